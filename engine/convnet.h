@@ -1,0 +1,345 @@
+/* convnet.h: the public interface of libconvnet, a convolutional-network
+ * engine for the classic image classifiers (LeNet-5, AlexNet, VGG, ResNet,
+ * GoogLeNet) that loads torchvision checkpoints.
+ *
+ * A network is a ConvnetGraph: built first (shapes inferred, every node
+ * named with torchvision's module path), then computed.  Tensors are float32
+ * NCHW; the batch size is chosen at each forward pass.
+ *
+ * This header never includes GIMP or GTK; only GLib. */
+#ifndef CONVNET_H
+#define CONVNET_H
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define CONVNET_ERROR (convnet_error_quark ())
+GQuark convnet_error_quark (void);
+
+typedef enum
+{
+  CONVNET_ERROR_IO,          /* a file could not be read or written */
+  CONVNET_ERROR_FORMAT,      /* a file is malformed or truncated */
+  CONVNET_ERROR_FORBIDDEN,   /* a pickle asks for a global we refuse */
+  CONVNET_ERROR_MISMATCH,    /* weights do not fit the model */
+  CONVNET_ERROR_ARGUMENT,    /* a bad name, size or option */
+  CONVNET_ERROR_LIMIT        /* a size beyond what we accept */
+} ConvnetErrorCode;
+
+/* ---------------------------------------------------------------- dtypes */
+
+typedef enum
+{
+  CONVNET_DTYPE_F32,
+  CONVNET_DTYPE_F16,
+  CONVNET_DTYPE_BF16,
+  CONVNET_DTYPE_F64,
+  CONVNET_DTYPE_I64,
+  CONVNET_DTYPE_I32,
+  CONVNET_DTYPE_I16,
+  CONVNET_DTYPE_I8,
+  CONVNET_DTYPE_U8,
+  CONVNET_DTYPE_BOOL
+} ConvnetDType;
+
+const char *convnet_dtype_name (ConvnetDType dtype);
+gsize       convnet_dtype_size (ConvnetDType dtype);
+
+#define CONVNET_MAX_DIMS 8
+
+/* ------------------------------------------------------------ weight files */
+
+/* One tensor found in a weights file.  DATA points into the mapped file at
+ * the tensor's first element; STRIDES are in elements (row-major for
+ * safetensors).  The bounds were checked when the file was opened. */
+typedef struct
+{
+  const char   *name;
+  ConvnetDType  dtype;
+  int           ndim;
+  int64_t       shape[CONVNET_MAX_DIMS];
+  int64_t       strides[CONVNET_MAX_DIMS];
+  const guint8 *data;
+} ConvnetTensorEntry;
+
+typedef struct ConvnetWeightFile ConvnetWeightFile;
+
+/* Opens a torch.save state_dict (zip or legacy pre-1.6 format) or a
+ * .safetensors file, detected from its content.  The pickle inside a torch
+ * file is interpreted, never executed: globals outside the state_dict
+ * vocabulary are refused with CONVNET_ERROR_FORBIDDEN. */
+ConvnetWeightFile        *convnet_weight_file_open     (const char *path,
+                                                        GError    **error);
+void                      convnet_weight_file_free     (ConvnetWeightFile *file);
+const char               *convnet_weight_file_path     (const ConvnetWeightFile *file);
+guint                     convnet_weight_file_n_tensors (const ConvnetWeightFile *file);
+const ConvnetTensorEntry *convnet_weight_file_tensor   (const ConvnetWeightFile *file,
+                                                        guint index);
+const ConvnetTensorEntry *convnet_weight_file_lookup   (const ConvnetWeightFile *file,
+                                                        const char *name);
+/* The safetensors "__metadata__" map (string to string); NULL for torch
+ * files or when absent. */
+GHashTable               *convnet_weight_file_metadata (const ConvnetWeightFile *file);
+
+/* Converts ENTRY (any float dtype, any strides) into N contiguous floats at
+ * DST, where N must equal the entry's element count. */
+gboolean convnet_tensor_entry_to_f32 (const ConvnetTensorEntry *entry,
+                                      float                    *dst,
+                                      gsize                     n,
+                                      GError                  **error);
+gsize    convnet_tensor_entry_numel  (const ConvnetTensorEntry *entry);
+
+/* A float32 tensor to be written. */
+typedef struct
+{
+  const char  *name;
+  int          ndim;
+  int64_t      shape[CONVNET_MAX_DIMS];
+  const float *data;
+} ConvnetTensorView;
+
+/* Writes a .safetensors file atomically (temp file + rename).  METADATA
+ * may be NULL; keys and values are strings. */
+gboolean convnet_safetensors_write (const char              *path,
+                                    const ConvnetTensorView *tensors,
+                                    guint                    n_tensors,
+                                    GHashTable              *metadata,
+                                    GError                 **error);
+
+/* ------------------------------------------------------------------- npy */
+
+/* Reads a little-endian float32 (or float64, converted) C-order .npy file.
+ * *DATA is g_free()d by the caller. */
+gboolean convnet_npy_read  (const char *path,
+                            int        *ndim,
+                            int64_t     shape[CONVNET_MAX_DIMS],
+                            float     **data,
+                            GError    **error);
+/* Writes float32 .npy atomically. */
+gboolean convnet_npy_write (const char    *path,
+                            int            ndim,
+                            const int64_t *shape,
+                            const float   *data,
+                            GError       **error);
+
+/* ----------------------------------------------------------------- rng */
+
+/* A seeded generator (xoshiro256**): the same seed gives the same
+ * shuffles, augmentations, dropout masks and initial weights everywhere. */
+typedef struct
+{
+  guint64 s[4];
+} ConvnetRng;
+
+void    convnet_rng_seed    (ConvnetRng *rng, guint64 seed);
+guint64 convnet_rng_next    (ConvnetRng *rng);
+/* Uniform in [0, 1). */
+double  convnet_rng_uniform (ConvnetRng *rng);
+/* Uniform integer in [0, n), n > 0, without modulo bias. */
+guint64 convnet_rng_below   (ConvnetRng *rng, guint64 n);
+/* Standard normal. */
+double  convnet_rng_normal  (ConvnetRng *rng);
+
+/* ---------------------------------------------------------------- graph */
+
+typedef enum
+{
+  CONVNET_OP_INPUT,
+  CONVNET_OP_CONV2D,
+  CONVNET_OP_MAXPOOL2D,
+  CONVNET_OP_AVGPOOL2D,
+  CONVNET_OP_ADAPTIVE_AVGPOOL2D,
+  CONVNET_OP_BATCHNORM2D,
+  CONVNET_OP_RELU,
+  CONVNET_OP_SIGMOID,
+  CONVNET_OP_TANH,
+  CONVNET_OP_LINEAR,
+  CONVNET_OP_FLATTEN,
+  CONVNET_OP_DROPOUT,
+  CONVNET_OP_CONCAT,
+  CONVNET_OP_ADD,
+  CONVNET_OP_SOFTMAX,
+  CONVNET_OP_LRN,
+  CONVNET_OP_CHANNEL_AFFINE   /* y[c] = x[c] * scale[c] + shift[c], fixed */
+} ConvnetOpKind;
+
+const char *convnet_op_name (ConvnetOpKind op);
+
+typedef struct ConvnetGraph ConvnetGraph;
+
+/* A node's output shape for one sample: C x H x W (H = W = 1 after
+ * Flatten and Linear). */
+typedef struct
+{
+  int c, h, w;
+} ConvnetShape;
+
+typedef struct
+{
+  const char    *name;        /* torchvision module path */
+  ConvnetOpKind  op;
+  ConvnetShape   shape;
+  gboolean       flat;        /* features only: shape is c x 1 x 1 */
+  gboolean       is_block;    /* a block alias (layer3.2, inception4a) */
+  int            node;        /* the node whose output this name reads */
+  guint64        params;      /* parameters owned (blocks: all inside) */
+  guint64        macs;        /* multiply-accumulates for one sample */
+} ConvnetNodeInfo;
+
+/* A learnable parameter or buffer, named as in the state_dict. */
+typedef struct
+{
+  const char *name;
+  int         ndim;
+  int64_t     shape[4];
+  float      *data;
+  gboolean    is_buffer;      /* running_mean/running_var: not learnable */
+} ConvnetParam;
+
+guint                  convnet_graph_n_names   (const ConvnetGraph *graph);
+const ConvnetNodeInfo *convnet_graph_name_info (const ConvnetGraph *graph,
+                                                guint               index);
+const ConvnetNodeInfo *convnet_graph_lookup    (const ConvnetGraph *graph,
+                                                const char         *name);
+guint                  convnet_graph_n_params  (const ConvnetGraph *graph);
+const ConvnetParam    *convnet_graph_param     (const ConvnetGraph *graph,
+                                                guint               index);
+const ConvnetParam    *convnet_graph_find_param (const ConvnetGraph *graph,
+                                                 const char         *name);
+guint64                convnet_graph_param_count (const ConvnetGraph *graph);
+guint64                convnet_graph_macs       (const ConvnetGraph *graph);
+ConvnetShape           convnet_graph_input_shape (const ConvnetGraph *graph);
+ConvnetShape           convnet_graph_output_shape (const ConvnetGraph *graph);
+void                   convnet_graph_free       (ConvnetGraph *graph);
+
+/* Fills every parameter with torch's default initialisation for its
+ * module, from a seeded generator (for benchmarks and tests). */
+void     convnet_graph_init_random  (ConvnetGraph *graph,
+                                     guint64       seed);
+/* Loads every parameter from a weights file.  A missing or unexpected key,
+ * a wrong shape or an unusable dtype is a CONVNET_ERROR_MISMATCH naming the
+ * file, the tensor and both shapes. */
+gboolean convnet_graph_load_weights (ConvnetGraph *graph,
+                                     const char   *path,
+                                     GError      **error);
+gboolean convnet_graph_load_weight_file (ConvnetGraph            *graph,
+                                         const ConvnetWeightFile *file,
+                                         GError                 **error);
+
+/* Keeps the named node's activation readable after the next forward. */
+gboolean     convnet_graph_retain     (ConvnetGraph *graph,
+                                       const char   *name,
+                                       GError      **error);
+/* Runs BATCH samples of the input shape, NCHW, through the network. */
+gboolean     convnet_graph_forward    (ConvnetGraph *graph,
+                                       const float  *input,
+                                       int           batch,
+                                       GError      **error);
+/* The final output of the last forward: BATCH x output shape. */
+const float *convnet_graph_output     (const ConvnetGraph *graph);
+/* A retained node's activation of the last forward, or NULL with an error
+ * if the name is unknown or was not retained. */
+const float *convnet_graph_activation (const ConvnetGraph *graph,
+                                       const char         *name,
+                                       ConvnetShape       *shape,
+                                       GError            **error);
+
+/* Sets the threads OpenBLAS uses (0: its default). */
+void convnet_set_threads (int threads);
+
+/* --------------------------------------------------------------- models */
+
+typedef struct
+{
+  gboolean grayscale;       /* one channel (lenet5) */
+  int      resize_shorter;  /* 0: resize straight to crop size */
+  int      crop_height;
+  int      crop_width;
+  float    mean[3];
+  float    std[3];
+} ConvnetPreprocess;
+
+typedef struct
+{
+  const char        *name;           /* torchvision constructor name */
+  const char        *family;         /* lenet, alexnet, vgg, resnet, googlenet */
+  int                default_classes;
+  int                input_channels;
+  int                default_height;
+  int                default_width;
+  int                min_size;       /* smallest H and W it accepts */
+  ConvnetPreprocess  preprocess;
+  const char        *labels;         /* label file name under the labels dir */
+  const char        *checkpoint;     /* torchvision's file name, or NULL */
+  const char        *cam_node;       /* default node for class activation maps */
+} ConvnetArch;
+
+guint              convnet_arch_count  (void);
+const ConvnetArch *convnet_arch_nth    (guint index);
+const ConvnetArch *convnet_arch_lookup (const char *name);
+
+/* Builds architecture NAME for NUM_CLASSES outputs (<= 0: its default) and
+ * an input of HEIGHT x WIDTH (<= 0: its default).  Parameters are zero
+ * until loaded or initialised. */
+ConvnetGraph *convnet_model_build (const char *name,
+                                   int         num_classes,
+                                   int         height,
+                                   int         width,
+                                   GError    **error);
+
+/* --------------------------------------------------------------- images */
+
+typedef struct
+{
+  int     width;
+  int     height;
+  int     channels;   /* 1 or 3 */
+  guint8 *pixels;     /* rows of width * channels bytes, no padding */
+} ConvnetImage;
+
+/* Decodes a PNG or JPEG (anything gdk-pixbuf reads) to 8-bit RGB; alpha
+ * is dropped, as PIL's convert("RGB") does. */
+ConvnetImage *convnet_image_load (const char *path,
+                                  GError    **error);
+ConvnetImage *convnet_image_new  (int width, int height, int channels);
+void          convnet_image_free (ConvnetImage *image);
+
+/* Writes the preprocessed CHW floats for one sample into OUT, which holds
+ * (grayscale ? 1 : 3) * crop_height * crop_width floats: resize (shorter
+ * side, bilinear with antialias as torchvision on PIL images), center crop,
+ * scale to [0,1], normalise. */
+gboolean convnet_preprocess_image (const ConvnetPreprocess *pre,
+                                   const ConvnetImage      *image,
+                                   float                   *out,
+                                   GError                 **error);
+
+/* Antialiased bilinear resize of interleaved 8-bit pixels, as PIL's
+ * Image.resize(BILINEAR). */
+void convnet_resize_bilinear_u8 (const guint8 *src, int sw, int sh,
+                                 guint8 *dst, int dw, int dh,
+                                 int channels);
+/* The NX x NY window at (X0, Y0) of that DW x DH resize, computed alone
+ * (same pixels as resizing fully then cropping): preprocessing only pays
+ * for the crop it keeps.  DST rows are NX * CHANNELS bytes. */
+void convnet_resize_bilinear_u8_window (const guint8 *src, int sw, int sh,
+                                        int dw, int dh,
+                                        int x0, int y0, int nx, int ny,
+                                        guint8 *dst, int channels);
+
+/* --------------------------------------------------------------- labels */
+
+/* One label per line.  *N_LABELS receives the count; free with
+ * g_strfreev. */
+char **convnet_labels_load (const char *path,
+                            guint      *n_labels,
+                            GError    **error);
+/* The folder holding shipped data (labels, weights): $CONVNET_DATA_DIR, or
+ * the installed location, or the source tree's weights/ when run from the
+ * build tree. */
+const char *convnet_data_dir (void);
+
+G_END_DECLS
+
+#endif

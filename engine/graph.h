@@ -1,0 +1,144 @@
+/* graph.h: the inside of a ConvnetGraph, shared by the graph, the model
+ * builders and the weight loader.  Clients use convnet.h only. */
+#ifndef CONVNET_GRAPH_H
+#define CONVNET_GRAPH_H
+
+#include "convnet.h"
+#include "ops/ops.h"
+
+#define CONVNET_MAX_INPUTS 4
+
+typedef struct
+{
+  ConvnetOpKind op;
+  char         *name;        /* full module path; NULL for anonymous nodes */
+  int           inputs[CONVNET_MAX_INPUTS];
+  int           n_inputs;
+  ConvnetShape  shape;
+  gboolean      flat;        /* after Flatten/Linear: shape is c x 1 x 1 */
+
+  /* op settings */
+  ConvGeometry  conv;        /* conv and pools: kernel, stride, padding... */
+  gboolean      has_bias;
+  gboolean      ceil_mode;
+  gboolean      count_include_pad;
+  float         eps;
+  int           lrn_size;
+  float         lrn_alpha, lrn_beta, lrn_k;
+  float         dropout_p;
+  float         affine_scale[3];
+  float         affine_shift[3];
+
+  int           first_param; /* index into the graph's params */
+  int           n_params;
+  guint64       param_count;
+  guint64       macs;
+
+  /* forward plan */
+  int           owner;       /* node whose buffer holds this output */
+  int           last_use;    /* last node reading this buffer */
+  int           slot;
+  float        *out;
+} ConvnetNode;
+
+typedef struct
+{
+  ConvnetParam  pub;
+  char         *name;
+  gsize         offset;      /* into param_block, in floats */
+  gsize         numel;
+  int           node;
+  /* initialisation: fan-in for kaiming-uniform, or a constant */
+  int           init_fan_in;
+  float         init_value;
+} ConvnetParamSlot;
+
+typedef struct
+{
+  char    *name;
+  int      start_node;
+  guint    info_index;
+} ConvnetScope;
+
+struct ConvnetGraph
+{
+  char          *arch;
+  GArray        *nodes;      /* ConvnetNode */
+  GArray        *params;     /* ConvnetParamSlot */
+  GArray        *infos;      /* ConvnetNodeInfo, names owned by nodes/scopes */
+  GArray        *info_first_node; /* int per info: first node of a block */
+  GHashTable    *info_index; /* name -> info index + 1 */
+  GPtrArray     *block_names;
+  GPtrArray     *ignored_prefixes; /* checkpoint keys accepted and unused */
+  GArray        *scopes;     /* ConvnetScope, while building */
+  float         *param_block;
+  gsize          param_floats;
+
+  /* forward plan, valid for plan_batch */
+  int            plan_batch;
+  gboolean       plan_valid;
+  GHashTable    *retained;   /* node index set */
+  float        **slot_buffers;
+  gsize         *slot_sizes;
+  int            n_slots;
+  float         *scratch;
+  gsize          scratch_size;
+  int            batch;      /* of the last forward */
+};
+
+/* Building: every function returns the new node's index, or -1 after
+ * setting *ERROR (shape errors are detected here, at build time). */
+ConvnetGraph *convnet_graph_new        (const char *arch,
+                                        int c, int h, int w);
+void          convnet_graph_push_scope (ConvnetGraph *g, const char *fmt, ...)
+                                        G_GNUC_PRINTF (2, 3);
+void          convnet_graph_pop_scope  (ConvnetGraph *g);
+void          convnet_graph_ignore_prefix (ConvnetGraph *g, const char *prefix);
+gboolean      convnet_graph_finish     (ConvnetGraph *g, GError **error);
+
+int convnet_conv2d     (ConvnetGraph *g, const char *name, int x, int out_c,
+                        int kernel, int stride, int padding, int dilation,
+                        int groups, gboolean bias, GError **error);
+int convnet_maxpool2d  (ConvnetGraph *g, const char *name, int x, int kernel,
+                        int stride, int padding, gboolean ceil_mode,
+                        GError **error);
+int convnet_avgpool2d  (ConvnetGraph *g, const char *name, int x, int kernel,
+                        int stride, int padding, gboolean ceil_mode,
+                        gboolean count_include_pad, GError **error);
+int convnet_adaptive_avgpool2d (ConvnetGraph *g, const char *name, int x,
+                                int out_h, int out_w, GError **error);
+int convnet_batchnorm2d (ConvnetGraph *g, const char *name, int x, float eps,
+                         GError **error);
+int convnet_activation (ConvnetGraph *g, ConvnetOpKind op, const char *name,
+                        int x);
+int convnet_linear     (ConvnetGraph *g, const char *name, int x, int out,
+                        gboolean bias, GError **error);
+int convnet_flatten    (ConvnetGraph *g, const char *name, int x);
+int convnet_dropout    (ConvnetGraph *g, const char *name, int x, float p);
+int convnet_concat     (ConvnetGraph *g, const char *name, const int *xs,
+                        int n, GError **error);
+int convnet_add        (ConvnetGraph *g, const char *name, int a, int b,
+                        GError **error);
+int convnet_softmax    (ConvnetGraph *g, const char *name, int x);
+int convnet_lrn        (ConvnetGraph *g, const char *name, int x, int size,
+                        float alpha, float beta, float k);
+int convnet_channel_affine (ConvnetGraph *g, const char *name, int x,
+                            const float *scale, const float *shift,
+                            GError **error);
+
+/* Bytes of activation buffers held by the current forward plan. */
+gsize convnet_graph_activation_bytes (const ConvnetGraph *g);
+
+static inline ConvnetNode *
+convnet_graph_node (const ConvnetGraph *g, int i)
+{
+  return &g_array_index (g->nodes, ConvnetNode, i);
+}
+
+static inline ConvnetParamSlot *
+convnet_graph_param_slot (const ConvnetGraph *g, int i)
+{
+  return &g_array_index (g->params, ConvnetParamSlot, i);
+}
+
+#endif

@@ -1,0 +1,377 @@
+/* graph_forward.c: running a built graph.  Before the first forward at a
+ * batch size, a plan gives every node a buffer slot: a slot is reused as
+ * soon as the last reader of its value has run, element-wise ops write
+ * over an input nobody reads afterwards, and Flatten and inference Dropout
+ * are views of their input.  Retained nodes keep their slot to the end. */
+#include "graph.h"
+
+#include <cblas.h>
+#include <string.h>
+
+void
+convnet_set_threads (int threads)
+{
+  if (threads > 0)
+    openblas_set_num_threads (threads);
+}
+
+static gboolean
+is_view (ConvnetOpKind op)
+{
+  return op == CONVNET_OP_FLATTEN || op == CONVNET_OP_DROPOUT;
+}
+
+static gboolean
+can_overwrite_input (ConvnetOpKind op)
+{
+  switch (op)
+    {
+    case CONVNET_OP_RELU:
+    case CONVNET_OP_SIGMOID:
+    case CONVNET_OP_TANH:
+    case CONVNET_OP_BATCHNORM2D:
+    case CONVNET_OP_CHANNEL_AFFINE:
+    case CONVNET_OP_ADD:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static gsize
+node_numel (const ConvnetNode *node, int batch)
+{
+  return (gsize) batch * node->shape.c * node->shape.h * node->shape.w;
+}
+
+static void
+release_plan (ConvnetGraph *g)
+{
+  for (int i = 0; i < g->n_slots; i++)
+    g_free (g->slot_buffers[i]);
+  g_clear_pointer (&g->slot_buffers, g_free);
+  g_clear_pointer (&g->slot_sizes, g_free);
+  g->n_slots = 0;
+  g->plan_valid = FALSE;
+  g->batch = 0;
+}
+
+static gboolean
+make_plan (ConvnetGraph *g, int batch, GError **error)
+{
+  const int n = g->nodes->len;
+  GArray *sizes = g_array_new (FALSE, TRUE, sizeof (gsize));
+  GArray *busy_until = g_array_new (FALSE, TRUE, sizeof (int));
+  gsize scratch = 0;
+
+  release_plan (g);
+
+  for (int i = 0; i < n; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      node->owner = is_view (node->op)
+                    ? convnet_graph_node (g, node->inputs[0])->owner : i;
+      node->last_use = i;
+      node->slot = -1;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      for (int k = 0; k < node->n_inputs; k++)
+        {
+          ConvnetNode *owner = convnet_graph_node (
+            g, convnet_graph_node (g, node->inputs[k])->owner);
+          owner->last_use = MAX (owner->last_use, i);
+        }
+    }
+  convnet_graph_node (g, convnet_graph_node (g, n - 1)->owner)->last_use = G_MAXINT;
+  {
+    GHashTableIter iter;
+    gpointer key;
+
+    g_hash_table_iter_init (&iter, g->retained);
+    while (g_hash_table_iter_next (&iter, &key, NULL))
+      {
+        int owner = convnet_graph_node (g, GPOINTER_TO_INT (key))->owner;
+        convnet_graph_node (g, owner)->last_use = G_MAXINT;
+      }
+  }
+
+  for (int i = 1; i < n; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      const gsize need = node_numel (node, batch);
+      int slot = -1;
+
+      if (is_view (node->op))
+        {
+          node->slot = convnet_graph_node (g, node->owner)->slot;
+          continue;
+        }
+      if (node->op == CONVNET_OP_CONV2D)
+        scratch = MAX (scratch, conv2d_scratch_floats (&node->conv));
+
+      if (can_overwrite_input (node->op))
+        for (int k = 0; k < node->n_inputs && slot < 0; k++)
+          {
+            const ConvnetNode *in = convnet_graph_node (g, node->inputs[k]);
+            const ConvnetNode *owner = convnet_graph_node (g, in->owner);
+            if (in->owner != 0 && owner->last_use == i
+                && node_numel (in, batch) == need)
+              slot = owner->slot;
+          }
+
+      if (slot < 0)
+        {
+          /* the smallest free slot that fits, else the largest free one */
+          int fit = -1, largest = -1;
+          for (guint s = 0; s < sizes->len; s++)
+            {
+              const gsize size = g_array_index (sizes, gsize, s);
+              if (g_array_index (busy_until, int, s) >= i)
+                continue;
+              if (size >= need
+                  && (fit < 0 || size < g_array_index (sizes, gsize, fit)))
+                fit = s;
+              if (largest < 0 || size > g_array_index (sizes, gsize, largest))
+                largest = s;
+            }
+          slot = fit >= 0 ? fit : largest;
+          if (slot < 0)
+            {
+              const gsize zero = 0;
+              const int none = -1;
+              g_array_append_val (sizes, zero);
+              g_array_append_val (busy_until, none);
+              slot = sizes->len - 1;
+            }
+          g_array_index (sizes, gsize, slot) =
+            MAX (g_array_index (sizes, gsize, slot), need);
+        }
+      g_array_index (busy_until, int, slot) = node->last_use;
+      node->slot = slot;
+    }
+
+  g->n_slots = sizes->len;
+  g->slot_sizes = (gsize *) g_array_free (sizes, FALSE);
+  g_array_free (busy_until, TRUE);
+  g->slot_buffers = g_new0 (float *, MAX (g->n_slots, 1));
+  for (int s = 0; s < g->n_slots; s++)
+    {
+      g->slot_buffers[s] = g_try_malloc (g->slot_sizes[s] * sizeof (float));
+      if (!g->slot_buffers[s])
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                       "%s: cannot allocate %" G_GSIZE_FORMAT
+                       " MB of activations for batch %d",
+                       g->arch, g->slot_sizes[s] * sizeof (float) >> 20,
+                       batch);
+          release_plan (g);
+          return FALSE;
+        }
+    }
+  if (scratch > g->scratch_size)
+    {
+      g_free (g->scratch);
+      g->scratch = g_try_malloc (scratch * sizeof (float));
+      g->scratch_size = g->scratch ? scratch : 0;
+      if (!g->scratch)
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                       "%s: cannot allocate the convolution workspace",
+                       g->arch);
+          release_plan (g);
+          return FALSE;
+        }
+    }
+  g->plan_batch = batch;
+  g->plan_valid = TRUE;
+  return TRUE;
+}
+
+/* The total bytes of activation buffers the current plan holds. */
+gsize
+convnet_graph_activation_bytes (const ConvnetGraph *g)
+{
+  gsize total = 0;
+
+  for (int s = 0; s < g->n_slots; s++)
+    total += g->slot_sizes[s] * sizeof (float);
+  return total;
+}
+
+static const float *
+param_data (const ConvnetGraph *g, const ConvnetNode *node, int k)
+{
+  return convnet_graph_param_slot (g, node->first_param + k)->pub.data;
+}
+
+static void
+run_node (ConvnetGraph *g, ConvnetNode *node, int batch)
+{
+  const ConvnetNode *in = convnet_graph_node (g, node->inputs[0]);
+  const float *x = in->out;
+  float *y = node->out;
+  const int hw_in = in->shape.h * in->shape.w;
+
+  switch (node->op)
+    {
+    case CONVNET_OP_INPUT:
+    case CONVNET_OP_FLATTEN:
+    case CONVNET_OP_DROPOUT:
+      break;
+    case CONVNET_OP_CONV2D:
+      conv2d_forward (y, x, param_data (g, node, 0),
+                      node->has_bias ? param_data (g, node, 1) : NULL,
+                      batch, &node->conv, g->scratch);
+      break;
+    case CONVNET_OP_MAXPOOL2D:
+      maxpool2d_forward (y, x, batch, &node->conv);
+      break;
+    case CONVNET_OP_AVGPOOL2D:
+      avgpool2d_forward (y, x, batch, &node->conv, node->count_include_pad);
+      break;
+    case CONVNET_OP_ADAPTIVE_AVGPOOL2D:
+      adaptive_avgpool2d_forward (y, x, batch, in->shape.c, in->shape.h,
+                                  in->shape.w, node->shape.h, node->shape.w);
+      break;
+    case CONVNET_OP_BATCHNORM2D:
+      batchnorm2d_forward_inference (y, x, param_data (g, node, 0),
+                                     param_data (g, node, 1),
+                                     param_data (g, node, 2),
+                                     param_data (g, node, 3), node->eps,
+                                     batch, in->shape.c, hw_in);
+      break;
+    case CONVNET_OP_RELU:
+      relu_forward (y, x, node_numel (node, batch));
+      break;
+    case CONVNET_OP_SIGMOID:
+      sigmoid_forward (y, x, node_numel (node, batch));
+      break;
+    case CONVNET_OP_TANH:
+      tanh_forward (y, x, node_numel (node, batch));
+      break;
+    case CONVNET_OP_LINEAR:
+      linear_forward (y, x, param_data (g, node, 0),
+                      node->has_bias ? param_data (g, node, 1) : NULL,
+                      batch, in->shape.c, node->shape.c);
+      break;
+    case CONVNET_OP_SOFTMAX:
+      softmax_forward (y, x, batch, in->shape.c, hw_in);
+      break;
+    case CONVNET_OP_LRN:
+      lrn_forward (y, x, batch, in->shape.c, hw_in, node->lrn_size,
+                   node->lrn_alpha, node->lrn_beta, node->lrn_k);
+      break;
+    case CONVNET_OP_ADD:
+      add_forward (y, x, convnet_graph_node (g, node->inputs[1])->out,
+                   node_numel (node, batch));
+      break;
+    case CONVNET_OP_CHANNEL_AFFINE:
+      channel_affine_forward (y, x, node->affine_scale, node->affine_shift,
+                              batch, in->shape.c, hw_in);
+      break;
+    case CONVNET_OP_CONCAT:
+      {
+        const float *ins[CONVNET_MAX_INPUTS];
+        int channels[CONVNET_MAX_INPUTS];
+        for (int k = 0; k < node->n_inputs; k++)
+          {
+            const ConvnetNode *src = convnet_graph_node (g, node->inputs[k]);
+            ins[k] = src->out;
+            channels[k] = src->shape.c;
+          }
+        concat_forward (y, ins, channels, node->n_inputs, batch,
+                        node->shape.h * node->shape.w);
+      }
+      break;
+    }
+}
+
+gboolean
+convnet_graph_forward (ConvnetGraph *g, const float *input, int batch,
+                       GError **error)
+{
+  const int n = g->nodes->len;
+
+  if (batch < 1)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s: batch size %d: must be at least 1", g->arch, batch);
+      return FALSE;
+    }
+  if (!g->plan_valid || g->plan_batch != batch)
+    if (!make_plan (g, batch, error))
+      return FALSE;
+
+  /* the input is read, never written: no op may overwrite node 0 */
+  convnet_graph_node (g, 0)->out = (float *) input;
+  for (int i = 1; i < n; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      node->out = is_view (node->op)
+                  ? convnet_graph_node (g, node->inputs[0])->out
+                  : g->slot_buffers[node->slot];
+      run_node (g, node, batch);
+    }
+  g->batch = batch;
+  return TRUE;
+}
+
+const float *
+convnet_graph_output (const ConvnetGraph *g)
+{
+  if (g->batch == 0)
+    return NULL;
+  return convnet_graph_node (g, g->nodes->len - 1)->out;
+}
+
+gboolean
+convnet_graph_retain (ConvnetGraph *g, const char *name, GError **error)
+{
+  const ConvnetNodeInfo *info = convnet_graph_lookup (g, name);
+
+  if (!info)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s has no node named '%s' (see 'convnet info %s')",
+                   g->arch, name, g->arch);
+      return FALSE;
+    }
+  if (!g_hash_table_contains (g->retained, GINT_TO_POINTER (info->node)))
+    {
+      g_hash_table_add (g->retained, GINT_TO_POINTER (info->node));
+      g->plan_valid = FALSE;
+    }
+  return TRUE;
+}
+
+const float *
+convnet_graph_activation (const ConvnetGraph *g, const char *name,
+                          ConvnetShape *shape, GError **error)
+{
+  const ConvnetNodeInfo *info = convnet_graph_lookup (g, name);
+  const ConvnetNode *node;
+
+  if (!info)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s has no node named '%s' (see 'convnet info %s')",
+                   g->arch, name, g->arch);
+      return NULL;
+    }
+  node = convnet_graph_node (g, info->node);
+  if (!g->plan_valid || g->batch == 0
+      || (info->node != (int) g->nodes->len - 1
+          && !g_hash_table_contains (g->retained,
+                                     GINT_TO_POINTER (info->node))))
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s: node '%s' was not kept by the last forward pass",
+                   g->arch, name);
+      return NULL;
+    }
+  if (shape)
+    *shape = node->shape;
+  return node->out;
+}

@@ -1,0 +1,124 @@
+/* resnet.c: torchvision's ResNet 18/34 (basic blocks) and 50/101/152
+ * (bottleneck blocks, stride on the 3x3 convolution as in V1.5).  A block
+ * reuses one ReLU module several times; its first use carries the name
+ * "relu", the last one is the block's own output (layer2.1). */
+#include "models.h"
+
+#include <string.h>
+
+static int
+basic_block (ConvnetGraph *g, int x, int planes, int stride,
+             gboolean downsample, GError **error)
+{
+  int y, shortcut = x;
+
+  TRY_NODE (y, convnet_conv2d (g, "conv1", x, planes, 3, stride, 1, 1, 1,
+                               FALSE, error));
+  TRY_NODE (y, convnet_batchnorm2d (g, "bn1", y, 1e-5f, error));
+  y = convnet_activation (g, CONVNET_OP_RELU, "relu", y);
+  TRY_NODE (y, convnet_conv2d (g, "conv2", y, planes, 3, 1, 1, 1, 1, FALSE,
+                               error));
+  TRY_NODE (y, convnet_batchnorm2d (g, "bn2", y, 1e-5f, error));
+  if (downsample)
+    {
+      convnet_graph_push_scope (g, "downsample");
+      TRY_NODE (shortcut, convnet_conv2d (g, "0", x, planes, 1, stride, 0, 1,
+                                          1, FALSE, error));
+      TRY_NODE (shortcut, convnet_batchnorm2d (g, "1", shortcut, 1e-5f,
+                                               error));
+      convnet_graph_pop_scope (g);
+    }
+  TRY_NODE (y, convnet_add (g, NULL, y, shortcut, error));
+  return convnet_activation (g, CONVNET_OP_RELU, NULL, y);
+}
+
+static int
+bottleneck_block (ConvnetGraph *g, int x, int planes, int stride,
+                  gboolean downsample, GError **error)
+{
+  int y, shortcut = x;
+
+  TRY_NODE (y, convnet_conv2d (g, "conv1", x, planes, 1, 1, 0, 1, 1, FALSE,
+                               error));
+  TRY_NODE (y, convnet_batchnorm2d (g, "bn1", y, 1e-5f, error));
+  y = convnet_activation (g, CONVNET_OP_RELU, "relu", y);
+  TRY_NODE (y, convnet_conv2d (g, "conv2", y, planes, 3, stride, 1, 1, 1,
+                               FALSE, error));
+  TRY_NODE (y, convnet_batchnorm2d (g, "bn2", y, 1e-5f, error));
+  y = convnet_activation (g, CONVNET_OP_RELU, NULL, y);
+  TRY_NODE (y, convnet_conv2d (g, "conv3", y, planes * 4, 1, 1, 0, 1, 1,
+                               FALSE, error));
+  TRY_NODE (y, convnet_batchnorm2d (g, "bn3", y, 1e-5f, error));
+  if (downsample)
+    {
+      convnet_graph_push_scope (g, "downsample");
+      TRY_NODE (shortcut, convnet_conv2d (g, "0", x, planes * 4, 1, stride,
+                                          0, 1, 1, FALSE, error));
+      TRY_NODE (shortcut, convnet_batchnorm2d (g, "1", shortcut, 1e-5f,
+                                               error));
+      convnet_graph_pop_scope (g);
+    }
+  TRY_NODE (y, convnet_add (g, NULL, y, shortcut, error));
+  return convnet_activation (g, CONVNET_OP_RELU, NULL, y);
+}
+
+int
+build_resnet (ConvnetGraph *g, const ConvnetArch *arch, int num_classes,
+              GError **error)
+{
+  static const struct { const char *name; int blocks[4]; gboolean bottleneck; }
+  depths[] = {
+    { "resnet18",  { 2, 2, 2, 2 },  FALSE },
+    { "resnet34",  { 3, 4, 6, 3 },  FALSE },
+    { "resnet50",  { 3, 4, 6, 3 },  TRUE },
+    { "resnet101", { 3, 4, 23, 3 }, TRUE },
+    { "resnet152", { 3, 8, 36, 3 }, TRUE },
+  };
+  const int *blocks = NULL;
+  gboolean bottleneck = FALSE;
+  int x = 0, in_channels = 64;
+
+  for (guint i = 0; i < G_N_ELEMENTS (depths); i++)
+    if (strcmp (depths[i].name, arch->name) == 0)
+      {
+        blocks = depths[i].blocks;
+        bottleneck = depths[i].bottleneck;
+      }
+  g_return_val_if_fail (blocks != NULL, -1);
+
+  TRY_NODE (x, convnet_conv2d (g, "conv1", x, 64, 7, 2, 3, 1, 1, FALSE,
+                               error));
+  TRY_NODE (x, convnet_batchnorm2d (g, "bn1", x, 1e-5f, error));
+  x = convnet_activation (g, CONVNET_OP_RELU, "relu", x);
+  TRY_NODE (x, convnet_maxpool2d (g, "maxpool", x, 3, 2, 1, FALSE, error));
+
+  for (int layer = 0; layer < 4; layer++)
+    {
+      const int planes = 64 << layer;
+      const int out_channels = bottleneck ? planes * 4 : planes;
+
+      convnet_graph_push_scope (g, "layer%d", layer + 1);
+      for (int b = 0; b < blocks[layer]; b++)
+        {
+          const int stride = (b == 0 && layer > 0) ? 2 : 1;
+          const gboolean downsample = b == 0
+                                      && (stride != 1
+                                          || in_channels != out_channels);
+
+          convnet_graph_push_scope (g, "%d", b);
+          TRY_NODE (x, bottleneck
+                       ? bottleneck_block (g, x, planes, stride, downsample,
+                                           error)
+                       : basic_block (g, x, planes, stride, downsample,
+                                      error));
+          convnet_graph_pop_scope (g);
+          in_channels = out_channels;
+        }
+      convnet_graph_pop_scope (g);
+    }
+
+  TRY_NODE (x, convnet_adaptive_avgpool2d (g, "avgpool", x, 1, 1, error));
+  x = convnet_flatten (g, "flatten", x);
+  TRY_NODE (x, convnet_linear (g, "fc", x, num_classes, TRUE, error));
+  return x;
+}

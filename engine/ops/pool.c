@@ -1,0 +1,239 @@
+/* pool.c: max, average and adaptive average pooling, with torch's window
+ * rules (ceil_mode, count_include_pad, adaptive bins). */
+#include "ops.h"
+
+#include <math.h>
+
+void
+maxpool2d_forward (float *out, const float *in, int batch,
+                   const ConvGeometry *geo)
+{
+  const gsize planes = (gsize) batch * geo->c_in;
+
+  for (gsize p = 0; p < planes; p++)
+    {
+      const float *x = in + p * geo->h_in * geo->w_in;
+      float *y = out + p * geo->h_out * geo->w_out;
+
+      for (int oy = 0; oy < geo->h_out; oy++)
+        for (int ox = 0; ox < geo->w_out; ox++)
+          {
+            float best = -INFINITY;
+            for (int ky = 0; ky < geo->kh; ky++)
+              {
+                const int iy = oy * geo->sh - geo->ph + ky * geo->dh;
+                if (iy < 0 || iy >= geo->h_in)
+                  continue;
+                for (int kx = 0; kx < geo->kw; kx++)
+                  {
+                    const int ix = ox * geo->sw - geo->pw + kx * geo->dw;
+                    if (ix < 0 || ix >= geo->w_in)
+                      continue;
+                    const float v = x[iy * geo->w_in + ix];
+                    /* NaN propagates, as in torch */
+                    if (v > best || isnan (v))
+                      best = v;
+                  }
+              }
+            y[oy * geo->w_out + ox] = best;
+          }
+    }
+}
+
+void
+avgpool2d_forward (float *out, const float *in, int batch,
+                   const ConvGeometry *geo, gboolean count_include_pad)
+{
+  const gsize planes = (gsize) batch * geo->c_in;
+
+  for (gsize p = 0; p < planes; p++)
+    {
+      const float *x = in + p * geo->h_in * geo->w_in;
+      float *y = out + p * geo->h_out * geo->w_out;
+
+      for (int oy = 0; oy < geo->h_out; oy++)
+        for (int ox = 0; ox < geo->w_out; ox++)
+          {
+            int y0 = oy * geo->sh - geo->ph;
+            int x0 = ox * geo->sw - geo->pw;
+            int y1 = MIN (y0 + geo->kh, geo->h_in + geo->ph);
+            int x1 = MIN (x0 + geo->kw, geo->w_in + geo->pw);
+            /* the padded window, before clipping to the image */
+            const int padded_area = (y1 - y0) * (x1 - x0);
+            float sum = 0.0f;
+
+            y0 = MAX (y0, 0);
+            x0 = MAX (x0, 0);
+            y1 = MIN (y1, geo->h_in);
+            x1 = MIN (x1, geo->w_in);
+            for (int iy = y0; iy < y1; iy++)
+              for (int ix = x0; ix < x1; ix++)
+                sum += x[iy * geo->w_in + ix];
+            const int divisor = count_include_pad ? padded_area
+                                                  : (y1 - y0) * (x1 - x0);
+            y[oy * geo->w_out + ox] = divisor > 0 ? sum / divisor : 0.0f;
+          }
+    }
+}
+
+void
+adaptive_avgpool2d_forward (float *out, const float *in, int batch, int c,
+                            int h, int w, int out_h, int out_w)
+{
+  const gsize planes = (gsize) batch * c;
+
+  for (gsize p = 0; p < planes; p++)
+    {
+      const float *x = in + p * h * w;
+      float *y = out + p * out_h * out_w;
+
+      for (int oy = 0; oy < out_h; oy++)
+        {
+          /* torch's bins: [floor(i*h/out), ceil((i+1)*h/out)) */
+          const int y0 = (int) (((gint64) oy * h) / out_h);
+          const int y1 = (int) (((gint64) (oy + 1) * h + out_h - 1) / out_h);
+          for (int ox = 0; ox < out_w; ox++)
+            {
+              const int x0 = (int) (((gint64) ox * w) / out_w);
+              const int x1 = (int) (((gint64) (ox + 1) * w + out_w - 1) / out_w);
+              float sum = 0.0f;
+              for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++)
+                  sum += x[iy * w + ix];
+              y[oy * out_w + ox] = sum / (float) ((y1 - y0) * (x1 - x0));
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ backward */
+
+void
+maxpool2d_backward (float *dx, const float *dy, const float *x, int batch,
+                    const ConvGeometry *geo)
+{
+  const gsize planes = (gsize) batch * geo->c_in;
+
+  if (!dx)
+    return;
+  for (gsize p = 0; p < planes; p++)
+    {
+      const float *xp = x + p * geo->h_in * geo->w_in;
+      const float *g = dy + p * geo->h_out * geo->w_out;
+      float *d = dx + p * geo->h_in * geo->w_in;
+
+      for (int oy = 0; oy < geo->h_out; oy++)
+        {
+          /* the first row and column of the window inside the image: where
+           * torch sends the gradient when nothing beats -inf */
+          int y0 = oy * geo->sh - geo->ph;
+          while (y0 < 0)
+            y0 += geo->dh;
+
+          for (int ox = 0; ox < geo->w_out; ox++)
+            {
+              int x0 = ox * geo->sw - geo->pw;
+              while (x0 < 0)
+                x0 += geo->dw;
+              int arg = y0 * geo->w_in + x0;
+              float best = -INFINITY;
+
+              /* only a geometry torch refuses has a window outside */
+              if (y0 >= geo->h_in || x0 >= geo->w_in)
+                continue;
+
+              for (int ky = 0; ky < geo->kh; ky++)
+                {
+                  const int iy = oy * geo->sh - geo->ph + ky * geo->dh;
+                  if (iy < 0 || iy >= geo->h_in)
+                    continue;
+                  for (int kx = 0; kx < geo->kw; kx++)
+                    {
+                      const int ix = ox * geo->sw - geo->pw + kx * geo->dw;
+                      if (ix < 0 || ix >= geo->w_in)
+                        continue;
+                      const float v = xp[iy * geo->w_in + ix];
+                      /* the forward's test: strict, so ties keep the first;
+                       * every NaN wins, so the last NaN keeps it */
+                      if (v > best || isnan (v))
+                        {
+                          best = v;
+                          arg = iy * geo->w_in + ix;
+                        }
+                    }
+                }
+              d[arg] += g[oy * geo->w_out + ox];
+            }
+        }
+    }
+}
+
+void
+avgpool2d_backward (float *dx, const float *dy, int batch,
+                    const ConvGeometry *geo, gboolean count_include_pad)
+{
+  const gsize planes = (gsize) batch * geo->c_in;
+
+  if (!dx)
+    return;
+  for (gsize p = 0; p < planes; p++)
+    {
+      const float *g = dy + p * geo->h_out * geo->w_out;
+      float *d = dx + p * geo->h_in * geo->w_in;
+
+      for (int oy = 0; oy < geo->h_out; oy++)
+        for (int ox = 0; ox < geo->w_out; ox++)
+          {
+            /* the forward's window and divisor */
+            int y0 = oy * geo->sh - geo->ph;
+            int x0 = ox * geo->sw - geo->pw;
+            int y1 = MIN (y0 + geo->kh, geo->h_in + geo->ph);
+            int x1 = MIN (x0 + geo->kw, geo->w_in + geo->pw);
+            const int padded_area = (y1 - y0) * (x1 - x0);
+
+            y0 = MAX (y0, 0);
+            x0 = MAX (x0, 0);
+            y1 = MIN (y1, geo->h_in);
+            x1 = MIN (x1, geo->w_in);
+            const int divisor = count_include_pad ? padded_area
+                                                  : (y1 - y0) * (x1 - x0);
+            if (divisor <= 0)
+              continue;
+            const float share = g[oy * geo->w_out + ox] / divisor;
+            for (int iy = y0; iy < y1; iy++)
+              for (int ix = x0; ix < x1; ix++)
+                d[iy * geo->w_in + ix] += share;
+          }
+    }
+}
+
+void
+adaptive_avgpool2d_backward (float *dx, const float *dy, int batch, int c,
+                             int h, int w, int out_h, int out_w)
+{
+  const gsize planes = (gsize) batch * c;
+
+  if (!dx)
+    return;
+  for (gsize p = 0; p < planes; p++)
+    {
+      const float *g = dy + p * out_h * out_w;
+      float *d = dx + p * h * w;
+
+      for (int oy = 0; oy < out_h; oy++)
+        {
+          const int y0 = (int) (((gint64) oy * h) / out_h);
+          const int y1 = (int) (((gint64) (oy + 1) * h + out_h - 1) / out_h);
+          for (int ox = 0; ox < out_w; ox++)
+            {
+              const int x0 = (int) (((gint64) ox * w) / out_w);
+              const int x1 = (int) (((gint64) (ox + 1) * w + out_w - 1) / out_w);
+              const float share = g[oy * out_w + ox]
+                                  / (float) ((y1 - y0) * (x1 - x0));
+              for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++)
+                  d[iy * w + ix] += share;
+            }
+        }
+    }
+}
