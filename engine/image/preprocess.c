@@ -1,0 +1,224 @@
+/* preprocess.c: an image to the float tensor a torchvision model expects.
+ *
+ * Reproduces, for PIL images,
+ *   Compose ([Resize (s), CenterCrop ((h, w)), ToTensor (), Normalize (m, d)])
+ * and for the grayscale models
+ *   Compose ([Grayscale (), Resize ((h, w)), ToTensor ()])
+ * including torchvision's integer choices: the long side is
+ * int (s * long / short), the crop offset is Python's round () (half to
+ * even), and a crop larger than the image pads with black pixels before
+ * normalisation.  Only the cropped window is ever resized. */
+#include "convnet.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Far beyond any network input; keeps every size product in range. */
+#define MAX_SIDE 65536
+
+/* One axis of the resize + center crop: output positions
+ * DST_OFFSET .. DST_OFFSET + N - 1 of the crop come from resized positions
+ * SRC_OFFSET .. SRC_OFFSET + N - 1; the rest of the crop is padding. */
+typedef struct
+{
+  int src_offset;
+  int dst_offset;
+  int n;
+} CropAxis;
+
+static CropAxis
+crop_axis (int resized,
+           int crop)
+{
+  CropAxis axis;
+
+  if (crop > resized)
+    {
+      /* torchvision pads (crop - size) // 2 before, the rest after, and
+       * then crops at offset 0. */
+      axis.src_offset = 0;
+      axis.dst_offset = (crop - resized) / 2;
+      axis.n = resized;
+    }
+  else
+    {
+      int diff = resized - crop;
+      int half = diff / 2;
+
+      /* int (round (diff / 2.0)): an odd difference lands on .5, which
+       * Python rounds to the even neighbour. */
+      if (diff % 2 == 1 && half % 2 == 1)
+        half++;
+      axis.src_offset = half;
+      axis.dst_offset = 0;
+      axis.n = crop;
+    }
+  return axis;
+}
+
+/* PIL's convert ("L"): ITU-R 601-2 luma in 16-bit fixed point, rounded.
+ * The weights are 0.299, 0.587, 0.114 scaled by 65536 so that they sum to
+ * exactly 65536; this is the rounding Pillow 9 uses, verified over all
+ * 2^24 colours. */
+static guint8 *
+rgb_to_luma (const ConvnetImage *image)
+{
+  gsize   n = (gsize) image->width * image->height;
+  guint8 *gray = g_new (guint8, n);
+  const guint8 *p = image->pixels;
+  gsize   i;
+
+  for (i = 0; i < n; i++, p += 3)
+    gray[i] = (guint8) ((p[0] * 19595 + p[1] * 38470 + p[2] * 7471 + 0x8000)
+                        >> 16);
+  return gray;
+}
+
+static gboolean
+check_arguments (const ConvnetPreprocess *pre,
+                 const ConvnetImage      *image,
+                 int                      out_channels,
+                 GError                 **error)
+{
+  int c;
+
+  if (pre->crop_height <= 0 || pre->crop_width <= 0 ||
+      pre->crop_height > MAX_SIDE || pre->crop_width > MAX_SIDE ||
+      pre->resize_shorter < 0 || pre->resize_shorter > MAX_SIDE)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "Invalid preprocessing sizes: resize %d, crop %d x %d",
+                   pre->resize_shorter, pre->crop_width, pre->crop_height);
+      return FALSE;
+    }
+  if (image->width <= 0 || image->height <= 0 || image->pixels == NULL ||
+      (image->channels != 1 && image->channels != 3))
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "Invalid image: %d x %d with %d channels",
+                   image->width, image->height, image->channels);
+      return FALSE;
+    }
+  for (c = 0; c < out_channels; c++)
+    if (!isfinite (pre->mean[c]) || !isfinite (pre->std[c]) ||
+        pre->std[c] == 0.0f)
+      {
+        g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                     "Invalid normalisation for channel %d: mean %g, std %g",
+                     c, pre->mean[c], pre->std[c]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
+convnet_preprocess_image (const ConvnetPreprocess *pre,
+                          const ConvnetImage      *image,
+                          float                   *out,
+                          GError                 **error)
+{
+  const guint8 *src;
+  guint8       *gray = NULL;
+  guint8       *window;
+  int           src_channels, out_channels;
+  int           rw, rh, c, y, x;
+  gsize         plane, i;
+  CropAxis      ax, ay;
+  float         lut[3][256];
+
+  g_return_val_if_fail (pre != NULL && image != NULL && out != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  out_channels = pre->grayscale ? 1 : 3;
+  if (!check_arguments (pre, image, out_channels, error))
+    return FALSE;
+
+  /* Gray conversion comes before the resize, as in torchvision's lenet
+   * pipeline; a gray image for a colour model is resized as one channel
+   * and replicated, which equals PIL's convert ("RGB") then resize. */
+  src = image->pixels;
+  src_channels = image->channels;
+  if (pre->grayscale && image->channels == 3)
+    {
+      gray = rgb_to_luma (image);
+      src = gray;
+      src_channels = 1;
+    }
+
+  if (pre->resize_shorter > 0)
+    {
+      int     shorter = MIN (image->width, image->height);
+      int     longer = MAX (image->width, image->height);
+      /* Python's int (size * long / short): the product is exact in a
+       * double and the division correctly rounded, as in Python. */
+      double  scaled = (double) pre->resize_shorter * longer / shorter;
+
+      if (scaled >= (double) G_MAXINT / 4)
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                       "Image of %d x %d is too elongated to resize",
+                       image->width, image->height);
+          g_free (gray);
+          return FALSE;
+        }
+      if (image->width <= image->height)
+        {
+          rw = pre->resize_shorter;
+          rh = (int) scaled;
+        }
+      else
+        {
+          rw = (int) scaled;
+          rh = pre->resize_shorter;
+        }
+    }
+  else
+    {
+      rw = pre->crop_width;
+      rh = pre->crop_height;
+    }
+
+  ax = crop_axis (rw, pre->crop_width);
+  ay = crop_axis (rh, pre->crop_height);
+
+  window = g_new (guint8, (gsize) ax.n * ay.n * src_channels);
+  convnet_resize_bilinear_u8_window (src, image->width, image->height,
+                                     rw, rh, ax.src_offset, ay.src_offset,
+                                     ax.n, ay.n, window, src_channels);
+  g_free (gray);
+
+  /* ToTensor then Normalize, in float32 and in torch's order, so that
+   * every value is bit-identical to torchvision's: (v / 255 - m) / s. */
+  for (c = 0; c < out_channels; c++)
+    {
+      int v;
+
+      for (v = 0; v < 256; v++)
+        lut[c][v] = ((float) v / 255.0f - pre->mean[c]) / pre->std[c];
+    }
+
+  plane = (gsize) pre->crop_height * pre->crop_width;
+  for (c = 0; c < out_channels; c++)
+    {
+      float        *dst = out + c * plane;
+      const guint8 *row_src;
+      int           sc = src_channels == 1 ? 0 : c;
+
+      if (ax.n != pre->crop_width || ay.n != pre->crop_height)
+        for (i = 0; i < plane; i++)
+          dst[i] = lut[c][0];
+
+      for (y = 0; y < ay.n; y++)
+        {
+          float *row = dst + (gsize) (ay.dst_offset + y) * pre->crop_width
+                       + ax.dst_offset;
+
+          row_src = window + ((gsize) y * ax.n) * src_channels + sc;
+          for (x = 0; x < ax.n; x++, row_src += src_channels)
+            row[x] = lut[c][*row_src];
+        }
+    }
+
+  g_free (window);
+  return TRUE;
+}
