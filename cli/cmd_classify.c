@@ -1,0 +1,178 @@
+/* cmd_classify.c: `convnet classify`: decode, preprocess as the model's
+ * weights expect, run, and print the top-K classes of each image. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct
+{
+  int   index;
+  float probability;
+} Ranked;
+
+static int
+compare_ranked (gconstpointer a, gconstpointer b)
+{
+  const Ranked *x = a, *y = b;
+
+  if (x->probability != y->probability)
+    return x->probability < y->probability ? 1 : -1;
+  return x->index - y->index;
+}
+
+/* Labels from the architecture's label file when it has as many lines as
+ * the network has classes, else "class N". */
+static char **
+labels_for (const ConvnetArch *arch, int classes)
+{
+  char *path = g_build_filename (convnet_data_dir (), "labels", arch->labels,
+                                 NULL);
+  guint n = 0;
+  char **labels = convnet_labels_load (path, &n, NULL);
+
+  g_free (path);
+  if (labels && n == (guint) classes)
+    return labels;
+  g_strfreev (labels);
+  labels = g_new0 (char *, classes + 1);
+  for (int i = 0; i < classes; i++)
+    labels[i] = g_strdup_printf ("class %d", i);
+  return labels;
+}
+
+static void
+print_json_string (const char *s)
+{
+  putchar ('"');
+  for (; *s; s++)
+    {
+      if (*s == '"' || *s == '\\')
+        printf ("\\%c", *s);
+      else if ((unsigned char) *s < 0x20)
+        printf ("\\u%04x", *s);
+      else
+        putchar (*s);
+    }
+  putchar ('"');
+}
+
+int
+cmd_classify (int argc, char **argv)
+{
+  char *model = NULL, *weights = NULL;
+  int top = 5, threads = 0;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model, "architecture", "MODEL" },
+    { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &weights, "checkpoint", "FILE" },
+    { "top", 'k', 0, G_OPTION_ARG_INT, &top, "classes to print (5)", "K" },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "T" },
+    { NULL }
+  };
+  GOptionContext *context = g_option_context_new ("IMAGE... - classify images");
+  GError *error = NULL;
+  ConvnetGraph *g = NULL;
+  const ConvnetArch *arch;
+  char **labels = NULL;
+  float *input = NULL;
+  Ranked *ranked = NULL;
+  int status = 1, classes, n_images;
+  gsize sample;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!cli_parse (context, &argc, &argv))
+    return 1;
+  g_option_context_free (context);
+  if (!model || !weights)
+    return cli_fail ("classify needs --model and --weights");
+  if (argc < 2)
+    return cli_fail ("classify needs at least one IMAGE");
+  if (top < 1)
+    return cli_fail ("--top must be at least 1, got %d", top);
+  convnet_set_threads (threads);
+
+  g = cli_load_model (model, weights, 0, 0, &error);
+  if (!g)
+    goto out;
+  arch = convnet_arch_lookup (model);
+  classes = convnet_graph_output_shape (g).c;
+  labels = labels_for (arch, classes);
+  top = MIN (top, classes);
+  n_images = argc - 1;
+  {
+    const ConvnetShape in = convnet_graph_input_shape (g);
+    sample = (gsize) in.c * in.h * in.w;
+  }
+  input = g_new (float, sample);
+  ranked = g_new (Ranked, classes);
+
+  if (json)
+    printf ("[");
+  for (int i = 0; i < n_images; i++)
+    {
+      const char *path = argv[i + 1];
+      ConvnetImage *image = convnet_image_load (path, &error);
+      const float *logits;
+      float max = -INFINITY;
+      double sum = 0.0;
+
+      if (!image
+          || !convnet_preprocess_image (&arch->preprocess, image, input,
+                                        &error))
+        {
+          convnet_image_free (image);
+          goto out;
+        }
+      convnet_image_free (image);
+      /* one image at a time: a batch of 4000x3000 photos would not fit */
+      if (!convnet_graph_forward (g, input, 1, &error))
+        goto out;
+      logits = convnet_graph_output (g);
+      for (int c = 0; c < classes; c++)
+        max = fmaxf (max, logits[c]);
+      for (int c = 0; c < classes; c++)
+        sum += exp (logits[c] - max);
+      for (int c = 0; c < classes; c++)
+        ranked[c] = (Ranked) { c, (float) (exp (logits[c] - max) / sum) };
+      qsort (ranked, classes, sizeof (Ranked), compare_ranked);
+
+      if (json)
+        {
+          printf ("%s\n  {\"image\": ", i ? "," : "");
+          print_json_string (path);
+          printf (", \"top\": [");
+          for (int k = 0; k < top; k++)
+            {
+              printf ("%s{\"index\": %d, \"label\": ", k ? ", " : "",
+                      ranked[k].index);
+              print_json_string (labels[ranked[k].index]);
+              printf (", \"probability\": %.6f}", ranked[k].probability);
+            }
+          printf ("]}");
+        }
+      else
+        {
+          printf ("%s\n", path);
+          for (int k = 0; k < top; k++)
+            printf ("  %2d. %6.2f%%  %s\n", k + 1,
+                    100.0 * ranked[k].probability, labels[ranked[k].index]);
+        }
+    }
+  if (json)
+    printf ("\n]\n");
+  status = 0;
+
+out:
+  if (error)
+    status = cli_fail_error (error);
+  g_strfreev (labels);
+  g_free (ranked);
+  g_free (input);
+  convnet_graph_free (g);
+  g_free (model);
+  g_free (weights);
+  return status;
+}
