@@ -1,0 +1,33 @@
+# deps.sh: sourced by the other scripts.  Installs the Debian packages a
+# step needs, only those missing, with one apt-get update at most.
+BUILD_PACKAGES="build-essential pkg-config meson ninja-build libglib2.0-dev
+  libgdk-pixbuf-2.0-dev libjson-glib-dev libopenblas-dev"
+# PyTorch is the reference oracle of the test suite
+TEST_PACKAGES="python3 python3-numpy python3-torch python3-torchvision"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+  missing=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+      missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  echo "installing:$missing"
+  if [ -z "${APT_UPDATED:-}" ]; then
+    as_root apt-get update -q || return 1
+    APT_UPDATED=1
+  fi
+  # shellcheck disable=SC2086
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+}
+
+build() {
+  if [ ! -f build/build.ninja ]; then
+    meson setup build --buildtype=release || return 1
+  fi
+  meson compile -C build
+}

@@ -1,0 +1,334 @@
+/* test_models.c: the architectures' structure (parameter counts, node
+ * names and shapes as torchvision has them), the forward plan's buffer
+ * reuse and retained activations, LeNet-5 against PyTorch, and the weight
+ * loader's strict checks. */
+#include "graph.h"
+
+#include <math.h>
+#include <string.h>
+
+static char *
+fixture (const char *name)
+{
+  return g_build_filename (g_getenv ("CONVNET_FIXTURES"), "models", name,
+                           NULL);
+}
+
+static ConvnetGraph *
+build (const char *arch, int h, int w)
+{
+  GError *error = NULL;
+  ConvnetGraph *g = convnet_model_build (arch, 0, h, w, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (g);
+  return g;
+}
+
+/* torchvision 0.14: sum(p.numel() for p in model.parameters()) */
+static void
+test_parameter_counts (void)
+{
+  static const struct { const char *arch; guint64 params; } counts[] = {
+    { "lenet5", 61706 }, { "alexnet", 61100840 },
+    { "vgg11", 132863336 }, { "vgg11_bn", 132868840 },
+    { "vgg13", 133047848 }, { "vgg13_bn", 133053736 },
+    { "vgg16", 138357544 }, { "vgg16_bn", 138365992 },
+    { "vgg19", 143667240 }, { "vgg19_bn", 143678248 },
+    { "resnet18", 11689512 }, { "resnet34", 21797672 },
+    { "resnet50", 25557032 }, { "resnet101", 44549160 },
+    { "resnet152", 60192808 }, { "googlenet", 6624904 },
+  };
+
+  g_assert_cmpuint (convnet_arch_count (), ==, G_N_ELEMENTS (counts));
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      ConvnetGraph *g = build (counts[i].arch, 0, 0);
+      g_test_message ("%s: %" G_GUINT64_FORMAT, counts[i].arch,
+                      convnet_graph_param_count (g));
+      g_assert_cmpuint (convnet_graph_param_count (g), ==, counts[i].params);
+      convnet_graph_free (g);
+    }
+}
+
+static void
+assert_node (ConvnetGraph *g, const char *name, int c, int h, int w)
+{
+  const ConvnetNodeInfo *info = convnet_graph_lookup (g, name);
+
+  if (!info)
+    g_error ("%s has no node '%s'", g->arch, name);
+  g_assert_cmpint (info->shape.c, ==, c);
+  g_assert_cmpint (info->shape.h, ==, h);
+  g_assert_cmpint (info->shape.w, ==, w);
+}
+
+/* Output shapes of torchvision's modules at 224 x 224, as forward hooks
+ * report them; blocks read their last node's output. */
+static void
+test_node_names_and_shapes (void)
+{
+  ConvnetGraph *g = build ("resnet50", 0, 0);
+
+  assert_node (g, "conv1", 64, 112, 112);
+  assert_node (g, "maxpool", 64, 56, 56);
+  assert_node (g, "layer1", 256, 56, 56);
+  assert_node (g, "layer2.1.conv2", 128, 28, 28);
+  assert_node (g, "layer3.2", 1024, 14, 14);
+  assert_node (g, "layer3.0.downsample.0", 1024, 14, 14);
+  assert_node (g, "layer4", 2048, 7, 7);
+  assert_node (g, "fc", 1000, 1, 1);
+  g_assert_true (convnet_graph_lookup (g, "layer3.2")->is_block);
+  g_assert_false (convnet_graph_lookup (g, "layer3.2.bn3")->is_block);
+  g_assert_nonnull (convnet_graph_find_param (g, "layer1.0.downsample.1.running_var"));
+  convnet_graph_free (g);
+
+  g = build ("googlenet", 0, 0);
+  assert_node (g, "conv1", 64, 112, 112);
+  assert_node (g, "conv1.conv", 64, 112, 112);
+  assert_node (g, "maxpool1", 64, 56, 56);
+  assert_node (g, "inception3a", 256, 28, 28);
+  assert_node (g, "inception4a.branch3.1", 48, 14, 14);
+  assert_node (g, "inception4a.branch4.0", 480, 14, 14);
+  assert_node (g, "maxpool4", 832, 7, 7);
+  assert_node (g, "inception5b", 1024, 7, 7);
+  convnet_graph_free (g);
+
+  g = build ("vgg16", 0, 0);
+  assert_node (g, "features.28", 512, 14, 14);
+  assert_node (g, "features", 512, 7, 7);
+  assert_node (g, "classifier.3", 4096, 1, 1);
+  g_assert_true (convnet_graph_lookup (g, "classifier.3")->flat);
+  convnet_graph_free (g);
+
+  g = build ("alexnet", 0, 0);
+  assert_node (g, "features.0", 64, 55, 55);
+  assert_node (g, "features.12", 256, 6, 6);
+  assert_node (g, "avgpool", 256, 6, 6);
+  convnet_graph_free (g);
+
+  g = build ("lenet5", 30, 30);
+  assert_node (g, "2", 6, 15, 15);
+  assert_node (g, "6", 400, 1, 1);
+  convnet_graph_free (g);
+}
+
+/* Convolution and linear multiply-accumulates at 224 x 224, counted by
+ * forward hooks on torchvision's models. */
+static void
+test_macs (void)
+{
+  static const struct { const char *arch; guint64 macs; } counts[] = {
+    { "resnet50", 4089184256 }, { "resnet18", 1814073344 },
+    { "alexnet", 714188480 }, { "vgg16", 15470264320 },
+    { "googlenet", 1498376192 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      ConvnetGraph *g = build (counts[i].arch, 0, 0);
+      g_assert_cmpuint (convnet_graph_macs (g), ==, counts[i].macs);
+      convnet_graph_free (g);
+    }
+}
+
+static void
+test_bad_builds (void)
+{
+  GError *error = NULL;
+
+  g_assert_null (convnet_model_build ("resnet51", 0, 0, 0, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "resnet51"));
+  g_clear_error (&error);
+
+  g_assert_null (convnet_model_build ("alexnet", 0, 32, 32, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_null (convnet_model_build ("lenet5", 0, 32, 32, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_null (convnet_model_build ("vgg11", 0, 100000, 224, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_clear_error (&error);
+}
+
+/* Intermediate buffers are reused: resnet50's plan holds a small part of
+ * what one buffer per node would. */
+static void
+test_buffer_reuse (void)
+{
+  ConvnetGraph *g = build ("resnet50", 64, 64);
+  float *input = g_new0 (float, 3 * 64 * 64);
+  gsize every_node = 0;
+
+  g_assert_true (convnet_graph_forward (g, input, 1, NULL));
+  for (guint i = 1; i < g->nodes->len; i++)
+    every_node += (gsize) convnet_graph_node (g, i)->shape.c
+                  * convnet_graph_node (g, i)->shape.h
+                  * convnet_graph_node (g, i)->shape.w * sizeof (float);
+  g_test_message ("resnet50 at 64x64: %" G_GSIZE_FORMAT " bytes planned, "
+                  "%" G_GSIZE_FORMAT " for one buffer per node",
+                  convnet_graph_activation_bytes (g), every_node);
+  g_assert_cmpuint (convnet_graph_activation_bytes (g) * 10, <, every_node);
+  g_free (input);
+  convnet_graph_free (g);
+}
+
+static float *
+expected (ConvnetWeightFile *file, const char *key, gsize *n)
+{
+  const ConvnetTensorEntry *e = convnet_weight_file_lookup (file, key);
+  float *data;
+
+  g_assert_nonnull (e);
+  *n = convnet_tensor_entry_numel (e);
+  data = g_new (float, *n);
+  g_assert_true (convnet_tensor_entry_to_f32 (e, data, *n, NULL));
+  return data;
+}
+
+static void
+assert_matches (const float *got, const float *want, gsize n)
+{
+  float scale = 1.0f;
+
+  for (gsize i = 0; i < n; i++)
+    scale = fmaxf (scale, fabsf (want[i]));
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (fabsf (got[i] - want[i]), <=, 1e-5f * scale);
+}
+
+/* LeNet-5 from a torch checkpoint: logits and hooked activations equal
+ * PyTorch's, at 28 x 28 and at 30 x 30, with the same graph reused for a
+ * second forward. */
+static void
+test_lenet5_matches_torch (void)
+{
+  static const char *const nodes[] = { "0", "3", "4", "5", "6", "10" };
+  GError *error = NULL;
+  char *path = fixture ("lenet5-expected.safetensors");
+  char *weights = fixture ("lenet5.pth");
+  ConvnetWeightFile *ref = convnet_weight_file_open (path, &error);
+
+  g_assert_no_error (error);
+  for (int size = 28; size <= 30; size += 2)
+    {
+      ConvnetGraph *g = build ("lenet5", size, size);
+      char key[64];
+      gsize n, n_input;
+      float *input, *want;
+
+      convnet_graph_load_weights (g, weights, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
+        g_assert_true (convnet_graph_retain (g, nodes[i], NULL));
+      g_snprintf (key, sizeof key, "%d.input", size);
+      input = expected (ref, key, &n_input);
+      for (int pass = 0; pass < 2; pass++)
+        {
+          g_assert_true (convnet_graph_forward (g, input, 3, &error));
+          g_snprintf (key, sizeof key, "%d.output", size);
+          want = expected (ref, key, &n);
+          g_assert_cmpuint (n, ==, 30);
+          assert_matches (convnet_graph_output (g), want, n);
+          g_free (want);
+          for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
+            {
+              ConvnetShape shape;
+              const float *act = convnet_graph_activation (g, nodes[i],
+                                                           &shape, &error);
+              g_assert_no_error (error);
+              g_snprintf (key, sizeof key, "%d.act.%s", size, nodes[i]);
+              want = expected (ref, key, &n);
+              g_assert_cmpuint (n, ==, 3 * (gsize) shape.c * shape.h * shape.w);
+              assert_matches (act, want, n);
+              g_free (want);
+            }
+        }
+      g_free (input);
+      convnet_graph_free (g);
+    }
+  convnet_weight_file_free (ref);
+  g_free (path);
+  g_free (weights);
+}
+
+static void
+test_activation_needs_retain (void)
+{
+  ConvnetGraph *g = build ("lenet5", 0, 0);
+  float input[28 * 28] = { 0 };
+  GError *error = NULL;
+
+  convnet_graph_init_random (g, 7);
+  g_assert_false (convnet_graph_forward (g, input, 0, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (convnet_graph_activation (g, "3", NULL, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_true (convnet_graph_forward (g, input, 1, NULL));
+  g_assert_null (convnet_graph_activation (g, "3", NULL, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_clear_error (&error);
+  /* the last node is always readable */
+  g_assert_nonnull (convnet_graph_activation (g, "11", NULL, NULL));
+
+  g_assert_false (convnet_graph_retain (g, "conv9", &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "conv9"));
+  g_clear_error (&error);
+  convnet_graph_free (g);
+}
+
+static void
+assert_load_fails (const char *file, const char *const *needles)
+{
+  ConvnetGraph *g = build ("lenet5", 0, 0);
+  char *path = fixture (file);
+  GError *error = NULL;
+
+  g_assert_false (convnet_graph_load_weights (g, path, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_MISMATCH);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, path));
+  for (int i = 0; needles[i]; i++)
+    if (!strstr (error->message, needles[i]))
+      g_error ("'%s' does not name '%s'", error->message, needles[i]);
+  g_error_free (error);
+  g_free (path);
+  convnet_graph_free (g);
+}
+
+static void
+test_load_mismatches (void)
+{
+  assert_load_fails ("lenet5-missing-key.pth",
+                     (const char *const[]) { "7.bias", "[120]", NULL });
+  assert_load_fails ("lenet5-unexpected-key.pth",
+                     (const char *const[]) { "extra.weight", NULL });
+  assert_load_fails ("lenet5-wrong-shape.pth",
+                     (const char *const[]) { "3.weight", "[16, 6, 3, 3]",
+                                             "[16, 6, 5, 5]", NULL });
+  assert_load_fails ("lenet5-int-tensor.pth",
+                     (const char *const[]) { "0.bias", "I64", NULL });
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/models/parameter-counts", test_parameter_counts);
+  g_test_add_func ("/models/node-names-and-shapes", test_node_names_and_shapes);
+  g_test_add_func ("/models/macs", test_macs);
+  g_test_add_func ("/models/bad-builds", test_bad_builds);
+  g_test_add_func ("/models/buffer-reuse", test_buffer_reuse);
+  g_test_add_func ("/models/lenet5-matches-torch", test_lenet5_matches_torch);
+  g_test_add_func ("/models/activation-needs-retain", test_activation_needs_retain);
+  g_test_add_func ("/models/load-mismatches", test_load_mismatches);
+  return g_test_run ();
+}
