@@ -212,12 +212,17 @@ convnet_image_load (const char *path,
       return NULL;
     }
 
-  if (format != NULL &&
-      g_strcmp0 (gdk_pixbuf_format_get_name (format), "jpeg") == 0 &&
-      !check_jpeg_complete (path, error))
+  if (format != NULL)
     {
-      g_object_unref (pixbuf);
-      return NULL;
+      char *format_name = gdk_pixbuf_format_get_name (format);
+      gboolean jpeg = g_strcmp0 (format_name, "jpeg") == 0;
+
+      g_free (format_name);
+      if (jpeg && !check_jpeg_complete (path, error))
+        {
+          g_object_unref (pixbuf);
+          return NULL;
+        }
     }
 
   width = gdk_pixbuf_get_width (pixbuf);
