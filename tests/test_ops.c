@@ -462,7 +462,7 @@ test_batchnorm_train_no_running (void)
   float *rv = load ("batchnorm_train", "running_var", &nc);
   float *y1 = g_new (float, nx), *y2 = g_new (float, nx);
   float m1[8], s1[8], m2[8], s2[8];
-  const int hw = 30;
+  const int hw = dim ("batchnorm_train", "x", 2) * dim ("batchnorm_train", "x", 3);
 
   g_assert_cmpuint (nc, <=, 8);
   batchnorm2d_forward_train (y1, m1, s1, x, w, b, rm, rv, 0.1f, 1e-5f,
