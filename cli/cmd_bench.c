@@ -31,6 +31,7 @@ cmd_bench (int argc, char **argv)
   };
   GOptionContext *context = g_option_context_new ("- time forward passes");
   GError *error = NULL;
+  ConvnetModel *m;
   ConvnetGraph *g;
   ConvnetShape in;
   float *input;
@@ -41,16 +42,17 @@ cmd_bench (int argc, char **argv)
   if (!cli_parse (context, &argc, &argv))
     return 1;
   g_option_context_free (context);
-  if (!model)
+  if (!model && !weights)
     return cli_fail ("bench needs --model (see 'convnet models')");
   if (batch < 1 || batch > 4096 || iters < 1 || iters > 100000 || threads < 1)
     return cli_fail ("bench: --batch 1..4096, --iters 1..100000 and "
                      "--threads >= 1");
   convnet_set_threads (threads);
 
-  g = cli_load_model (model, weights, size, size, &error);
-  if (!g)
+  m = cli_load_model (model, weights, size, size, &error);
+  if (!m)
     return cli_fail_error (error);
+  g = m->graph;
   in = convnet_graph_input_shape (g);
   numel = (gsize) batch * in.c * in.h * in.w;
   input = g_new (float, numel);
@@ -69,12 +71,12 @@ cmd_bench (int argc, char **argv)
   qsort (times, iters, sizeof (double), compare_doubles);
   gmacs = convnet_graph_macs (g) * (double) batch / 1e9;
   printf ("convnet %s batch=%d threads=%d input=%dx%d median_ms=%.2f "
-          "min_ms=%.2f GFLOP/s=%.1f\n", model, batch, threads, in.h, in.w,
+          "min_ms=%.2f GFLOP/s=%.1f\n", m->arch, batch, threads, in.h, in.w,
           times[iters / 2], times[0], 2.0 * gmacs / (times[iters / 2] / 1000.0));
 
   g_free (times);
   g_free (input);
-  convnet_graph_free (g);
+  convnet_model_free (m);
   g_free (model);
   g_free (weights);
   return 0;

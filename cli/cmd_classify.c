@@ -22,26 +22,6 @@ compare_ranked (gconstpointer a, gconstpointer b)
   return x->index - y->index;
 }
 
-/* Labels from the architecture's label file when it has as many lines as
- * the network has classes, else "class N". */
-static char **
-labels_for (const ConvnetArch *arch, int classes)
-{
-  char *path = g_build_filename (convnet_data_dir (), "labels", arch->labels,
-                                 NULL);
-  guint n = 0;
-  char **labels = convnet_labels_load (path, &n, NULL);
-
-  g_free (path);
-  if (labels && n == (guint) classes)
-    return labels;
-  g_strfreev (labels);
-  labels = g_new0 (char *, classes + 1);
-  for (int i = 0; i < classes; i++)
-    labels[i] = g_strdup_printf ("class %d", i);
-  return labels;
-}
-
 static void
 print_json_string (const char *s)
 {
@@ -74,32 +54,31 @@ cmd_classify (int argc, char **argv)
   };
   GOptionContext *context = g_option_context_new ("IMAGE... - classify images");
   GError *error = NULL;
-  ConvnetGraph *g = NULL;
-  const ConvnetArch *arch;
-  char **labels = NULL;
+  ConvnetModel *m = NULL;
+  ConvnetGraph *g;
   float *input = NULL;
   Ranked *ranked = NULL;
-  int status = 1, classes, n_images;
+  int status = 1, classes, n_images, failures = 0;
   gsize sample;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!cli_parse (context, &argc, &argv))
     return 1;
   g_option_context_free (context);
-  if (!model || !weights)
-    return cli_fail ("classify needs --model and --weights");
+  if (!weights)
+    return cli_fail ("classify needs --weights (and --model for a "
+                     "torchvision checkpoint)");
   if (argc < 2)
     return cli_fail ("classify needs at least one IMAGE");
   if (top < 1)
     return cli_fail ("--top must be at least 1, got %d", top);
   convnet_set_threads (threads);
 
-  g = cli_load_model (model, weights, 0, 0, &error);
-  if (!g)
+  m = cli_load_model (model, weights, 0, 0, &error);
+  if (!m)
     goto out;
-  arch = convnet_arch_lookup (model);
-  classes = convnet_graph_output_shape (g).c;
-  labels = labels_for (arch, classes);
+  g = m->graph;
+  classes = m->n_classes;
   top = MIN (top, classes);
   n_images = argc - 1;
   {
@@ -120,11 +99,23 @@ cmd_classify (int argc, char **argv)
       double sum = 0.0;
 
       if (!image
-          || !convnet_preprocess_image (&arch->preprocess, image, input,
+          || !convnet_preprocess_image (&m->preprocess, image, input,
                                         &error))
         {
+          /* one unreadable image does not stop the others */
           convnet_image_free (image);
-          goto out;
+          if (json)
+            {
+              printf ("%s\n  {\"image\": ", i ? "," : "");
+              print_json_string (path);
+              printf (", \"error\": ");
+              print_json_string (error->message);
+              printf ("}");
+            }
+          cli_fail ("%s", error->message);
+          g_clear_error (&error);
+          failures++;
+          continue;
         }
       convnet_image_free (image);
       /* one image at a time: a batch of 4000x3000 photos would not fit */
@@ -148,7 +139,7 @@ cmd_classify (int argc, char **argv)
             {
               printf ("%s{\"index\": %d, \"label\": ", k ? ", " : "",
                       ranked[k].index);
-              print_json_string (labels[ranked[k].index]);
+              print_json_string (m->labels[ranked[k].index]);
               printf (", \"probability\": %.6f}", ranked[k].probability);
             }
           printf ("]}");
@@ -158,20 +149,19 @@ cmd_classify (int argc, char **argv)
           printf ("%s\n", path);
           for (int k = 0; k < top; k++)
             printf ("  %2d. %6.2f%%  %s\n", k + 1,
-                    100.0 * ranked[k].probability, labels[ranked[k].index]);
+                    100.0 * ranked[k].probability, m->labels[ranked[k].index]);
         }
     }
   if (json)
     printf ("\n]\n");
-  status = 0;
+  status = failures ? 1 : 0;
 
 out:
   if (error)
     status = cli_fail_error (error);
-  g_strfreev (labels);
   g_free (ranked);
   g_free (input);
-  convnet_graph_free (g);
+  convnet_model_free (m);
   g_free (model);
   g_free (weights);
   return status;

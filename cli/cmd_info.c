@@ -49,6 +49,7 @@ cmd_info (int argc, char **argv)
   };
   GOptionContext *context = g_option_context_new ("MODEL - list every named node");
   GError *error = NULL;
+  ConvnetModel *m;
   ConvnetGraph *g;
   ConvnetShape in;
 
@@ -59,9 +60,10 @@ cmd_info (int argc, char **argv)
   if (argc != 2)
     return cli_fail ("info takes one MODEL (see 'convnet models')");
 
-  g = cli_load_model (argv[1], weights, height, width, &error);
-  if (!g)
+  m = cli_load_model (argv[1], weights, height, width, &error);
+  if (!m)
     return cli_fail_error (error);
+  g = m->graph;
 
   in = convnet_graph_input_shape (g);
   printf ("%s: input %d x %d x %d, %" G_GUINT64_FORMAT " parameters, "
@@ -80,7 +82,7 @@ cmd_info (int argc, char **argv)
               info->params, info->macs);
       g_free (shape);
     }
-  convnet_graph_free (g);
+  convnet_model_free (m);
   g_free (weights);
   return 0;
 }

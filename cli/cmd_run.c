@@ -22,6 +22,7 @@ cmd_run (int argc, char **argv)
   };
   GOptionContext *context = g_option_context_new ("- run a preprocessed batch");
   GError *error = NULL;
+  ConvnetModel *m = NULL;
   ConvnetGraph *g = NULL;
   int ndim, status = 1;
   int64_t shape[CONVNET_MAX_DIMS], out_shape[4];
@@ -34,8 +35,9 @@ cmd_run (int argc, char **argv)
   if (!cli_parse (context, &argc, &argv))
     return 1;
   g_option_context_free (context);
-  if (!model || !weights || !input || !output)
-    return cli_fail ("run needs --model, --weights, --input and --output");
+  if (!weights || !input || !output)
+    return cli_fail ("run needs --weights, --input and --output (and --model "
+                     "for a torchvision checkpoint)");
   convnet_set_threads (threads);
 
   if (!convnet_npy_read (input, &ndim, shape, &data, &error))
@@ -47,15 +49,16 @@ cmd_run (int argc, char **argv)
                    "%s: expected a 4-D N x C x H x W array", input);
       goto fail;
     }
-  g = cli_load_model (model, weights, (int) shape[2], (int) shape[3], &error);
-  if (!g)
+  m = cli_load_model (model, weights, (int) shape[2], (int) shape[3], &error);
+  if (!m)
     goto fail;
+  g = m->graph;
   in = convnet_graph_input_shape (g);
   if (shape[1] != in.c)
     {
       g_set_error (&error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
                    "%s: %s takes %d input channels, the array has %"
-                   G_GINT64_FORMAT, input, model, in.c, shape[1]);
+                   G_GINT64_FORMAT, input, m->arch, in.c, shape[1]);
       goto fail;
     }
   if (layer && !convnet_graph_retain (g, layer, &error))
@@ -88,7 +91,7 @@ cmd_run (int argc, char **argv)
 fail:
   if (error)
     status = cli_fail_error (error);
-  convnet_graph_free (g);
+  convnet_model_free (m);
   g_free (data);
   g_free (model);
   g_free (weights);

@@ -45,51 +45,19 @@ cli_parse (GOptionContext *context, int *argc, char ***argv)
   return TRUE;
 }
 
-/* The classifier's output size in a checkpoint: the last linear layer's
- * bias length, found by the architecture's classifier name. */
-static int
-classes_in_file (const ConvnetWeightFile *file, const char *arch)
-{
-  static const struct { const char *family; const char *key; } heads[] = {
-    { "lenet", "11.bias" }, { "alexnet", "classifier.6.bias" },
-    { "vgg", "classifier.6.bias" }, { "resnet", "fc.bias" },
-    { "googlenet", "fc.bias" },
-  };
-  const ConvnetArch *a = convnet_arch_lookup (arch);
-
-  for (guint i = 0; a && i < G_N_ELEMENTS (heads); i++)
-    if (strcmp (heads[i].family, a->family) == 0)
-      {
-        const ConvnetTensorEntry *bias =
-          convnet_weight_file_lookup (file, heads[i].key);
-        if (bias && bias->ndim == 1 && bias->shape[0] > 0
-            && bias->shape[0] <= G_MAXINT)
-          return (int) bias->shape[0];
-      }
-  return 0;
-}
-
-ConvnetGraph *
+ConvnetModel *
 cli_load_model (const char *model, const char *weights, int height,
                 int width, GError **error)
 {
-  ConvnetWeightFile *file = NULL;
-  ConvnetGraph *graph;
-
   if (weights)
+    return convnet_model_load (weights, model, height, width, error);
+  if (!model)
     {
-      file = convnet_weight_file_open (weights, error);
-      if (!file)
-        return NULL;
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "name a --model or give --weights");
+      return NULL;
     }
-  graph = convnet_model_build (model, file ? classes_in_file (file, model) : 0,
-                               height, width, error);
-  if (graph && file && !convnet_graph_load_weight_file (graph, file, error))
-    g_clear_pointer (&graph, convnet_graph_free);
-  else if (graph && !file)
-    convnet_graph_init_random (graph, 1);
-  convnet_weight_file_free (file);
-  return graph;
+  return convnet_model_new_random (model, height, width, 1, error);
 }
 
 static const struct
@@ -106,6 +74,12 @@ static const struct
     "--model M --weights W --input IN.npy --output OUT.npy [--layer NODE]" },
   { "bench", cmd_bench,
     "--model M [--weights W] [--batch N] [--threads T] [--iters K]" },
+  { "train", cmd_train,
+    "--model M (--mnist DIR | --data DIR) --out FILE [--epochs N] ..." },
+  { "eval", cmd_eval,
+    "--weights W [--model M] (--mnist DIR | --data DIR): accuracy" },
+  { "finetune", cmd_finetune,
+    "--weights W --data DIR --out FILE [--augment LIST] [--train-last-block]" },
 };
 
 static void

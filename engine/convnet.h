@@ -25,7 +25,8 @@ typedef enum
   CONVNET_ERROR_FORBIDDEN,   /* a pickle asks for a global we refuse */
   CONVNET_ERROR_MISMATCH,    /* weights do not fit the model */
   CONVNET_ERROR_ARGUMENT,    /* a bad name, size or option */
-  CONVNET_ERROR_LIMIT        /* a size beyond what we accept */
+  CONVNET_ERROR_LIMIT,       /* a size beyond what we accept */
+  CONVNET_ERROR_CANCELLED    /* the caller's callback asked to stop */
 } ConvnetErrorCode;
 
 /* ---------------------------------------------------------------- dtypes */
@@ -195,6 +196,7 @@ typedef struct
   int         ndim;
   int64_t     shape[4];
   float      *data;
+  float      *grad;           /* while training: NULL when frozen */
   gboolean    is_buffer;      /* running_mean/running_var: not learnable */
 } ConvnetParam;
 
@@ -228,6 +230,17 @@ gboolean convnet_graph_load_weight_file (ConvnetGraph            *graph,
                                          const ConvnetWeightFile *file,
                                          GError                 **error);
 
+/* The same, leaving the parameters whose names start with SKIP_PREFIX
+ * (a classifier being replaced) untouched and unchecked. */
+gboolean convnet_graph_load_weight_file_except (ConvnetGraph            *graph,
+                                                const ConvnetWeightFile *file,
+                                                const char              *skip_prefix,
+                                                GError                 **error);
+/* Initialises only the parameters whose names start with PREFIX. */
+void     convnet_graph_init_random_prefix (ConvnetGraph *graph,
+                                           const char   *prefix,
+                                           guint64       seed);
+
 /* Keeps the named node's activation readable after the next forward. */
 gboolean     convnet_graph_retain     (ConvnetGraph *graph,
                                        const char   *name,
@@ -245,6 +258,39 @@ const float *convnet_graph_activation (const ConvnetGraph *graph,
                                        const char         *name,
                                        ConvnetShape       *shape,
                                        GError            **error);
+
+/* Runs the nodes after NAME only, with NAME's activation given (a batch of
+ * BATCH); used to train a head on cached features.  No node after NAME may
+ * read a node before it. */
+gboolean     convnet_graph_forward_from (ConvnetGraph *graph,
+                                         const char   *name,
+                                         const float  *activation,
+                                         int           batch,
+                                         GError      **error);
+
+/* ------------------------------------------------------------ training */
+
+/* Training mode: BatchNorm uses (and updates) batch statistics and Dropout
+ * drops, in the trainable nodes; frozen nodes always run as at inference.
+ * Gradients are kept for the trainable parameters (ConvnetParam.grad). */
+void     convnet_graph_set_training (ConvnetGraph *graph,
+                                     gboolean      training,
+                                     guint64       seed);
+/* Freezes every node up to and including NAME (NULL: none, all trainable).
+ * Frozen parameters get no gradient. */
+gboolean convnet_graph_freeze_through (ConvnetGraph *graph,
+                                       const char   *name,
+                                       GError      **error);
+/* Softmax cross-entropy of the last forward's output against TARGETS
+ * (class indices), mean over the batch, with optional label smoothing. */
+gboolean convnet_graph_loss     (ConvnetGraph *graph,
+                                 const int    *targets,
+                                 float         label_smoothing,
+                                 float        *loss,
+                                 GError      **error);
+/* Gradients of that loss for every trainable parameter (overwritten). */
+gboolean convnet_graph_backward (ConvnetGraph *graph,
+                                 GError      **error);
 
 /* Sets the threads OpenBLAS uses (0: its default). */
 void convnet_set_threads (int threads);
@@ -274,6 +320,9 @@ typedef struct
   const char        *labels;         /* label file name under the labels dir */
   const char        *checkpoint;     /* torchvision's file name, or NULL */
   const char        *cam_node;       /* default node for class activation maps */
+  const char        *head;           /* the classifier layer replaced by fine-tuning */
+  const char        *features;       /* the node feeding it: what a frozen backbone gives */
+  const char        *last_block_freeze; /* freeze through this to train the last block too */
 } ConvnetArch;
 
 guint              convnet_arch_count  (void);
@@ -288,6 +337,60 @@ ConvnetGraph *convnet_model_build (const char *name,
                                    int         height,
                                    int         width,
                                    GError    **error);
+
+/* ---------------------------------------------------------- model files */
+
+/* A network ready to classify: graph with weights, labels and the
+ * preprocessing its weights expect. */
+typedef struct
+{
+  char              *arch;
+  char              *path;
+  ConvnetGraph      *graph;
+  char             **labels;     /* n_classes entries, NULL-terminated */
+  int                n_classes;
+  ConvnetPreprocess  preprocess;
+  GHashTable        *metadata;   /* the file's own, or NULL */
+} ConvnetModel;
+
+/* Loads PATH (a torchvision checkpoint or a .safetensors of ours).  ARCH
+ * may be NULL when the file's metadata names it.  The number of classes
+ * comes from the file's classifier; labels from its metadata, else the
+ * architecture's label file when the counts agree, else "class N". */
+ConvnetModel *convnet_model_load (const char *path,
+                                  const char *arch,
+                                  int         height,
+                                  int         width,
+                                  GError    **error);
+/* ARCH with torch's default initialisation from SEED (benchmarks). */
+ConvnetModel *convnet_model_new_random (const char *arch,
+                                        int         height,
+                                        int         width,
+                                        guint64     seed,
+                                        GError    **error);
+void          convnet_model_free (ConvnetModel *model);
+
+/* Writes GRAPH's parameters and buffers as .safetensors (atomically) with
+ * metadata that makes the file self-describing: "architecture",
+ * "classes" (a JSON array), "preprocess" (JSON), plus EXTRA's pairs. */
+gboolean      convnet_model_save (ConvnetGraph            *graph,
+                                  const char              *arch,
+                                  const char *const       *labels,
+                                  const ConvnetPreprocess *preprocess,
+                                  GHashTable              *extra,
+                                  const char              *path,
+                                  GError                 **error);
+
+/* The architecture of FILE (ARCH_NAME, or what its metadata says; a
+ * disagreement is an error) and the preprocessing its weights expect. */
+const ConvnetArch *convnet_weight_file_arch (const ConvnetWeightFile *file,
+                                             const char              *arch_name,
+                                             ConvnetPreprocess       *preprocess,
+                                             GError                 **error);
+
+/* The classifier size stored in a weights file for ARCH, or 0. */
+int           convnet_weight_file_classes (const ConvnetWeightFile *file,
+                                           const ConvnetArch       *arch);
 
 /* --------------------------------------------------------------- images */
 

@@ -23,6 +23,7 @@ convnet_graph_new (const char *arch, int c, int h, int w)
   g->ignored_prefixes = g_ptr_array_new_with_free_func (g_free);
   g->scopes = g_array_new (FALSE, TRUE, sizeof (ConvnetScope));
   g->retained = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g->train_start = 1;
 
   input.op = CONVNET_OP_INPUT;
   input.shape = (ConvnetShape) { c, h, w };
@@ -46,6 +47,10 @@ convnet_graph_free (ConvnetGraph *g)
   g_free (g->slot_sizes);
   g_free (g->scratch);
   g_free (g->param_block);
+  g_free (g->grad_block);
+  g_free (g->train_block);
+  g_free (g->probs);
+  g_free (g->targets);
   g_array_unref (g->nodes);
   g_array_unref (g->params);
   g_array_unref (g->infos);
@@ -703,6 +708,13 @@ convnet_op_name (ConvnetOpKind op)
 void
 convnet_graph_init_random (ConvnetGraph *g, guint64 seed)
 {
+  convnet_graph_init_random_prefix (g, "", seed);
+}
+
+void
+convnet_graph_init_random_prefix (ConvnetGraph *g, const char *prefix,
+                                  guint64 seed)
+{
   ConvnetRng rng;
 
   convnet_rng_seed (&rng, seed);
@@ -712,6 +724,8 @@ convnet_graph_init_random (ConvnetGraph *g, guint64 seed)
       ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);
       float *data = slot->pub.data;
 
+      if (!g_str_has_prefix (slot->name, prefix))
+        continue;
       if (slot->init_fan_in > 0)
         {
           /* torch's kaiming_uniform_(a=sqrt(5)) and bias rule both give

@@ -34,6 +34,12 @@ typedef struct
   guint64       param_count;
   guint64       macs;
 
+  /* training: per-node state that lives with the plan */
+  float        *grad;        /* d loss / d output, nodes >= train_start */
+  float        *mask;        /* dropout mask */
+  float        *save_mean;   /* batchnorm batch statistics */
+  float        *save_invstd;
+
   /* forward plan */
   int           owner;       /* node whose buffer holds this output */
   int           last_use;    /* last node reading this buffer */
@@ -84,6 +90,19 @@ struct ConvnetGraph
   float         *scratch;
   gsize          scratch_size;
   int            batch;      /* of the last forward */
+  int            start_node; /* the node fed from outside: 0, or the
+                                cached node of convnet_graph_forward_from */
+
+  /* training */
+  gboolean       training;
+  int            train_start;   /* first node with gradients */
+  float         *grad_block;    /* parameter gradients, like param_block */
+  float         *train_block;   /* node grads, masks, saved statistics */
+  float         *probs;         /* softmax of the last loss */
+  int           *targets;
+  float          label_smoothing;
+  gboolean       loss_valid;
+  ConvnetRng     dropout_rng;
 };
 
 /* Building: every function returns the new node's index, or -1 after
@@ -125,6 +144,20 @@ int convnet_lrn        (ConvnetGraph *g, const char *name, int x, int size,
 int convnet_channel_affine (ConvnetGraph *g, const char *name, int x,
                             const float *scale, const float *shift,
                             GError **error);
+
+/* Whether node I runs with training kernels and keeps what its backward
+ * needs. */
+static inline gboolean
+convnet_graph_node_trains (const ConvnetGraph *g, int i)
+{
+  return g->training && i >= g->train_start;
+}
+
+/* Training support for graph_forward.c: the extra buffers of a plan and
+ * their release (graph_train.c). */
+gboolean convnet_graph_plan_training (ConvnetGraph *g, int batch,
+                                      GError **error);
+void     convnet_graph_release_training (ConvnetGraph *g);
 
 /* Bytes of activation buffers held by the current forward plan. */
 gsize convnet_graph_activation_bytes (const ConvnetGraph *g);

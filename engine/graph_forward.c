@@ -15,10 +15,16 @@ convnet_set_threads (int threads)
     openblas_set_num_threads (threads);
 }
 
+/* Flatten is always a view of its input; Dropout too, except where it
+ * drops (a trainable node in training mode). */
 static gboolean
-is_view (ConvnetOpKind op)
+is_view (const ConvnetGraph *g, int i)
 {
-  return op == CONVNET_OP_FLATTEN || op == CONVNET_OP_DROPOUT;
+  const ConvnetNode *node = convnet_graph_node (g, i);
+
+  return node->op == CONVNET_OP_FLATTEN
+         || (node->op == CONVNET_OP_DROPOUT
+             && !convnet_graph_node_trains (g, i));
 }
 
 static gboolean
@@ -54,6 +60,13 @@ release_plan (ConvnetGraph *g)
   g->n_slots = 0;
   g->plan_valid = FALSE;
   g->batch = 0;
+  convnet_graph_release_training (g);
+}
+
+static void
+keep_to_the_end (ConvnetGraph *g, int i)
+{
+  convnet_graph_node (g, convnet_graph_node (g, i)->owner)->last_use = G_MAXINT;
 }
 
 static gboolean
@@ -69,12 +82,13 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
   for (int i = 0; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
-      node->owner = is_view (node->op)
+      /* the node fed from outside owns its (foreign) buffer */
+      node->owner = (i > g->start_node && is_view (g, i))
                     ? convnet_graph_node (g, node->inputs[0])->owner : i;
       node->last_use = i;
       node->slot = -1;
     }
-  for (int i = 0; i < n; i++)
+  for (int i = g->start_node + 1; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
       for (int k = 0; k < node->n_inputs; k++)
@@ -84,26 +98,31 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
           owner->last_use = MAX (owner->last_use, i);
         }
     }
-  convnet_graph_node (g, convnet_graph_node (g, n - 1)->owner)->last_use = G_MAXINT;
+  keep_to_the_end (g, n - 1);
   {
     GHashTableIter iter;
     gpointer key;
 
     g_hash_table_iter_init (&iter, g->retained);
     while (g_hash_table_iter_next (&iter, &key, NULL))
-      {
-        int owner = convnet_graph_node (g, GPOINTER_TO_INT (key))->owner;
-        convnet_graph_node (g, owner)->last_use = G_MAXINT;
-      }
+      keep_to_the_end (g, GPOINTER_TO_INT (key));
   }
+  /* a backward pass reads every trainable node's inputs and output */
+  for (int i = MAX (g->train_start, g->start_node + 1); g->training && i < n; i++)
+    {
+      const ConvnetNode *node = convnet_graph_node (g, i);
+      keep_to_the_end (g, i);
+      for (int k = 0; k < node->n_inputs; k++)
+        keep_to_the_end (g, node->inputs[k]);
+    }
 
-  for (int i = 1; i < n; i++)
+  for (int i = g->start_node + 1; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
       const gsize need = node_numel (node, batch);
       int slot = -1;
 
-      if (is_view (node->op))
+      if (is_view (g, i))
         {
           node->slot = convnet_graph_node (g, node->owner)->slot;
           continue;
@@ -116,7 +135,7 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
           {
             const ConvnetNode *in = convnet_graph_node (g, node->inputs[k]);
             const ConvnetNode *owner = convnet_graph_node (g, in->owner);
-            if (in->owner != 0 && owner->last_use == i
+            if (in->owner > g->start_node && owner->last_use == i
                 && node_numel (in, batch) == need)
               slot = owner->slot;
           }
@@ -184,6 +203,11 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
           return FALSE;
         }
     }
+  if (g->training && !convnet_graph_plan_training (g, batch, error))
+    {
+      release_plan (g);
+      return FALSE;
+    }
   g->plan_batch = batch;
   g->plan_valid = TRUE;
   return TRUE;
@@ -207,8 +231,10 @@ param_data (const ConvnetGraph *g, const ConvnetNode *node, int k)
 }
 
 static void
-run_node (ConvnetGraph *g, ConvnetNode *node, int batch)
+run_node (ConvnetGraph *g, int i, int batch)
 {
+  ConvnetNode *node = convnet_graph_node (g, i);
+  const gboolean trains = convnet_graph_node_trains (g, i);
   const ConvnetNode *in = convnet_graph_node (g, node->inputs[0]);
   const float *x = in->out;
   float *y = node->out;
@@ -218,7 +244,11 @@ run_node (ConvnetGraph *g, ConvnetNode *node, int batch)
     {
     case CONVNET_OP_INPUT:
     case CONVNET_OP_FLATTEN:
+      break;
     case CONVNET_OP_DROPOUT:
+      if (trains)
+        dropout_forward_train (y, node->mask, x, node_numel (node, batch),
+                               node->dropout_p, &g->dropout_rng);
       break;
     case CONVNET_OP_CONV2D:
       conv2d_forward (y, x, param_data (g, node, 0),
@@ -236,7 +266,16 @@ run_node (ConvnetGraph *g, ConvnetNode *node, int batch)
                                   in->shape.w, node->shape.h, node->shape.w);
       break;
     case CONVNET_OP_BATCHNORM2D:
-      batchnorm2d_forward_inference (y, x, param_data (g, node, 0),
+      if (trains)
+        batchnorm2d_forward_train (y, node->save_mean, node->save_invstd, x,
+                                   param_data (g, node, 0),
+                                   param_data (g, node, 1),
+                                   (float *) param_data (g, node, 2),
+                                   (float *) param_data (g, node, 3),
+                                   0.1f, node->eps, batch, in->shape.c,
+                                   hw_in);
+      else
+        batchnorm2d_forward_inference (y, x, param_data (g, node, 0),
                                      param_data (g, node, 1),
                                      param_data (g, node, 2),
                                      param_data (g, node, 3), node->eps,
@@ -288,9 +327,9 @@ run_node (ConvnetGraph *g, ConvnetNode *node, int batch)
     }
 }
 
-gboolean
-convnet_graph_forward (ConvnetGraph *g, const float *input, int batch,
-                       GError **error)
+static gboolean
+forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
+               GError **error)
 {
   const int n = g->nodes->len;
 
@@ -300,22 +339,63 @@ convnet_graph_forward (ConvnetGraph *g, const float *input, int batch,
                    "%s: batch size %d: must be at least 1", g->arch, batch);
       return FALSE;
     }
+  if (start != g->start_node)
+    {
+      g->start_node = start;
+      g->plan_valid = FALSE;
+    }
   if (!g->plan_valid || g->plan_batch != batch)
     if (!make_plan (g, batch, error))
       return FALSE;
 
-  /* the input is read, never written: no op may overwrite node 0 */
-  convnet_graph_node (g, 0)->out = (float *) input;
-  for (int i = 1; i < n; i++)
+  /* the input is read, never written: no op may overwrite it */
+  convnet_graph_node (g, start)->out = (float *) input;
+  for (int i = start + 1; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
-      node->out = is_view (node->op)
+      node->out = is_view (g, i)
                   ? convnet_graph_node (g, node->inputs[0])->out
                   : g->slot_buffers[node->slot];
-      run_node (g, node, batch);
+      run_node (g, i, batch);
     }
   g->batch = batch;
+  g->loss_valid = FALSE;
   return TRUE;
+}
+
+gboolean
+convnet_graph_forward (ConvnetGraph *g, const float *input, int batch,
+                       GError **error)
+{
+  return forward_nodes (g, 0, input, batch, error);
+}
+
+gboolean
+convnet_graph_forward_from (ConvnetGraph *g, const char *name,
+                            const float *activation, int batch,
+                            GError **error)
+{
+  const ConvnetNodeInfo *info = convnet_graph_lookup (g, name);
+
+  if (!info)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s has no node named '%s'", g->arch, name);
+      return FALSE;
+    }
+  for (guint i = info->node + 1; i < g->nodes->len; i++)
+    {
+      const ConvnetNode *node = convnet_graph_node (g, i);
+      for (int k = 0; k < node->n_inputs; k++)
+        if (node->inputs[k] < info->node)
+          {
+            g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                         "%s: the network cannot resume after '%s': a later "
+                         "node reads an earlier one", g->arch, name);
+            return FALSE;
+          }
+    }
+  return forward_nodes (g, info->node, activation, batch, error);
 }
 
 const float *

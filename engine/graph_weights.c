@@ -46,10 +46,25 @@ is_float_dtype (ConvnetDType dtype)
          || dtype == CONVNET_DTYPE_BF16 || dtype == CONVNET_DTYPE_F64;
 }
 
+static gboolean
+skipped (const char *name, const char *skip_prefix)
+{
+  return skip_prefix && g_str_has_prefix (name, skip_prefix);
+}
+
 gboolean
 convnet_graph_load_weight_file (ConvnetGraph *g,
                                 const ConvnetWeightFile *file,
                                 GError **error)
+{
+  return convnet_graph_load_weight_file_except (g, file, NULL, error);
+}
+
+gboolean
+convnet_graph_load_weight_file_except (ConvnetGraph *g,
+                                       const ConvnetWeightFile *file,
+                                       const char *skip_prefix,
+                                       GError **error)
 {
   const char *path = convnet_weight_file_path (file);
   GHashTable *used = g_hash_table_new (g_str_hash, g_str_equal);
@@ -62,6 +77,8 @@ convnet_graph_load_weight_file (ConvnetGraph *g,
         convnet_weight_file_lookup (file, slot->name);
       gboolean same_shape;
 
+      if (skipped (slot->name, skip_prefix))
+        continue;
       if (!entry)
         {
           char *want = format_shape (slot->pub.ndim, slot->pub.shape);
@@ -105,6 +122,7 @@ convnet_graph_load_weight_file (ConvnetGraph *g,
       const ConvnetTensorEntry *entry = convnet_weight_file_tensor (file, i);
 
       if (!g_hash_table_contains (used, entry->name)
+          && !skipped (entry->name, skip_prefix)
           && !is_ignored_key (g, entry->name))
         {
           char *got = format_shape (entry->ndim, entry->shape);
@@ -119,6 +137,8 @@ convnet_graph_load_weight_file (ConvnetGraph *g,
   for (guint i = 0; i < g->params->len && ok; i++)
     {
       ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);
+      if (skipped (slot->name, skip_prefix))
+        continue;
       ok = convnet_tensor_entry_to_f32 (
         convnet_weight_file_lookup (file, slot->name), slot->pub.data,
         slot->numel, error);

@@ -3,7 +3,8 @@
 BUILD_PACKAGES="build-essential pkg-config meson ninja-build libglib2.0-dev
   libgdk-pixbuf-2.0-dev libjson-glib-dev libopenblas-dev"
 # PyTorch is the reference oracle of the test suite
-TEST_PACKAGES="python3 python3-numpy python3-torch python3-torchvision"
+TEST_PACKAGES="python3 python3-numpy python3-torch python3-torchvision
+  dataset-fashion-mnist"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

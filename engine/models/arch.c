@@ -7,29 +7,44 @@
 
 #define IMAGENET_PREPROCESS \
   { FALSE, 256, 224, 224, { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f } }
-#define IMAGENET(name, family, min, checkpoint, cam) \
+#define IMAGENET(name, family, min, checkpoint, cam, head, features, last) \
   { name, family, 1000, 3, 224, 224, min, IMAGENET_PREPROCESS, \
-    "imagenet.txt", checkpoint, cam }
+    "imagenet.txt", checkpoint, cam, head, features, last }
 
 static const ConvnetArch archs[] = {
   { "lenet5", "lenet", 10, 1, 28, 28, 28,
     { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 } },
-    "fashion-mnist.txt", NULL, "4" },
-  IMAGENET ("alexnet", "alexnet", 63, "alexnet-owt-7be5be79.pth", "features.11"),
-  IMAGENET ("vgg11", "vgg", 32, "vgg11-8a719046.pth", "features.19"),
-  IMAGENET ("vgg11_bn", "vgg", 32, "vgg11_bn-6002323d.pth", "features.27"),
-  IMAGENET ("vgg13", "vgg", 32, "vgg13-19584684.pth", "features.23"),
-  IMAGENET ("vgg13_bn", "vgg", 32, "vgg13_bn-abd245e5.pth", "features.33"),
-  IMAGENET ("vgg16", "vgg", 32, "vgg16-397923af.pth", "features.29"),
-  IMAGENET ("vgg16_bn", "vgg", 32, "vgg16_bn-6c64b313.pth", "features.42"),
-  IMAGENET ("vgg19", "vgg", 32, "vgg19-dcbb9e9d.pth", "features.35"),
-  IMAGENET ("vgg19_bn", "vgg", 32, "vgg19_bn-c79401a0.pth", "features.51"),
-  IMAGENET ("resnet18", "resnet", 1, "resnet18-f37072fd.pth", "layer4"),
-  IMAGENET ("resnet34", "resnet", 1, "resnet34-b627a593.pth", "layer4"),
-  IMAGENET ("resnet50", "resnet", 1, "resnet50-0676ba61.pth", "layer4"),
-  IMAGENET ("resnet101", "resnet", 1, "resnet101-63fe2227.pth", "layer4"),
-  IMAGENET ("resnet152", "resnet", 1, "resnet152-394f9c45.pth", "layer4"),
-  IMAGENET ("googlenet", "googlenet", 15, "googlenet-1378be20.pth", "inception5b"),
+    "fashion-mnist.txt", NULL, "4", "11", "10", "6" },
+  IMAGENET ("alexnet", "alexnet", 63, "alexnet-owt-7be5be79.pth", "features.11",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("vgg11", "vgg", 32, "vgg11-8a719046.pth", "features.19",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("vgg11_bn", "vgg", 32, "vgg11_bn-6002323d.pth", "features.27",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("vgg13", "vgg", 32, "vgg13-19584684.pth", "features.23",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("vgg13_bn", "vgg", 32, "vgg13_bn-abd245e5.pth", "features.33",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("vgg16", "vgg", 32, "vgg16-397923af.pth", "features.29",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("vgg16_bn", "vgg", 32, "vgg16_bn-6c64b313.pth", "features.42",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("vgg19", "vgg", 32, "vgg19-dcbb9e9d.pth", "features.35",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("vgg19_bn", "vgg", 32, "vgg19_bn-c79401a0.pth", "features.51",
+            "classifier.6", "classifier.5", "flatten"),
+  IMAGENET ("resnet18", "resnet", 1, "resnet18-f37072fd.pth", "layer4",
+            "fc", "flatten", "layer4.0"),
+  IMAGENET ("resnet34", "resnet", 1, "resnet34-b627a593.pth", "layer4",
+            "fc", "flatten", "layer4.1"),
+  IMAGENET ("resnet50", "resnet", 1, "resnet50-0676ba61.pth", "layer4",
+            "fc", "flatten", "layer4.1"),
+  IMAGENET ("resnet101", "resnet", 1, "resnet101-63fe2227.pth", "layer4",
+            "fc", "flatten", "layer4.1"),
+  IMAGENET ("resnet152", "resnet", 1, "resnet152-394f9c45.pth", "layer4",
+            "fc", "flatten", "layer4.1"),
+  IMAGENET ("googlenet", "googlenet", 15, "googlenet-1378be20.pth", "inception5b",
+            "fc", "dropout", "inception5a"),
 };
 
 guint

@@ -22,6 +22,11 @@ int build_vgg       (ConvnetGraph *g, const ConvnetArch *arch,
                      int num_classes, GError **error);
 int build_resnet    (ConvnetGraph *g, const ConvnetArch *arch,
                      int num_classes, GError **error);
+/* A ResNet of any width (64 in torchvision) and depth, for tests of small
+ * networks with torchvision's structure and names. */
+int build_resnet_custom (ConvnetGraph *g, int width, const int blocks[4],
+                         gboolean bottleneck, int num_classes,
+                         GError **error);
 int build_googlenet (ConvnetGraph *g, const ConvnetArch *arch,
                      int num_classes, GError **error);
 

@@ -63,30 +63,12 @@ bottleneck_block (ConvnetGraph *g, int x, int planes, int stride,
 }
 
 int
-build_resnet (ConvnetGraph *g, const ConvnetArch *arch, int num_classes,
-              GError **error)
+build_resnet_custom (ConvnetGraph *g, int width, const int blocks[4],
+                     gboolean bottleneck, int num_classes, GError **error)
 {
-  static const struct { const char *name; int blocks[4]; gboolean bottleneck; }
-  depths[] = {
-    { "resnet18",  { 2, 2, 2, 2 },  FALSE },
-    { "resnet34",  { 3, 4, 6, 3 },  FALSE },
-    { "resnet50",  { 3, 4, 6, 3 },  TRUE },
-    { "resnet101", { 3, 4, 23, 3 }, TRUE },
-    { "resnet152", { 3, 8, 36, 3 }, TRUE },
-  };
-  const int *blocks = NULL;
-  gboolean bottleneck = FALSE;
-  int x = 0, in_channels = 64;
+  int x = 0, in_channels = width;
 
-  for (guint i = 0; i < G_N_ELEMENTS (depths); i++)
-    if (strcmp (depths[i].name, arch->name) == 0)
-      {
-        blocks = depths[i].blocks;
-        bottleneck = depths[i].bottleneck;
-      }
-  g_return_val_if_fail (blocks != NULL, -1);
-
-  TRY_NODE (x, convnet_conv2d (g, "conv1", x, 64, 7, 2, 3, 1, 1, FALSE,
+  TRY_NODE (x, convnet_conv2d (g, "conv1", x, width, 7, 2, 3, 1, 1, FALSE,
                                error));
   TRY_NODE (x, convnet_batchnorm2d (g, "bn1", x, 1e-5f, error));
   x = convnet_activation (g, CONVNET_OP_RELU, "relu", x);
@@ -94,7 +76,7 @@ build_resnet (ConvnetGraph *g, const ConvnetArch *arch, int num_classes,
 
   for (int layer = 0; layer < 4; layer++)
     {
-      const int planes = 64 << layer;
+      const int planes = width << layer;
       const int out_channels = bottleneck ? planes * 4 : planes;
 
       convnet_graph_push_scope (g, "layer%d", layer + 1);
@@ -121,4 +103,24 @@ build_resnet (ConvnetGraph *g, const ConvnetArch *arch, int num_classes,
   x = convnet_flatten (g, "flatten", x);
   TRY_NODE (x, convnet_linear (g, "fc", x, num_classes, TRUE, error));
   return x;
+}
+
+int
+build_resnet (ConvnetGraph *g, const ConvnetArch *arch, int num_classes,
+              GError **error)
+{
+  static const struct { const char *name; int blocks[4]; gboolean bottleneck; }
+  depths[] = {
+    { "resnet18",  { 2, 2, 2, 2 },  FALSE },
+    { "resnet34",  { 3, 4, 6, 3 },  FALSE },
+    { "resnet50",  { 3, 4, 6, 3 },  TRUE },
+    { "resnet101", { 3, 4, 23, 3 }, TRUE },
+    { "resnet152", { 3, 8, 36, 3 }, TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (depths); i++)
+    if (strcmp (depths[i].name, arch->name) == 0)
+      return build_resnet_custom (g, 64, depths[i].blocks,
+                                  depths[i].bottleneck, num_classes, error);
+  g_return_val_if_reached (-1);
 }

@@ -1,0 +1,359 @@
+/* graph_train.c: training a graph: which nodes learn, the loss, and the
+ * backward pass that walks the trainable nodes in reverse, each calling
+ * its op's _backward kernel.  Frozen nodes run as at inference and get no
+ * gradient, so a frozen backbone costs one forward. */
+#include "graph.h"
+
+#include <string.h>
+
+/* Points each parameter's grad into grad_block when it learns. */
+static void
+assign_param_grads (ConvnetGraph *g)
+{
+  for (guint i = 0; i < g->params->len; i++)
+    {
+      ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);
+      slot->pub.grad = g->grad_block && !slot->pub.is_buffer
+                       && slot->node >= g->train_start
+                       ? g->grad_block + slot->offset : NULL;
+    }
+}
+
+void
+convnet_graph_set_training (ConvnetGraph *g, gboolean training, guint64 seed)
+{
+  convnet_rng_seed (&g->dropout_rng, seed);
+  if (training == g->training)
+    return;
+  g->training = training;
+  g->plan_valid = FALSE;
+  /* kept when training stops: an optimizer may hold the gradients */
+  if (training && !g->grad_block)
+    {
+      g->grad_block = g_new0 (float, MAX (g->param_floats, 1));
+      assign_param_grads (g);
+    }
+}
+
+gboolean
+convnet_graph_freeze_through (ConvnetGraph *g, const char *name,
+                              GError **error)
+{
+  int start = 1;
+
+  if (name)
+    {
+      const ConvnetNodeInfo *info = convnet_graph_lookup (g, name);
+      if (!info)
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                       "%s has no node named '%s' to freeze through",
+                       g->arch, name);
+          return FALSE;
+        }
+      start = info->node + 1;
+    }
+  if (start >= (int) g->nodes->len)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s: freezing through '%s' leaves nothing to train",
+                   g->arch, name);
+      return FALSE;
+    }
+  if (start != g->train_start)
+    {
+      g->train_start = start;
+      g->plan_valid = FALSE;
+      assign_param_grads (g);
+    }
+  return TRUE;
+}
+
+static gsize
+numel (const ConvnetNode *node, int batch)
+{
+  return (gsize) batch * node->shape.c * node->shape.h * node->shape.w;
+}
+
+static int
+first_gradient_node (const ConvnetGraph *g)
+{
+  return MAX (g->train_start, g->start_node + 1);
+}
+
+void
+convnet_graph_release_training (ConvnetGraph *g)
+{
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      node->grad = node->mask = node->save_mean = node->save_invstd = NULL;
+    }
+  g_clear_pointer (&g->train_block, g_free);
+  g_clear_pointer (&g->probs, g_free);
+  g_clear_pointer (&g->targets, g_free);
+  g->loss_valid = FALSE;
+}
+
+/* One block holds, for every trainable node, its output gradient and what
+ * its backward needs besides its inputs and output. */
+gboolean
+convnet_graph_plan_training (ConvnetGraph *g, int batch, GError **error)
+{
+  const int n = g->nodes->len;
+  const ConvnetShape out = convnet_graph_output_shape (g);
+  gsize total = 0, scratch = g->scratch_size;
+  float *p;
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      p = g->train_block;
+      for (int i = first_gradient_node (g); i < n; i++)
+        {
+          ConvnetNode *node = convnet_graph_node (g, i);
+          gsize need = numel (node, batch);
+
+          if (node->op == CONVNET_OP_DROPOUT)
+            need *= 2;
+          if (node->op == CONVNET_OP_BATCHNORM2D)
+            need += 2 * (gsize) node->shape.c;
+          if (node->op == CONVNET_OP_CONV2D)
+            scratch = MAX (scratch, conv2d_backward_scratch_floats (&node->conv));
+          if (pass == 0)
+            {
+              total += need;
+              continue;
+            }
+          node->grad = p;
+          p += numel (node, batch);
+          if (node->op == CONVNET_OP_DROPOUT)
+            {
+              node->mask = p;
+              p += numel (node, batch);
+            }
+          if (node->op == CONVNET_OP_BATCHNORM2D)
+            {
+              node->save_mean = p;
+              node->save_invstd = p + node->shape.c;
+              p += 2 * (gsize) node->shape.c;
+            }
+        }
+      if (pass == 0)
+        {
+          g->train_block = g_try_malloc0 (MAX (total, 1) * sizeof (float));
+          g->probs = g_try_malloc ((gsize) batch * out.c * sizeof (float));
+          g->targets = g_try_malloc ((gsize) batch * sizeof (int));
+          if (!g->train_block || !g->probs || !g->targets)
+            {
+              g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                           "%s: cannot allocate %" G_GSIZE_FORMAT
+                           " MB of gradients for batch %d", g->arch,
+                           total * sizeof (float) >> 20, batch);
+              convnet_graph_release_training (g);
+              return FALSE;
+            }
+        }
+    }
+  if (scratch > g->scratch_size)
+    {
+      g_free (g->scratch);
+      g->scratch = g_try_malloc (scratch * sizeof (float));
+      g->scratch_size = g->scratch ? scratch : 0;
+      if (!g->scratch)
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                       "%s: cannot allocate the convolution workspace",
+                       g->arch);
+          convnet_graph_release_training (g);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+convnet_graph_loss (ConvnetGraph *g, const int *targets,
+                    float label_smoothing, float *loss, GError **error)
+{
+  const ConvnetNode *last = convnet_graph_node (g, g->nodes->len - 1);
+  const int classes = last->shape.c;
+
+  if (!g->training || g->batch == 0 || !g->probs)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s: a loss needs a forward pass in training mode",
+                   g->arch);
+      return FALSE;
+    }
+  if (!last->flat || label_smoothing < 0.0f || label_smoothing > 1.0f)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s: cross-entropy needs class scores and a label "
+                   "smoothing in [0, 1], got %g", g->arch, label_smoothing);
+      return FALSE;
+    }
+  for (int i = 0; i < g->batch; i++)
+    if (targets[i] < 0 || targets[i] >= classes)
+      {
+        g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                     "%s: target %d of sample %d is not a class in 0..%d",
+                     g->arch, targets[i], i, classes - 1);
+        return FALSE;
+      }
+  memcpy (g->targets, targets, sizeof (int) * g->batch);
+  g->label_smoothing = label_smoothing;
+  *loss = softmax_cross_entropy_forward (g->probs, last->out, targets,
+                                         g->batch, classes, label_smoothing);
+  g->loss_valid = TRUE;
+  return TRUE;
+}
+
+static float *
+param_data (const ConvnetGraph *g, const ConvnetNode *node, int k)
+{
+  return convnet_graph_param_slot (g, node->first_param + k)->pub.data;
+}
+
+static float *
+param_grad (const ConvnetGraph *g, const ConvnetNode *node, int k)
+{
+  if (k >= node->n_params)
+    return NULL;
+  return convnet_graph_param_slot (g, node->first_param + k)->pub.grad;
+}
+
+/* The gradient buffer of input K, or NULL when nothing upstream learns. */
+static float *
+input_grad (const ConvnetGraph *g, const ConvnetNode *node, int k)
+{
+  const int i = node->inputs[k];
+
+  return i >= first_gradient_node (g) ? convnet_graph_node (g, i)->grad
+                                      : NULL;
+}
+
+static void
+backward_node (ConvnetGraph *g, ConvnetNode *node, int batch)
+{
+  const ConvnetNode *in = convnet_graph_node (g, node->inputs[0]);
+  const float *x = in->out, *dy = node->grad;
+  float *dx = input_grad (g, node, 0);
+  const gsize n = numel (node, batch);
+  const int hw_in = in->shape.h * in->shape.w;
+
+  switch (node->op)
+    {
+    case CONVNET_OP_INPUT:
+      break;
+    case CONVNET_OP_CONV2D:
+      conv2d_backward (dx, param_grad (g, node, 0),
+                       node->has_bias ? param_grad (g, node, 1) : NULL, dy, x,
+                       param_data (g, node, 0), batch, &node->conv,
+                       g->scratch);
+      break;
+    case CONVNET_OP_LINEAR:
+      linear_backward (dx, param_grad (g, node, 0),
+                       node->has_bias ? param_grad (g, node, 1) : NULL, dy, x,
+                       param_data (g, node, 0), batch, in->shape.c,
+                       node->shape.c);
+      break;
+    case CONVNET_OP_MAXPOOL2D:
+      if (dx)
+        maxpool2d_backward (dx, dy, x, batch, &node->conv);
+      break;
+    case CONVNET_OP_AVGPOOL2D:
+      if (dx)
+        avgpool2d_backward (dx, dy, batch, &node->conv,
+                            node->count_include_pad);
+      break;
+    case CONVNET_OP_ADAPTIVE_AVGPOOL2D:
+      if (dx)
+        adaptive_avgpool2d_backward (dx, dy, batch, in->shape.c, in->shape.h,
+                                     in->shape.w, node->shape.h,
+                                     node->shape.w);
+      break;
+    case CONVNET_OP_BATCHNORM2D:
+      batchnorm2d_backward (dx, param_grad (g, node, 0),
+                            param_grad (g, node, 1), dy, x,
+                            param_data (g, node, 0), node->save_mean,
+                            node->save_invstd, batch, in->shape.c, hw_in);
+      break;
+    case CONVNET_OP_RELU:
+      if (dx)
+        relu_backward (dx, dy, node->out, n);
+      break;
+    case CONVNET_OP_SIGMOID:
+      if (dx)
+        sigmoid_backward (dx, dy, node->out, n);
+      break;
+    case CONVNET_OP_TANH:
+      if (dx)
+        tanh_backward (dx, dy, node->out, n);
+      break;
+    case CONVNET_OP_FLATTEN:
+      for (gsize i = 0; dx && i < n; i++)
+        dx[i] += dy[i];
+      break;
+    case CONVNET_OP_DROPOUT:
+      if (dx)
+        dropout_backward (dx, dy, node->mask, n);
+      break;
+    case CONVNET_OP_SOFTMAX:
+      if (dx)
+        softmax_backward (dx, dy, node->out, batch, in->shape.c, hw_in);
+      break;
+    case CONVNET_OP_LRN:
+      if (dx)
+        lrn_backward (dx, dy, x, batch, in->shape.c, hw_in, node->lrn_size,
+                      node->lrn_alpha, node->lrn_beta, node->lrn_k);
+      break;
+    case CONVNET_OP_CHANNEL_AFFINE:
+      if (dx)
+        channel_affine_backward (dx, dy, node->affine_scale, batch,
+                                 in->shape.c, hw_in);
+      break;
+    case CONVNET_OP_ADD:
+      add_backward (dx, input_grad (g, node, 1), dy, n);
+      break;
+    case CONVNET_OP_CONCAT:
+      {
+        float *dxs[CONVNET_MAX_INPUTS];
+        int channels[CONVNET_MAX_INPUTS];
+        for (int k = 0; k < node->n_inputs; k++)
+          {
+            dxs[k] = input_grad (g, node, k);
+            channels[k] = convnet_graph_node (g, node->inputs[k])->shape.c;
+          }
+        concat_backward (dxs, channels, node->n_inputs, dy, batch,
+                         node->shape.h * node->shape.w);
+      }
+      break;
+    }
+}
+
+gboolean
+convnet_graph_backward (ConvnetGraph *g, GError **error)
+{
+  const int n = g->nodes->len;
+  const int first = first_gradient_node (g);
+  ConvnetNode *last = convnet_graph_node (g, n - 1);
+
+  if (!g->loss_valid)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s: backward needs a loss of the last forward pass",
+                   g->arch);
+      return FALSE;
+    }
+  memset (g->grad_block, 0, g->param_floats * sizeof (float));
+  for (int i = first; i < n; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      memset (node->grad, 0, numel (node, g->batch) * sizeof (float));
+    }
+  softmax_cross_entropy_backward (last->grad, g->probs, g->targets, g->batch,
+                                  last->shape.c, g->label_smoothing);
+  for (int i = n - 1; i >= first; i--)
+    backward_node (g, convnet_graph_node (g, i), g->batch);
+  return TRUE;
+}
