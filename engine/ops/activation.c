@@ -1,5 +1,6 @@
 /* activation.c: element-wise nonlinearities. */
 #include "ops.h"
+#include "fast_exp.h"
 
 #include <math.h>
 
@@ -14,7 +15,7 @@ void
 sigmoid_forward (float *out, const float *in, gsize n)
 {
   for (gsize i = 0; i < n; i++)
-    out[i] = 1.0f / (1.0f + expf (-in[i]));
+    out[i] = 1.0f / (1.0f + fast_expf (-in[i]));
 }
 
 void

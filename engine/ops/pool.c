@@ -40,11 +40,40 @@ maxpool2d_forward (float *out, const float *in, int batch,
     }
 }
 
+/* LeNet's pools: 2x2 windows, stride 2, no padding, every window inside
+ * the input.  The general loops spend most of their time on clipping. */
+static gboolean
+is_plain_2x2 (const ConvGeometry *geo)
+{
+  return geo->kh == 2 && geo->kw == 2 && geo->sh == 2 && geo->sw == 2
+         && geo->ph == 0 && geo->pw == 0 && 2 * geo->h_out <= geo->h_in
+         && 2 * geo->w_out <= geo->w_in;
+}
+
 void
 avgpool2d_forward (float *out, const float *in, int batch,
                    const ConvGeometry *geo, gboolean count_include_pad)
 {
   const gsize planes = (gsize) batch * geo->c_in;
+
+  if (is_plain_2x2 (geo))
+    {
+      for (gsize p = 0; p < planes; p++)
+        {
+          const float *x = in + p * geo->h_in * geo->w_in;
+          float *y = out + p * geo->h_out * geo->w_out;
+          for (int oy = 0; oy < geo->h_out; oy++)
+            {
+              const float *r0 = x + (gsize) 2 * oy * geo->w_in;
+              const float *r1 = r0 + geo->w_in;
+              for (int ox = 0; ox < geo->w_out; ox++)
+                y[oy * geo->w_out + ox] = (r0[2 * ox] + r0[2 * ox + 1]
+                                           + r1[2 * ox] + r1[2 * ox + 1])
+                                          / 4.0f;
+            }
+        }
+      return;
+    }
 
   for (gsize p = 0; p < planes; p++)
     {
@@ -176,6 +205,28 @@ avgpool2d_backward (float *dx, const float *dy, int batch,
 
   if (!dx)
     return;
+  if (is_plain_2x2 (geo))
+    {
+      for (gsize p = 0; p < planes; p++)
+        {
+          const float *g = dy + p * geo->h_out * geo->w_out;
+          float *d = dx + p * geo->h_in * geo->w_in;
+          for (int oy = 0; oy < geo->h_out; oy++)
+            {
+              float *r0 = d + (gsize) 2 * oy * geo->w_in;
+              float *r1 = r0 + geo->w_in;
+              for (int ox = 0; ox < geo->w_out; ox++)
+                {
+                  const float share = g[oy * geo->w_out + ox] / 4.0f;
+                  r0[2 * ox] += share;
+                  r0[2 * ox + 1] += share;
+                  r1[2 * ox] += share;
+                  r1[2 * ox + 1] += share;
+                }
+            }
+        }
+      return;
+    }
   for (gsize p = 0; p < planes; p++)
     {
       const float *g = dy + p * geo->h_out * geo->w_out;
