@@ -115,7 +115,7 @@ cmd_train (int argc, char **argv)
   char *model = NULL, *mnist = NULL, *data_dir = NULL, *out = NULL;
   char *optimizer = NULL, *schedule = NULL, *augment = NULL;
   double lr = 1e-3, weight_decay = 0.0, momentum = 0.9, smoothing = 0.0;
-  double validation_share = 0.2;
+  double validation_share = 0.2, crop_scale = 0.0;
   int epochs = 10, batch = 64, threads = 2;
   gint64 seed = 1;
   GOptionEntry entries[] = {
@@ -138,6 +138,8 @@ cmd_train (int argc, char **argv)
       "constant, cosine, step:N[:G], warmup:N+cosine (constant)", "SPEC" },
     { "augment", 0, 0, G_OPTION_ARG_STRING, &augment,
       "flip,crop,rotate,color,erase (none)", "LIST" },
+    { "crop-scale", 0, 0, G_OPTION_ARG_DOUBLE, &crop_scale,
+      "smallest share of the image a random crop keeps (0.5)", "S" },
     { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing,
       "label smoothing (0)", "X" },
     { "validation", 0, 0, G_OPTION_ARG_DOUBLE, &validation_share,
@@ -178,6 +180,8 @@ cmd_train (int argc, char **argv)
                                   epochs, &ts.schedule, &error))
     goto out;
   convnet_augment_defaults (&ts.augment, ts.augment.flags);
+  if (crop_scale > 0.0)
+    ts.augment.crop_scale[0] = crop_scale;
   convnet_optimizer_defaults (&ts.optimizer, kind);
   ts.optimizer.lr = lr;
   ts.optimizer.weight_decay = weight_decay;
