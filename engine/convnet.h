@@ -292,6 +292,18 @@ gboolean convnet_graph_loss     (ConvnetGraph *graph,
 gboolean convnet_graph_backward (ConvnetGraph *graph,
                                  GError      **error);
 
+/* Class activation maps (Grad-CAM): after want_gradient (NAME), forward
+ * passes at inference keep what a backward needs, and class_gradient gives
+ * d output[class] / d activation(NAME) for every sample of the last
+ * forward (batch x NAME's shape), valid until the next forward.  NULL
+ * stops keeping it. */
+gboolean     convnet_graph_want_gradient  (ConvnetGraph *graph,
+                                           const char   *name,
+                                           GError      **error);
+const float *convnet_graph_class_gradient (ConvnetGraph *graph,
+                                           int           class_index,
+                                           GError      **error);
+
 /* Sets the threads OpenBLAS uses (0: its default). */
 void convnet_set_threads (int threads);
 

@@ -96,6 +96,8 @@ struct ConvnetGraph
   /* training */
   gboolean       training;
   int            train_start;   /* first node with gradients */
+  int            grad_node;     /* > 0: at inference, keep what a backward
+                                   from a class score to this node needs */
   float         *grad_block;    /* parameter gradients, like param_block */
   float         *train_block;   /* node grads, masks, saved statistics */
   float         *probs;         /* softmax of the last loss */
@@ -151,6 +153,21 @@ static inline gboolean
 convnet_graph_node_trains (const ConvnetGraph *g, int i)
 {
   return g->training && i >= g->train_start;
+}
+
+/* Whether a plan keeps gradients (training, or a class gradient), and the
+ * first node with a gradient buffer. */
+static inline gboolean
+convnet_graph_wants_gradients (const ConvnetGraph *g)
+{
+  return g->training || g->grad_node > 0;
+}
+
+static inline int
+convnet_graph_first_gradient_node (const ConvnetGraph *g)
+{
+  return g->training ? MAX (g->train_start, g->start_node + 1)
+                     : MAX (g->grad_node, g->start_node + 1);
 }
 
 /* Training support for graph_forward.c: the extra buffers of a plan and

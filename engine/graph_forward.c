@@ -108,7 +108,8 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
       keep_to_the_end (g, GPOINTER_TO_INT (key));
   }
   /* a backward pass reads every trainable node's inputs and output */
-  for (int i = MAX (g->train_start, g->start_node + 1); g->training && i < n; i++)
+  for (int i = convnet_graph_first_gradient_node (g);
+       convnet_graph_wants_gradients (g) && i < n; i++)
     {
       const ConvnetNode *node = convnet_graph_node (g, i);
       keep_to_the_end (g, i);
@@ -203,7 +204,8 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
           return FALSE;
         }
     }
-  if (g->training && !convnet_graph_plan_training (g, batch, error))
+  if (convnet_graph_wants_gradients (g)
+      && !convnet_graph_plan_training (g, batch, error))
     {
       release_plan (g);
       return FALSE;

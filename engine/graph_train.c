@@ -78,7 +78,7 @@ numel (const ConvnetNode *node, int batch)
 static int
 first_gradient_node (const ConvnetGraph *g)
 {
-  return MAX (g->train_start, g->start_node + 1);
+  return convnet_graph_first_gradient_node (g);
 }
 
 void
@@ -217,7 +217,8 @@ param_data (const ConvnetGraph *g, const ConvnetNode *node, int k)
 static float *
 param_grad (const ConvnetGraph *g, const ConvnetNode *node, int k)
 {
-  if (k >= node->n_params)
+  /* a class gradient at inference leaves the parameters alone */
+  if (k >= node->n_params || !g->training)
     return NULL;
   return convnet_graph_param_slot (g, node->first_param + k)->pub.grad;
 }
@@ -233,8 +234,10 @@ input_grad (const ConvnetGraph *g, const ConvnetNode *node, int k)
 }
 
 static void
-backward_node (ConvnetGraph *g, ConvnetNode *node, int batch)
+backward_node (ConvnetGraph *g, int i, int batch)
 {
+  ConvnetNode *node = convnet_graph_node (g, i);
+  const gboolean trains = convnet_graph_node_trains (g, i);
   const ConvnetNode *in = convnet_graph_node (g, node->inputs[0]);
   const float *x = in->out, *dy = node->grad;
   float *dx = input_grad (g, node, 0);
@@ -273,10 +276,18 @@ backward_node (ConvnetGraph *g, ConvnetNode *node, int batch)
                                      node->shape.w);
       break;
     case CONVNET_OP_BATCHNORM2D:
-      batchnorm2d_backward (dx, param_grad (g, node, 0),
-                            param_grad (g, node, 1), dy, x,
-                            param_data (g, node, 0), node->save_mean,
-                            node->save_invstd, batch, in->shape.c, hw_in);
+      if (trains)
+        batchnorm2d_backward (dx, param_grad (g, node, 0),
+                              param_grad (g, node, 1), dy, x,
+                              param_data (g, node, 0), node->save_mean,
+                              node->save_invstd, batch, in->shape.c, hw_in);
+      else
+        batchnorm2d_backward_inference (dx, param_grad (g, node, 0),
+                                        param_grad (g, node, 1), dy, x,
+                                        param_data (g, node, 0),
+                                        param_data (g, node, 2),
+                                        param_data (g, node, 3), node->eps,
+                                        batch, in->shape.c, hw_in);
       break;
     case CONVNET_OP_RELU:
       if (dx)
@@ -295,8 +306,11 @@ backward_node (ConvnetGraph *g, ConvnetNode *node, int batch)
         dx[i] += dy[i];
       break;
     case CONVNET_OP_DROPOUT:
-      if (dx)
+      if (dx && trains)
         dropout_backward (dx, dy, node->mask, n);
+      else
+        for (gsize k = 0; dx && k < n; k++)
+          dx[k] += dy[k];
       break;
     case CONVNET_OP_SOFTMAX:
       if (dx)
@@ -354,6 +368,73 @@ convnet_graph_backward (ConvnetGraph *g, GError **error)
   softmax_cross_entropy_backward (last->grad, g->probs, g->targets, g->batch,
                                   last->shape.c, g->label_smoothing);
   for (int i = n - 1; i >= first; i--)
-    backward_node (g, convnet_graph_node (g, i), g->batch);
+    backward_node (g, i, g->batch);
   return TRUE;
+}
+
+gboolean
+convnet_graph_want_gradient (ConvnetGraph *g, const char *name,
+                             GError **error)
+{
+  int node = 0;
+
+  if (name)
+    {
+      const ConvnetNodeInfo *info = convnet_graph_lookup (g, name);
+      if (!info)
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                       "%s has no node named '%s'", g->arch, name);
+          return FALSE;
+        }
+      node = info->node;
+      if (node == 0 || node == (int) g->nodes->len - 1)
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                       "%s: '%s' is the input or the output; a class "
+                       "gradient needs a node in between", g->arch, name);
+          return FALSE;
+        }
+    }
+  if (node != g->grad_node)
+    {
+      g->grad_node = node;
+      g->plan_valid = FALSE;
+    }
+  return TRUE;
+}
+
+const float *
+convnet_graph_class_gradient (ConvnetGraph *g, int class_index,
+                              GError **error)
+{
+  const int n = g->nodes->len;
+  ConvnetNode *last = convnet_graph_node (g, n - 1);
+  const int classes = last->shape.c;
+
+  if (g->training || g->grad_node <= g->start_node || g->batch == 0
+      || !last->grad)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s: a class gradient needs convnet_graph_want_gradient "
+                   "and then a forward pass at inference", g->arch);
+      return NULL;
+    }
+  if (class_index < 0 || class_index >= classes || !last->flat)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%s: class %d is not one of the %d outputs", g->arch,
+                   class_index, classes);
+      return NULL;
+    }
+  for (int i = g->grad_node; i < n; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      memset (node->grad, 0, numel (node, g->batch) * sizeof (float));
+    }
+  for (int b = 0; b < g->batch; b++)
+    last->grad[(gsize) b * classes + class_index] = 1.0f;
+  for (int i = n - 1; i > g->grad_node; i--)
+    backward_node (g, i, g->batch);
+  return convnet_graph_node (g, g->grad_node)->grad;
 }

@@ -7,6 +7,7 @@
 #include "models/models.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct
@@ -273,6 +274,72 @@ test_finite_differences (void)
   convnet_weight_file_free (f);
 }
 
+/* Grad-CAM's ingredient: d logit[class] / d activation(node) at
+ * inference, against autograd through a hooked torch module. */
+static void
+test_class_gradient (gconstpointer data)
+{
+  const TrainingCase *c = data;
+  ConvnetWeightFile *f = open_fixture (c->fixture);
+  GHashTable *meta = convnet_weight_file_metadata (f);
+  const char *node = g_hash_table_lookup (meta, "node");
+  const int klass = atoi (g_hash_table_lookup (meta, "class"));
+  const ConvnetTensorEntry *in;
+  GError *error = NULL;
+  ConvnetGraph *g;
+  float *input, *want;
+  const float *got;
+  gsize n;
+
+  input = read_tensor (f, "input", &n, &in);
+  if (strcmp (c->arch, "lenet5") == 0)
+    g = convnet_model_build ("lenet5", 0, 0, 0, &error);
+  else
+    {
+      g = convnet_graph_new ("resnet-test", 3, (int) in->shape[2],
+                             (int) in->shape[3]);
+      g_assert_cmpint (build_resnet_custom (g, c->width, c->blocks,
+                                            c->bottleneck, 5, &error), >=, 0);
+      g_assert_true (convnet_graph_finish (g, &error));
+    }
+  g_assert_no_error (error);
+  for (guint i = 0; i < convnet_graph_n_params (g); i++)
+    {
+      const ConvnetParam *p = convnet_graph_param (g, i);
+      char *key = g_strdup_printf ("param.%s", p->name);
+      float *values = read_tensor (f, key, &n, NULL);
+      memcpy (p->data, values, n * sizeof (float));
+      g_free (values);
+      g_free (key);
+    }
+
+  g_assert_true (convnet_graph_want_gradient (g, node, &error));
+  g_assert_true (convnet_graph_retain (g, node, &error));
+  g_assert_true (convnet_graph_forward (g, input, (int) in->shape[0], &error));
+  g_assert_no_error (error);
+  want = read_tensor (f, "activation", &n, NULL);
+  assert_tensor_close ("activation",
+                       convnet_graph_activation (g, node, NULL, NULL), want, n);
+  g_free (want);
+  got = convnet_graph_class_gradient (g, klass, &error);
+  g_assert_no_error (error);
+  want = read_tensor (f, "gradient", &n, NULL);
+  assert_tensor_close ("gradient", got, want, n);
+  g_free (want);
+
+  g_assert_null (convnet_graph_class_gradient (g, 99, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_clear_error (&error);
+  g_free (input);
+  convnet_graph_free (g);
+  convnet_weight_file_free (f);
+}
+
+static const TrainingCase gradcam_cases[] = {
+  { "gradcam-lenet5", "lenet5", 0, { 0 }, FALSE },
+  { "gradcam-resnet", "resnet", 4, { 1, 1, 1, 1 }, FALSE },
+};
+
 static void
 test_misuse (void)
 {
@@ -304,6 +371,12 @@ main (int argc, char **argv)
     {
       char *path = g_strdup_printf ("/training/%s", cases[i].fixture);
       g_test_add_data_func (path, &cases[i], test_step_matches_torch);
+      g_free (path);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (gradcam_cases); i++)
+    {
+      char *path = g_strdup_printf ("/training/%s", gradcam_cases[i].fixture);
+      g_test_add_data_func (path, &gradcam_cases[i], test_class_gradient);
       g_free (path);
     }
   g_test_add_func ("/training/finite-differences", test_finite_differences);
