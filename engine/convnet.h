@@ -317,6 +317,9 @@ typedef struct
   int      crop_width;
   float    mean[3];
   float    std[3];
+  /* light-on-dark models (lenet5): a picture whose border is light on
+   * average is inverted first */
+  gboolean invert_light_background;
 } ConvnetPreprocess;
 
 typedef struct

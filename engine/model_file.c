@@ -27,12 +27,14 @@ preprocess_to_json (const ConvnetPreprocess *pre)
 {
   return g_strdup_printf ("{\"grayscale\": %s, \"resize_shorter\": %d, "
                           "\"crop\": [%d, %d], \"mean\": [%.9g, %.9g, %.9g], "
-                          "\"std\": [%.9g, %.9g, %.9g]}",
+                          "\"std\": [%.9g, %.9g, %.9g], "
+                          "\"invert_light_background\": %s}",
                           pre->grayscale ? "true" : "false",
                           pre->resize_shorter, pre->crop_height,
                           pre->crop_width, pre->mean[0], pre->mean[1],
                           pre->mean[2], pre->std[0], pre->std[1],
-                          pre->std[2]);
+                          pre->std[2],
+                          pre->invert_light_background ? "true" : "false");
 }
 
 static char *
@@ -197,6 +199,9 @@ preprocess_from_json (const char *path, const char *text,
   if (ok)
     {
       pre->grayscale = json_object_get_boolean_member_with_default (o, "grayscale", FALSE);
+      pre->invert_light_background =
+        json_object_get_boolean_member_with_default (o, "invert_light_background",
+                                                     FALSE);
       pre->resize_shorter = (int) json_object_get_int_member (o, "resize_shorter");
       pre->crop_height = (int) crop[0];
       pre->crop_width = (int) crop[1];

@@ -15,10 +15,10 @@
 #include <string.h>
 
 static const ConvnetPreprocess imagenet_pre = {
-  FALSE, 36, 32, 32, { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f }
+  FALSE, 36, 32, 32, { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f }, FALSE
 };
 static const ConvnetPreprocess lenet_pre = {
-  TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 }
+  TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 }, FALSE
 };
 
 static char *
@@ -732,7 +732,7 @@ test_timing (void)
   ConvnetRng        rng;
   ConvnetPreprocess pre = { FALSE, 256, 224, 224,
                             { 0.485f, 0.456f, 0.406f },
-                            { 0.229f, 0.224f, 0.225f } };
+                            { 0.229f, 0.224f, 0.225f }, FALSE };
   float            *out = g_new (float, 3 * 224 * 224);
   gint64            start;
   double            ms;

@@ -381,7 +381,7 @@ test_image_new (void)
 
 static const ConvnetPreprocess imagenet_pre = {
   FALSE, 256, 224, 224,
-  { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f }
+  { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f }, FALSE
 };
 
 /* A gray image given as one channel is the same as its RGB expansion. */
@@ -390,7 +390,7 @@ test_preprocess_gray_input (void)
 {
   ConvnetImage *rgb = load_fixture ("gray_45x31.png");
   ConvnetImage *gray = convnet_image_new (rgb->width, rgb->height, 1);
-  ConvnetPreprocess lenet = { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 } };
+  ConvnetPreprocess lenet = { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 }, FALSE };
   float        *a = g_new (float, 3 * 224 * 224);
   float        *b = g_new (float, 3 * 224 * 224);
   GError       *error = NULL;
@@ -433,7 +433,7 @@ test_preprocess_bad_arguments (void)
   g_clear_error (&error);
 
   /* Only the channels used are checked: lenet needs one. */
-  pre = (ConvnetPreprocess) { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 0, 0 } };
+  pre = (ConvnetPreprocess) { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 0, 0 }, FALSE };
   g_assert_true (convnet_preprocess_image (&pre, image, out, &error));
   g_assert_no_error (error);
 
@@ -631,6 +631,37 @@ test_data_dir (void)
   g_free (saved);
 }
 
+/* lenet5-style models see light garments on black: a picture with a light
+ * border is inverted first, one with a dark border is not. */
+static void
+test_preprocess_inverts_light_background (void)
+{
+  ConvnetPreprocess pre = { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 }, TRUE };
+  ConvnetPreprocess plain = pre;
+  ConvnetImage *light = convnet_image_new (40, 30, 3);
+  ConvnetImage *dark = convnet_image_new (40, 30, 3);
+  float a[28 * 28], b[28 * 28];
+
+  plain.invert_light_background = FALSE;
+  for (int i = 0; i < 40 * 30 * 3; i++)
+    {
+      const int x = (i / 3) % 40, y = (i / 3) / 40;
+      const guint8 v = (x > 10 && x < 30 && y > 5 && y < 25) ? 40 + x : 230;
+      light->pixels[i] = v;
+      dark->pixels[i] = 255 - v;
+    }
+  g_assert_true (convnet_preprocess_image (&pre, light, a, NULL));
+  g_assert_true (convnet_preprocess_image (&plain, dark, b, NULL));
+  for (int i = 0; i < 28 * 28; i++)
+    g_assert_cmpfloat (fabsf (a[i] - b[i]), <=, 1.0f / 255.0f + 1e-6f);
+  /* a dark border is left alone */
+  g_assert_true (convnet_preprocess_image (&pre, dark, a, NULL));
+  for (int i = 0; i < 28 * 28; i++)
+    g_assert_cmpfloat (a[i], ==, b[i]);
+  convnet_image_free (light);
+  convnet_image_free (dark);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -648,5 +679,7 @@ main (int    argc,
   g_test_add_func ("/labels/files", test_labels_files);
   g_test_add_func ("/labels/data-dir", test_data_dir);
 
+  g_test_add_func ("/image/preprocess-inverts-light-background",
+                   test_preprocess_inverts_light_background);
   return g_test_run ();
 }

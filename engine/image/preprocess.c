@@ -74,6 +74,27 @@ rgb_to_luma (const ConvnetImage *image)
   return gray;
 }
 
+/* The mean of the outermost rows and columns, all channels: a photo of a
+ * garment on a light background has a light border. */
+static double
+border_mean (const guint8 *pixels, int width, int height, int channels)
+{
+  double sum = 0.0;
+  gsize count = 0;
+
+  for (int y = 0; y < height; y++)
+    {
+      const gboolean edge_row = y == 0 || y == height - 1;
+      for (int x = 0; x < width; x += edge_row ? 1 : MAX (1, width - 1))
+        {
+          for (int c = 0; c < channels; c++)
+            sum += pixels[((gsize) y * width + x) * channels + c];
+          count += channels;
+        }
+    }
+  return count ? sum / count : 0.0;
+}
+
 static gboolean
 check_arguments (const ConvnetPreprocess *pre,
                  const ConvnetImage      *image,
@@ -124,7 +145,8 @@ convnet_preprocess_image (const ConvnetPreprocess *pre,
   int           rw, rh, c, y, x;
   gsize         plane, i;
   CropAxis      ax, ay;
-  float         lut[3][256];
+  float         lut[3][256], pad[3];
+  gboolean      invert;
 
   g_return_val_if_fail (pre != NULL && image != NULL && out != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -185,16 +207,20 @@ convnet_preprocess_image (const ConvnetPreprocess *pre,
   convnet_resize_bilinear_u8_window (src, image->width, image->height,
                                      rw, rh, ax.src_offset, ay.src_offset,
                                      ax.n, ay.n, window, src_channels);
-  g_free (gray);
 
   /* ToTensor then Normalize, in float32 and in torch's order, so that
    * every value is bit-identical to torchvision's: (v / 255 - m) / s. */
+  invert = pre->invert_light_background
+           && border_mean (src, image->width, image->height, src_channels)
+              > 127.5;
   for (c = 0; c < out_channels; c++)
     {
       int v;
 
       for (v = 0; v < 256; v++)
-        lut[c][v] = ((float) v / 255.0f - pre->mean[c]) / pre->std[c];
+        lut[c][invert ? 255 - v : v] =
+          ((float) v / 255.0f - pre->mean[c]) / pre->std[c];
+      pad[c] = ((float) 0 / 255.0f - pre->mean[c]) / pre->std[c];
     }
 
   plane = (gsize) pre->crop_height * pre->crop_width;
@@ -206,7 +232,7 @@ convnet_preprocess_image (const ConvnetPreprocess *pre,
 
       if (ax.n != pre->crop_width || ay.n != pre->crop_height)
         for (i = 0; i < plane; i++)
-          dst[i] = lut[c][0];
+          dst[i] = pad[c];
 
       for (y = 0; y < ay.n; y++)
         {
@@ -220,5 +246,6 @@ convnet_preprocess_image (const ConvnetPreprocess *pre,
     }
 
   g_free (window);
+  g_free (gray);
   return TRUE;
 }

@@ -6,14 +6,15 @@
 #include <string.h>
 
 #define IMAGENET_PREPROCESS \
-  { FALSE, 256, 224, 224, { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f } }
+  { FALSE, 256, 224, 224, { 0.485f, 0.456f, 0.406f }, \
+    { 0.229f, 0.224f, 0.225f }, FALSE }
 #define IMAGENET(name, family, min, checkpoint, cam, head, features, last) \
   { name, family, 1000, 3, 224, 224, min, IMAGENET_PREPROCESS, \
     "imagenet.txt", checkpoint, cam, head, features, last }
 
 static const ConvnetArch archs[] = {
   { "lenet5", "lenet", 10, 1, 28, 28, 28,
-    { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 } },
+    { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 }, TRUE },
     "fashion-mnist.txt", NULL, "4", "11", "10", "6" },
   IMAGENET ("alexnet", "alexnet", 63, "alexnet-owt-7be5be79.pth", "features.11",
             "classifier.6", "classifier.5", "flatten"),
