@@ -115,7 +115,7 @@ cmd_train (int argc, char **argv)
   char *model = NULL, *mnist = NULL, *data_dir = NULL, *out = NULL;
   char *optimizer = NULL, *schedule = NULL, *augment = NULL;
   double lr = 1e-3, weight_decay = 0.0, momentum = 0.9, smoothing = 0.0;
-  double validation_share = 0.2, crop_scale = 0.0;
+  double validation_share = 0.2, crop_scale = 0.0, ema = 0.0;
   int epochs = 10, batch = 64, threads = 2;
   gint64 seed = 1;
   GOptionEntry entries[] = {
@@ -140,6 +140,8 @@ cmd_train (int argc, char **argv)
       "flip,crop,rotate,color,erase (none)", "LIST" },
     { "crop-scale", 0, 0, G_OPTION_ARG_DOUBLE, &crop_scale,
       "smallest share of the image a random crop keeps (0.5)", "S" },
+    { "ema", 0, 0, G_OPTION_ARG_DOUBLE, &ema,
+      "keep and end with a moving average of the weights (e.g. 0.999)", "DECAY" },
     { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing,
       "label smoothing (0)", "X" },
     { "validation", 0, 0, G_OPTION_ARG_DOUBLE, &validation_share,
@@ -173,6 +175,7 @@ cmd_train (int argc, char **argv)
   ts.batch_size = batch;
   ts.seed = (guint64) seed;
   ts.label_smoothing = (float) smoothing;
+  ts.ema_decay = ema;
   if ((optimizer && !convnet_optimizer_kind_from_string (optimizer, &kind,
                                                          &error))
       || !cli_parse_augment (augment, &ts.augment.flags, &error)

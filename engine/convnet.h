@@ -407,6 +407,65 @@ const ConvnetArch *convnet_weight_file_arch (const ConvnetWeightFile *file,
 int           convnet_weight_file_classes (const ConvnetWeightFile *file,
                                            const ConvnetArch       *arch);
 
+/* ---------------------------------------------------------- models by name */
+
+typedef struct
+{
+  char *name;   /* what the user picks: lenet5-fashion, resnet50, mine */
+  char *path;   /* NULL for an architecture whose checkpoint is missing */
+  char *arch;   /* torchvision architecture for .pth files, else NULL */
+} ConvnetModelEntry;
+
+/* The models in FOLDERS (searched in order, first wins): every
+ * NAME.safetensors, and every architecture whose torchvision checkpoint
+ * file is there (with INCLUDE_MISSING, the others too, path NULL). */
+GPtrArray    *convnet_model_registry_list    (const char *const *folders,
+                                              gboolean           include_missing);
+/* The file for NAME; an unknown name or a missing checkpoint is an error
+ * saying which file to put where and where to download it.  *ARCH is set
+ * for torchvision checkpoints. */
+char         *convnet_model_registry_resolve (const char *const *folders,
+                                              const char        *name,
+                                              const char       **arch,
+                                              GError           **error);
+ConvnetModel *convnet_model_registry_load    (const char *const *folders,
+                                              const char        *name,
+                                              GError           **error);
+
+/* ---------------------------------------------------------- explanations */
+
+/* Grad-CAM of CLASS_INDEX (-1: the top class, written to *CLASS_INDEX) at
+ * NODE (NULL: the architecture's default) for one preprocessed INPUT:
+ * relu (sum over channels of mean gradient x activation), scaled to
+ * [0, 1].  *MAP (g_free) is *HEIGHT x *WIDTH. */
+gboolean convnet_gradcam      (ConvnetModel *model,
+                               const float  *input,
+                               const char   *node,
+                               int          *class_index,
+                               float       **map,
+                               int          *height,
+                               int          *width,
+                               GError      **error);
+/* NODE's activation for one preprocessed INPUT (*MAPS, g_free) and its
+ * channels ordered by mean activation, most active first (*ORDER). */
+gboolean convnet_feature_maps (ConvnetModel *model,
+                               const float  *input,
+                               const char   *node,
+                               float       **maps,
+                               ConvnetShape *shape,
+                               int         **order,
+                               GError      **error);
+/* Bilinear resize of one float plane (torch's align_corners=False); the
+ * _rows variant computes only ROWS output rows from FIRST_ROW, so that a
+ * layer-sized result can be made strip by strip. */
+void     convnet_resize_plane (const float *src, int src_width, int src_height,
+                               float *dst, int dst_width, int dst_height);
+void     convnet_resize_plane_rows (const float *src, int src_width,
+                                    int src_height, float *dst, int dst_width,
+                                    int dst_height, int first_row, int rows);
+/* A perceptual colour map (turbo) for V in [0, 1]. */
+void     convnet_colormap     (float v, guint8 rgb[3]);
+
 /* --------------------------------------------------------------- images */
 
 typedef struct

@@ -36,6 +36,10 @@ typedef struct
   ConvnetOptimizerSettings  optimizer;
   ConvnetSchedule           schedule;     /* per epoch */
   float                     label_smoothing;
+  /* > 0: keep an exponential moving average of the parameters with this
+   * decay per step, and end with it (evaluated and returned in place of
+   * the last step's parameters) */
+  double                    ema_decay;
   guint64                   seed;
   ConvnetAugment            augment;      /* flags 0: none */
   /* a frozen backbone's output can be computed once and the rest trained

@@ -208,6 +208,36 @@ cache_features (ConvnetGraph *g, const char *cache_node,
   return features;
 }
 
+/* An exponential moving average of every parameter and buffer.  Buffers
+ * (BatchNorm's running statistics) are averaged too, as the averaged
+ * weights produce other activations than the last step's. */
+static float *
+ema_new (const ConvnetGraph *g)
+{
+  return g_memdup2 (g->param_block, MAX (g->param_floats, 1) * sizeof (float));
+}
+
+static void
+ema_update (float *ema, const ConvnetGraph *g, double decay)
+{
+  const float d = (float) decay, keep = (float) (1.0 - decay);
+
+  for (gsize i = 0; i < g->param_floats; i++)
+    ema[i] = d * ema[i] + keep * g->param_block[i];
+}
+
+/* Swaps the graph's parameters with the average. */
+static void
+ema_swap (float *ema, ConvnetGraph *g)
+{
+  for (gsize i = 0; i < g->param_floats; i++)
+    {
+      const float t = g->param_block[i];
+      g->param_block[i] = ema[i];
+      ema[i] = t;
+    }
+}
+
 gboolean
 convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
                const ConvnetDataset *data, GArray *train,
@@ -223,7 +253,7 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
   ConvnetOptimizer *opt = NULL;
   ConvnetEvaluation val = { 0 };
   ConvnetRng rng;
-  float *rows = NULL, *val_rows = NULL, *batch_in = NULL;
+  float *rows = NULL, *val_rows = NULL, *batch_in = NULL, *ema = NULL;
   guint *order = NULL;
   int *targets = NULL;
   gsize row;
@@ -302,6 +332,8 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
                              param->ndim > 1);
     }
 
+  if (s->ema_decay > 0.0)
+    ema = ema_new (g);
   order = g_new (guint, n);
   targets = g_new (int, s->batch_size);
   batch_in = g_new (float, (gsize) s->batch_size * row);
@@ -351,6 +383,8 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
               || !convnet_graph_backward (g, error))
             goto out;
           convnet_optimizer_step (opt, p.lr);
+          if (ema)
+            ema_update (ema, g, s->ema_decay);
 
           logits = convnet_graph_output (g);
           for (int b = 0; b < batch; b++)
@@ -371,10 +405,15 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
             goto out;
         }
 
+      if (ema)
+        ema_swap (ema, g);
       if (val_rows
           && !evaluate_rows (g, from, val_rows, row, val_data, validation,
                              &val, error))
         goto out;
+      /* the average is what training ends with */
+      if (ema && epoch + 1 < s->epochs)
+        ema_swap (ema, g);
       p.val_loss = val_rows ? val.loss : -1.0;
       p.val_accuracy = val_rows ? val.accuracy : -1.0;
       p.seconds = (g_get_monotonic_time () - start_time) / 1e6;
@@ -398,5 +437,6 @@ out:
   g_free (batch_in);
   g_free (order);
   g_free (targets);
+  g_free (ema);
   return ok;
 }
