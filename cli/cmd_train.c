@@ -15,6 +15,7 @@ cli_parse_augment (const char *spec, guint *flags, GError **error)
     { "flip", CONVNET_AUGMENT_FLIP }, { "crop", CONVNET_AUGMENT_CROP },
     { "color", CONVNET_AUGMENT_COLOR }, { "colour", CONVNET_AUGMENT_COLOR },
     { "rotate", CONVNET_AUGMENT_ROTATE }, { "erase", CONVNET_AUGMENT_ERASE },
+    { "shift", CONVNET_AUGMENT_SHIFT },
     { "all", CONVNET_AUGMENT_ALL }, { "none", 0 },
   };
   char **parts = g_strsplit (spec ? spec : "none", ",", -1);
@@ -30,7 +31,7 @@ cli_parse_augment (const char *spec, guint *flags, GError **error)
         {
           g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
                        "unknown augmentation '%s' in '%s' (use flip, crop, "
-                       "rotate, color, erase, all or none)", parts[i], spec);
+                       "rotate, color, erase, shift, all or none)", parts[i], spec);
           g_strfreev (parts);
           return FALSE;
         }

@@ -203,9 +203,10 @@ test_defaults (void)
   g_assert_cmpint (CONVNET_AUGMENT_COLOR, ==, 4);
   g_assert_cmpint (CONVNET_AUGMENT_ROTATE, ==, 8);
   g_assert_cmpint (CONVNET_AUGMENT_ERASE, ==, 16);
+  g_assert_cmpint (CONVNET_AUGMENT_SHIFT, ==, 32);
 
   convnet_augment_defaults (&aug, CONVNET_AUGMENT_ALL);
-  g_assert_cmpuint (aug.flags, ==, 31);
+  g_assert_cmpuint (aug.flags, ==, 63);
   g_assert_cmpfloat (aug.crop_scale[0], ==, 0.5);
   g_assert_cmpfloat (aug.crop_scale[1], ==, 1.0);
   g_assert_cmpfloat (aug.crop_ratio[0], ==, 0.75);
@@ -217,10 +218,10 @@ test_defaults (void)
   g_assert_true (convnet_augment_check (&aug, &error));
   g_assert_no_error (error);
 
-  aug.flags = 32;
+  aug.flags = 64;
   g_assert_false (convnet_augment_check (&aug, &error));
   g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
-  g_assert_nonnull (strstr (error->message, "0x20"));
+  g_assert_nonnull (strstr (error->message, "0x40"));
   g_clear_error (&error);
 
   convnet_augment_defaults (&aug, CONVNET_AUGMENT_CROP);
@@ -788,6 +789,32 @@ test_timing (void)
   g_free (out);
 }
 
+/* A shift moves every pixel by (dx, dy) and fills with zeros. */
+static void
+test_shift (void)
+{
+  ConvnetImage *src = convnet_image_new (5, 4, 3), *dst = convnet_image_new (5, 4, 3);
+
+  for (int i = 0; i < 5 * 4 * 3; i++)
+    src->pixels[i] = (guint8) (i + 1);
+  for (int dy = -4; dy <= 4; dy++)
+    for (int dx = -5; dx <= 5; dx++)
+      {
+        convnet_image_shift (src, dx, dy, dst);
+        for (int y = 0; y < 4; y++)
+          for (int x = 0; x < 5; x++)
+            for (int c = 0; c < 3; c++)
+              {
+                const int sx = x - dx, sy = y - dy;
+                const guint8 want = (sx >= 0 && sx < 5 && sy >= 0 && sy < 4)
+                                    ? src->pixels[(sy * 5 + sx) * 3 + c] : 0;
+                g_assert_cmpuint (dst->pixels[(y * 5 + x) * 3 + c], ==, want);
+              }
+      }
+  convnet_image_free (src);
+  convnet_image_free (dst);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -805,5 +832,6 @@ main (int    argc,
   g_test_add_func ("/augment/errors", test_errors);
   g_test_add_func ("/augment/timing", test_timing);
   add_reference_cases ();
+  g_test_add_func ("/augment/shift", test_shift);
   return g_test_run ();
 }

@@ -372,3 +372,22 @@ convnet_image_rotate (const ConvnetImage *src,
   if (column != stack)
     g_free (column);
 }
+
+void
+convnet_image_shift (const ConvnetImage *src, int dx, int dy,
+                     ConvnetImage *dst)
+{
+  const int c = src->channels, w = src->width, h = src->height;
+
+  g_return_if_fail (dst->width == w && dst->height == h
+                    && dst->channels == c);
+  memset (dst->pixels, 0, (gsize) w * h * c);
+  for (int y = MAX (0, dy); y < MIN (h, h + dy); y++)
+    {
+      const int x0 = MAX (0, dx), x1 = MIN (w, w + dx);
+      if (x1 > x0)
+        memcpy (dst->pixels + ((gsize) y * w + x0) * c,
+                src->pixels + ((gsize) (y - dy) * w + (x0 - dx)) * c,
+                (gsize) (x1 - x0) * c);
+    }
+}

@@ -19,7 +19,8 @@
 #include <string.h>
 
 #define GEOMETRY_FLAGS (CONVNET_AUGMENT_CROP | CONVNET_AUGMENT_FLIP | \
-                        CONVNET_AUGMENT_ROTATE | CONVNET_AUGMENT_COLOR)
+                        CONVNET_AUGMENT_ROTATE | CONVNET_AUGMENT_COLOR | \
+                        CONVNET_AUGMENT_SHIFT)
 
 /* As in preprocessing: far beyond any network input. */
 #define MAX_SIDE 65536
@@ -44,6 +45,8 @@ convnet_augment_defaults (ConvnetAugment *aug,
   aug->crop_ratio[1] = 4.0 / 3.0;
   aug->flip_p = 0.5;
   aug->rotate_degrees = 10.0;
+  /* 2 pixels on a 28 x 28 image: the classic padding-and-crop of MNIST */
+  aug->shift_fraction = 0.075;
   aug->brightness = 0.2;
   aug->contrast = 0.2;
   aug->saturation = 0.2;
@@ -117,6 +120,9 @@ convnet_augment_check (const ConvnetAugment *aug,
     return FALSE;
   if ((f & CONVNET_AUGMENT_ROTATE) &&
       !check_value ("rotation", aug->rotate_degrees, 180.0, error))
+    return FALSE;
+  if ((f & CONVNET_AUGMENT_SHIFT) &&
+      !check_value ("shift", aug->shift_fraction, 0.5, error))
     return FALSE;
   if ((f & CONVNET_AUGMENT_COLOR) &&
       (!check_value ("brightness", aug->brightness, 100.0, error) ||
@@ -580,6 +586,20 @@ convnet_augment_sample (const ConvnetAugment    *aug,
   if ((flags & CONVNET_AUGMENT_FLIP) &&
       convnet_rng_uniform (rng) < aug->flip_p)
     convnet_image_flip_horizontal (&work);
+
+  if (flags & CONVNET_AUGMENT_SHIFT)
+    {
+      const int sx = (int) lround (aug->shift_fraction * work.width);
+      const int sy = (int) lround (aug->shift_fraction * work.height);
+      const int dx = (int) convnet_rng_below (rng, 2 * sx + 1) - sx;
+      const int dy = (int) convnet_rng_below (rng, 2 * sy + 1) - sy;
+      guint8 *t;
+
+      convnet_image_shift (&work, dx, dy, &scratch);
+      t = work.pixels;
+      work.pixels = scratch.pixels;
+      scratch.pixels = t;
+    }
 
   if (flags & CONVNET_AUGMENT_ROTATE)
     {

@@ -82,10 +82,11 @@ typedef enum
   CONVNET_AUGMENT_CROP   = 2,   /* random resized crop */
   CONVNET_AUGMENT_COLOR  = 4,   /* brightness, contrast, saturation */
   CONVNET_AUGMENT_ROTATE = 8,   /* small rotation */
-  CONVNET_AUGMENT_ERASE  = 16   /* random erasing */
+  CONVNET_AUGMENT_ERASE  = 16,  /* random erasing */
+  CONVNET_AUGMENT_SHIFT  = 32   /* random translation, zero filled */
 } ConvnetAugmentFlags;
 
-#define CONVNET_AUGMENT_ALL 31
+#define CONVNET_AUGMENT_ALL 63
 
 typedef struct
 {
@@ -94,6 +95,7 @@ typedef struct
   double crop_ratio[2];     /* width / height of the crop */
   double flip_p;
   double rotate_degrees;    /* angle uniform in [-d, d] */
+  double shift_fraction;    /* offsets up to this share of each side */
   double brightness;        /* factor uniform in [max (0, 1 - b), 1 + b] */
   double contrast;          /* same; 0 turns one adjustment off */
   double saturation;
@@ -156,6 +158,12 @@ ConvnetImage *convnet_image_resized_crop (const ConvnetImage *image,
                                           gboolean            grayscale);
 
 void     convnet_image_flip_horizontal   (ConvnetImage *image);
+/* SRC moved by (DX, DY) pixels into DST of the same size, zero filled (a
+ * random crop of a padded image, as torchvision's RandomCrop(padding)). */
+void     convnet_image_shift             (const ConvnetImage *src,
+                                          int                 dx,
+                                          int                 dy,
+                                          ConvnetImage       *dst);
 /* PIL's rotate (DEGREES, BILINEAR, fillcolor=0) about the center,
  * counter-clockwise, into DST of the same size and channels. */
 void     convnet_image_rotate            (const ConvnetImage *src,
