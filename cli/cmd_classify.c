@@ -2,25 +2,8 @@
  * weights expect, run, and print the top-K classes of each image. */
 #include "cli.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-typedef struct
-{
-  int   index;
-  float probability;
-} Ranked;
-
-static int
-compare_ranked (gconstpointer a, gconstpointer b)
-{
-  const Ranked *x = a, *y = b;
-
-  if (x->probability != y->probability)
-    return x->probability < y->probability ? 1 : -1;
-  return x->index - y->index;
-}
 
 static void
 print_json_string (const char *s)
@@ -57,7 +40,8 @@ cmd_classify (int argc, char **argv)
   ConvnetModel *m = NULL;
   ConvnetGraph *g;
   float *input = NULL;
-  Ranked *ranked = NULL;
+  int *indices = NULL;
+  float *probabilities = NULL;
   int status = 1, classes, n_images, failures = 0;
   gsize sample;
 
@@ -86,7 +70,8 @@ cmd_classify (int argc, char **argv)
     sample = (gsize) in.c * in.h * in.w;
   }
   input = g_new (float, sample);
-  ranked = g_new (Ranked, classes);
+  indices = g_new (int, classes);
+  probabilities = g_new (float, classes);
 
   if (json)
     printf ("[");
@@ -95,8 +80,6 @@ cmd_classify (int argc, char **argv)
       const char *path = argv[i + 1];
       ConvnetImage *image = convnet_image_load (path, &error);
       const float *logits;
-      float max = -INFINITY;
-      double sum = 0.0;
 
       if (!image
           || !convnet_preprocess_image (&m->preprocess, image, input,
@@ -122,13 +105,7 @@ cmd_classify (int argc, char **argv)
       if (!convnet_graph_forward (g, input, 1, &error))
         goto out;
       logits = convnet_graph_output (g);
-      for (int c = 0; c < classes; c++)
-        max = fmaxf (max, logits[c]);
-      for (int c = 0; c < classes; c++)
-        sum += exp (logits[c] - max);
-      for (int c = 0; c < classes; c++)
-        ranked[c] = (Ranked) { c, (float) (exp (logits[c] - max) / sum) };
-      qsort (ranked, classes, sizeof (Ranked), compare_ranked);
+      convnet_top_classes (logits, classes, top, indices, probabilities);
 
       if (json)
         {
@@ -138,9 +115,9 @@ cmd_classify (int argc, char **argv)
           for (int k = 0; k < top; k++)
             {
               printf ("%s{\"index\": %d, \"label\": ", k ? ", " : "",
-                      ranked[k].index);
-              print_json_string (m->labels[ranked[k].index]);
-              printf (", \"probability\": %.6f}", ranked[k].probability);
+                      indices[k]);
+              print_json_string (m->labels[indices[k]]);
+              printf (", \"probability\": %.6f}", probabilities[k]);
             }
           printf ("]}");
         }
@@ -149,7 +126,7 @@ cmd_classify (int argc, char **argv)
           printf ("%s\n", path);
           for (int k = 0; k < top; k++)
             printf ("  %2d. %6.2f%%  %s\n", k + 1,
-                    100.0 * ranked[k].probability, m->labels[ranked[k].index]);
+                    100.0 * probabilities[k], m->labels[indices[k]]);
         }
     }
   if (json)
@@ -159,7 +136,8 @@ cmd_classify (int argc, char **argv)
 out:
   if (error)
     status = cli_fail_error (error);
-  g_free (ranked);
+  g_free (indices);
+  g_free (probabilities);
   g_free (input);
   convnet_model_free (m);
   g_free (model);

@@ -434,6 +434,14 @@ ConvnetModel *convnet_model_registry_load    (const char *const *folders,
 
 /* ---------------------------------------------------------- explanations */
 
+/* The K most probable classes of one sample's LOGITS (softmax), best
+ * first: their indices and probabilities.  Returns min (K, CLASSES). */
+int      convnet_top_classes  (const float *logits,
+                               int          classes,
+                               int          k,
+                               int         *indices,
+                               float       *probabilities);
+
 /* Grad-CAM of CLASS_INDEX (-1: the top class, written to *CLASS_INDEX) at
  * NODE (NULL: the architecture's default) for one preprocessed INPUT:
  * relu (sum over channels of mean gradient x activation), scaled to

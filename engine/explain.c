@@ -106,6 +106,47 @@ typedef struct
 } Ranked;
 
 static int
+by_probability (const void *a, const void *b)
+{
+  const float *const *x = a, *const *y = b;
+
+  if (**x != **y)
+    return **x < **y ? 1 : -1;
+  return *x < *y ? -1 : 1;
+}
+
+int
+convnet_top_classes (const float *logits, int classes, int k, int *indices,
+                     float *probabilities)
+{
+  float *probs = g_new (float, classes);
+  const float **order = g_new (const float *, classes);
+  float max = -INFINITY;
+  double sum = 0.0;
+
+  for (int c = 0; c < classes; c++)
+    max = fmaxf (max, logits[c]);
+  for (int c = 0; c < classes; c++)
+    sum += exp ((double) logits[c] - max);
+  for (int c = 0; c < classes; c++)
+    {
+      probs[c] = (float) (exp ((double) logits[c] - max) / sum);
+      order[c] = probs + c;
+    }
+  /* best first; equal probabilities in class order */
+  qsort (order, classes, sizeof *order, by_probability);
+  k = CLAMP (k, 0, classes);
+  for (int i = 0; i < k; i++)
+    {
+      indices[i] = (int) (order[i] - probs);
+      probabilities[i] = *order[i];
+    }
+  g_free (order);
+  g_free (probs);
+  return k;
+}
+
+static int
 by_mean_descending (gconstpointer a, gconstpointer b)
 {
   const Ranked *x = a, *y = b;

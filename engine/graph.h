@@ -176,6 +176,10 @@ gboolean convnet_graph_plan_training (ConvnetGraph *g, int batch,
                                       GError **error);
 void     convnet_graph_release_training (ConvnetGraph *g);
 
+/* Grows the convolution workspace to FLOATS floats. */
+gboolean convnet_graph_reserve_scratch (ConvnetGraph *g, gsize floats,
+                                        GError **error);
+
 /* Bytes of activation buffers held by the current forward plan. */
 gsize convnet_graph_activation_bytes (const ConvnetGraph *g);
 

@@ -190,19 +190,10 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
           return FALSE;
         }
     }
-  if (scratch > g->scratch_size)
+  if (!convnet_graph_reserve_scratch (g, scratch, error))
     {
-      g_free (g->scratch);
-      g->scratch = g_try_malloc (scratch * sizeof (float));
-      g->scratch_size = g->scratch ? scratch : 0;
-      if (!g->scratch)
-        {
-          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
-                       "%s: cannot allocate the convolution workspace",
-                       g->arch);
-          release_plan (g);
-          return FALSE;
-        }
+      release_plan (g);
+      return FALSE;
     }
   if (convnet_graph_wants_gradients (g)
       && !convnet_graph_plan_training (g, batch, error))
@@ -212,6 +203,25 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
     }
   g->plan_batch = batch;
   g->plan_valid = TRUE;
+  return TRUE;
+}
+
+gboolean
+convnet_graph_reserve_scratch (ConvnetGraph *g, gsize floats, GError **error)
+{
+  if (floats <= g->scratch_size)
+    return TRUE;
+  g_free (g->scratch);
+  g->scratch = g_try_malloc (floats * sizeof (float));
+  g->scratch_size = g->scratch ? floats : 0;
+  if (!g->scratch)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                   "%s: cannot allocate the convolution workspace "
+                   "(%" G_GSIZE_FORMAT " MB)", g->arch,
+                   floats * sizeof (float) >> 20);
+      return FALSE;
+    }
   return TRUE;
 }
 

@@ -154,19 +154,10 @@ convnet_graph_plan_training (ConvnetGraph *g, int batch, GError **error)
             }
         }
     }
-  if (scratch > g->scratch_size)
+  if (!convnet_graph_reserve_scratch (g, scratch, error))
     {
-      g_free (g->scratch);
-      g->scratch = g_try_malloc (scratch * sizeof (float));
-      g->scratch_size = g->scratch ? scratch : 0;
-      if (!g->scratch)
-        {
-          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
-                       "%s: cannot allocate the convolution workspace",
-                       g->arch);
-          convnet_graph_release_training (g);
-          return FALSE;
-        }
+      convnet_graph_release_training (g);
+      return FALSE;
     }
   return TRUE;
 }
