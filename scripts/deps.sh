@@ -2,6 +2,9 @@
 # step needs, only those missing, with one apt-get update at most.
 BUILD_PACKAGES="build-essential pkg-config meson ninja-build libglib2.0-dev
   libgdk-pixbuf-2.0-dev libjson-glib-dev libopenblas-dev"
+# the GIMP 2.10 plug-in and its tests (gettext: the translations)
+GIMP_PACKAGES="gimp libgimp2.0-dev gettext xvfb xauth xdotool imagemagick
+  dbus"
 # PyTorch is the reference oracle of the test suite
 TEST_PACKAGES="python3 python3-numpy python3-torch python3-torchvision
   dataset-fashion-mnist"

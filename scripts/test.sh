@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 # shellcheck disable=SC2086
-install_missing $BUILD_PACKAGES $TEST_PACKAGES
+install_missing $BUILD_PACKAGES $GIMP_PACKAGES $TEST_PACKAGES
 build
 status=0
 meson test -C build --print-errorlogs --num-processes 2 "$@" || status=$?

@@ -1,0 +1,54 @@
+/* plugin.h: shared by the GIMP 2.10 glue of gimp-convnet. */
+#ifndef CONVNET_PLUGIN_H
+#define CONVNET_PLUGIN_H
+
+#include <libgimp/gimp.h>
+
+#include "convnet.h"
+
+#define PROC_CLASSIFY     "plug-in-convnet-classify"
+#define PROC_FEATURE_MAPS "plug-in-convnet-feature-maps"
+#define PROC_SALIENCY     "plug-in-convnet-saliency"
+
+/* The folders models are looked up in, user's first (NULL-terminated;
+ * owned by the plug-in). */
+const char *const *plugin_model_folders (void);
+
+/* Reads the selection's bounds (else the whole drawable) as 8-bit RGB, at
+ * most MAX_SIDE pixels on its longer side (downscaled by GEGL, so a huge
+ * layer is never read whole).  *X, *Y, *WIDTH, *HEIGHT receive the region
+ * in image coordinates. */
+ConvnetImage *plugin_read_region (gint32 drawable, int max_side, int *x,
+                                  int *y, int *width, int *height,
+                                  GError **error);
+
+/* A new layer of the image's base type, filled with PIXELS (8-bit gray or
+ * RGB, CHANNELS per pixel, WIDTH x HEIGHT), not yet inserted. */
+gint32 plugin_new_layer (gint32 image, const char *name, int width,
+                         int height, double opacity, GimpLayerMode mode);
+/* Inserts LAYER just above DRAWABLE, in the same layer group. */
+void   plugin_insert_above (gint32 image, gint32 layer, gint32 drawable);
+/* Writes rows of a layer: FILL (user_data, y, rows, dst) fills ROWS rows
+ * of 8-bit RGB starting at row Y; called strip by strip so a layer as
+ * large as the image never sits in memory twice. */
+typedef void (*PluginRowFiller) (gpointer user_data, int y, int rows,
+                                 guint8 *rgb);
+void   plugin_fill_layer (gint32 layer, int width, int height,
+                          PluginRowFiller fill, gpointer user_data);
+
+/* One preprocessed input for MODEL from the region of DRAWABLE. */
+float *plugin_model_input (ConvnetModel *model, gint32 drawable, int *x,
+                           int *y, int *width, int *height, GError **error);
+
+/* The procedures, non-interactive: each returns a GError on failure. */
+gboolean plugin_classify (ConvnetModel *model, gint32 drawable, int top_k,
+                          char ***labels, double **probabilities,
+                          int *n_results, GError **error);
+gint32   plugin_feature_maps (gint32 image, gint32 drawable,
+                              ConvnetModel *model, const char *model_name,
+                              const char *node, int max_channels,
+                              gboolean as_grid, GError **error);
+gint32   plugin_saliency (gint32 image, gint32 drawable, ConvnetModel *model,
+                          const char *node, int class_index, GError **error);
+
+#endif

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""The interactive Classify dialog in a real GIMP 2.10 under Xvfb: it opens
+on a sample, Classify is clicked, a screenshot of the model list and the
+probability bars is saved as a test artifact, Close returns the result to
+the calling script.  TAP output.
+
+Usage: gimp_dialog.py BUILD_DIR SOURCE_DIR"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gimp_e2e import install_profile, scheme_string  # noqa: E402
+
+
+def xdotool(display, *args):
+    r = subprocess.run(["xdotool", *args], env=dict(os.environ, DISPLAY=display),
+                       capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def wait_for_window(display, title, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        found = xdotool(display, "search", "--name", f"^{title}$")
+        if found:
+            return found.split()[-1]
+        time.sleep(1)
+    return None
+
+
+def click(display, window, dx, dy):
+    """Clicks at (DX, DY) from the window's bottom-right corner."""
+    geometry = xdotool(display, "getwindowgeometry", "--shell", window)
+    g = dict(line.split("=") for line in geometry.splitlines())
+    x = int(g["X"]) + int(g["WIDTH"]) + dx
+    y = int(g["Y"]) + int(g["HEIGHT"]) + dy
+    xdotool(display, "mousemove", str(x), str(y), "mousedown", "1",
+            "sleep", "0.2", "mouseup", "1")
+
+
+def main():
+    build, source = sys.argv[1], sys.argv[2]
+    artifacts = os.path.join(build, "tests", "artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    shot = os.path.join(artifacts, "classify-dialog.png")
+    needed = ["Xvfb", "gimp-2.10", "xdotool", "import", "dbus-run-session"]
+    missing = [t for t in needed if shutil.which(t) is None]
+    if missing:
+        print(f"1..1\nnot ok 1 - needs {', '.join(missing)} (apt-get install "
+              "xvfb gimp xdotool imagemagick dbus)")
+        sys.exit(1)
+    display = ":%d" % (90 + os.getpid() % 9)
+    checks = []
+    with tempfile.TemporaryDirectory(prefix="convnet-dialog-") as tmp:
+        profile = os.path.join(tmp, "profile")
+        install_profile(build, source, profile)
+        result = os.path.join(tmp, "result")
+        sample = os.path.join(source, "samples", "ankle-boot.png")
+        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0",
+                                 "1280x800x24"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        gimp = None
+        try:
+            time.sleep(2)
+            script = (
+                f"(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "
+                f"{scheme_string(sample)} {scheme_string(sample)}))) "
+                f"(drawable (car (gimp-image-get-active-drawable image))) "
+                f"(shown (gimp-display-new image)) "
+                f"(r (plug-in-convnet-classify RUN-INTERACTIVE image drawable "
+                f"\"lenet5-fashion\" 5)) (port (open-output-file "
+                f"{scheme_string(result)}))) (display (car (cadr r)) port) "
+                f"(close-output-port port))")
+            env = dict(os.environ, DISPLAY=display, GIMP2_DIRECTORY=profile,
+                       LANG="C.UTF-8")
+            gimp = subprocess.Popen(
+                ["dbus-run-session", "--", "gimp-2.10", "-d", "-f", "-s",
+                 "-b", script], env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+            window = wait_for_window(display, "Classify", 120)
+            checks.append((window is not None, "the Classify dialog opens"))
+            if window:
+                time.sleep(2)
+                click(display, window, -55, -22)      # Classify
+                time.sleep(6)
+                subprocess.run(["import", "-display", display, "-window",
+                                "root", shot], check=False)
+                checks.append((os.path.exists(shot),
+                               f"screenshot saved as {shot}"))
+                click(display, window, -145, -22)     # Close
+                end = time.time() + 60
+                # the script writes the file after the dialog returns
+                while time.time() < end and not (
+                        os.path.exists(result) and os.path.getsize(result)):
+                    time.sleep(1)
+            got = open(result).read() if os.path.exists(result) else None
+            checks.append((got == "Ankle boot",
+                           f"Classify in the dialog returns the top class "
+                           f"to the script ({got})"))
+        finally:
+            if gimp:
+                gimp.kill()
+            xvfb.kill()
+    for i, (ok, name) in enumerate(checks, 1):
+        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+    print(f"1..{len(checks)}")
+    failed = sum(not ok for ok, _ in checks)
+    print(f"# {len(checks) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""End-to-end tests of the GIMP 2.10 plug-in: gimp-console-2.10 with a
+private profile (GIMP2_DIRECTORY) holding the freshly built plug-in, driven
+by Script-Fu batch commands.  TAP output.
+
+Usage: gimp_e2e.py BUILD_DIR SOURCE_DIR
+Needs: gimp, and Fashion-MNIST (Debian package dataset-fashion-mnist)."""
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+FASHION = os.environ.get("CONVNET_FASHION_MNIST",
+                         "/usr/share/datasets/fashion-mnist")
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+           "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+class Tap:
+    def __init__(self):
+        self.n = self.failed = 0
+
+    def ok(self, cond, name, detail=""):
+        self.n += 1
+        self.failed += not cond
+        print(f"{'ok' if cond else 'not ok'} {self.n} - {name}"
+              + (f": {detail}" if detail else ""), flush=True)
+
+
+def install_profile(build, source, profile):
+    plugin = os.path.join(profile, "plug-ins", "gimp-convnet")
+    os.makedirs(os.path.join(plugin, "data"))
+    for sub in ("scripts", "gradients", "brushes", "patterns", "palettes",
+                "fonts", "dynamics", "tool-presets"):
+        os.makedirs(os.path.join(profile, sub), exist_ok=True)
+    shutil.copy(os.path.join(build, "plugin", "gimp-convnet"), plugin)
+    shutil.copy(os.path.join(source, "weights", "lenet5-fashion.safetensors"),
+                os.path.join(plugin, "data"))
+    shutil.copytree(os.path.join(source, "weights", "labels"),
+                    os.path.join(plugin, "data", "labels"))
+    mo = os.path.join(build, "po", "zh_CN", "LC_MESSAGES", "gimp-convnet.mo")
+    if os.path.exists(mo):
+        dest = os.path.join(plugin, "locale", "zh_CN", "LC_MESSAGES")
+        os.makedirs(dest)
+        shutil.copy(mo, dest)
+    shutil.copy(os.path.join(source, "plugin", "convnet-batch.scm"),
+                os.path.join(profile, "scripts"))
+
+
+def fashion_images(folder, count):
+    """The first COUNT test images, 10x enlarged to 280x280 RGB PNGs."""
+    from PIL import Image
+    import numpy as np
+    images = np.frombuffer(gzip.open(os.path.join(
+        FASHION, "t10k-images-idx3-ubyte.gz")).read(), np.uint8,
+        offset=16).reshape(-1, 28, 28)
+    labels = np.frombuffer(gzip.open(os.path.join(
+        FASHION, "t10k-labels-idx1-ubyte.gz")).read(), np.uint8, offset=8)
+    files = []
+    for i in range(count):
+        path = os.path.join(folder, f"fashion-{i:02d}.png")
+        Image.fromarray(images[i]).resize((280, 280), Image.NEAREST) \
+            .convert("RGB").save(path)
+        files.append((path, CLASSES[labels[i]]))
+    return files
+
+
+def gimp(profile, commands, timeout=600):
+    env = dict(os.environ, GIMP2_DIRECTORY=profile, LANG="C.UTF-8")
+    args = ["gimp-console-2.10", "-i", "-d", "-f"]
+    for c in commands + ["(gimp-quit 0)"]:
+        args += ["-b", c]
+    r = subprocess.run(args, env=env, capture_output=True, text=True,
+                       timeout=timeout)
+    return r.stdout + r.stderr
+
+
+def scheme_string(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main():
+    build, source = sys.argv[1], sys.argv[2]
+    tap = Tap()
+    if shutil.which("gimp-console-2.10") is None or not os.path.isdir(FASHION):
+        print("1..1\nnot ok 1 - needs gimp and dataset-fashion-mnist "
+              "(apt-get install gimp dataset-fashion-mnist)")
+        sys.exit(1)
+    with tempfile.TemporaryDirectory(prefix="convnet-gimp-") as tmp:
+        profile = os.path.join(tmp, "profile")
+        install_profile(build, source, profile)
+        files = fashion_images(tmp, 10)
+
+        # one GIMP session runs everything; each command writes log/KEY
+        commands = []
+        log = os.path.join(tmp, "log")
+        os.makedirs(log)
+
+        def record(key, expr):
+            """Writes EXPR's value to log/KEY, or nothing if it fails."""
+            path = os.path.join(log, key)
+            return (f"(let ((value {expr}) (port (open-output-file "
+                    f"{scheme_string(path)}))) (display value port) "
+                    f"(close-output-port port))")
+
+        def load(path):
+            return (f"(car (gimp-file-load RUN-NONINTERACTIVE "
+                    f"{scheme_string(path)} {scheme_string(path)}))")
+
+        for i, (path, _) in enumerate(files):
+            commands.append(record(
+                f"classify-{i}",
+                f"(let* ((image {load(path)}) (drawable (car "
+                f"(gimp-image-get-active-drawable image)))) (car (cadr "
+                f"(plug-in-convnet-classify RUN-NONINTERACTIVE image "
+                f"drawable \"lenet5-fashion\" 3))))"))
+        first = files[0][0]
+        commands.append(record(
+            "feature-maps",
+            f"(let* ((image {load(first)}) (drawable (car "
+            f"(gimp-image-get-active-drawable image))) (group (car "
+            f"(plug-in-convnet-feature-maps RUN-NONINTERACTIVE image drawable "
+            f"\"lenet5-fashion\" \"3\" 0 0))) (kids (gimp-item-get-children "
+            f"group)) (layer (vector-ref (cadr kids) 0))) (string-append "
+            f"(number->string (car kids)) \" \" (number->string (car "
+            f"(gimp-drawable-width layer))) \"x\" (number->string (car "
+            f"(gimp-drawable-height layer))) \" \" (car (gimp-item-get-name "
+            f"layer)) \" \" (car (gimp-item-get-name group))))"))
+        commands.append(record(
+            "saliency",
+            f"(let* ((image {load(first)}) (drawable (car "
+            f"(gimp-image-get-active-drawable image))) (layer (car "
+            f"(plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable "
+            f"\"lenet5-fashion\" -1 \"\")))) (string-append (car "
+            f"(gimp-item-get-name layer)) \" \" (number->string (car "
+            f"(gimp-layer-get-opacity layer)))))"))
+        commands.append(record(
+            "bad-model",
+            f"(let* ((image {load(first)}) (drawable (car "
+            f"(gimp-image-get-active-drawable image)))) "
+            f"(plug-in-convnet-feature-maps RUN-NONINTERACTIVE image drawable "
+            f"\"no-such-model\" \"3\" 0 0))"))
+        commands.append(record("after-bad-model", "\"still running\""))
+
+        # every image type and precision gives the RGB 8-bit answer
+        conversions = {
+            "rgba": "(gimp-layer-add-alpha drawable)",
+            "gray": "(gimp-image-convert-grayscale image)",
+            "graya": "(begin (gimp-image-convert-grayscale image) "
+                     "(gimp-layer-add-alpha (car "
+                     "(gimp-image-get-active-drawable image))))",
+            "indexed": "(gimp-image-convert-indexed image CONVERT-DITHER-NONE "
+                       "CONVERT-PALETTE-GENERATE 255 FALSE FALSE \"\")",
+            "u16": "(gimp-image-convert-precision image PRECISION-U16-GAMMA)",
+            "u32": "(gimp-image-convert-precision image PRECISION-U32-GAMMA)",
+            "half": "(gimp-image-convert-precision image PRECISION-HALF-LINEAR)",
+            "float": "(gimp-image-convert-precision image PRECISION-FLOAT-LINEAR)",
+            "offset-layer": "(gimp-layer-set-offsets drawable 37 -11)",
+            "selection": "(gimp-image-select-rectangle image CHANNEL-OP-REPLACE "
+                         "20 20 240 240)",
+        }
+        for kind, convert in conversions.items():
+            commands.append(record(
+                f"type-{kind}",
+                f"(let* ((image {load(first)}) (drawable (car "
+                f"(gimp-image-get-active-drawable image)))) {convert} (car "
+                f"(cadr (plug-in-convnet-classify RUN-NONINTERACTIVE image "
+                f"(car (gimp-image-get-active-drawable image)) "
+                f"\"lenet5-fashion\" 1))))"))
+        for size in (1, 3):
+            commands.append(record(
+                f"size-{size}",
+                f"(let* ((image (car (gimp-image-new {size} {size} RGB))) "
+                f"(layer (car (gimp-layer-new image {size} {size} RGB-IMAGE "
+                f"\"l\" 100 LAYER-MODE-NORMAL)))) (gimp-image-insert-layer "
+                f"image layer 0 0) (car (cadr (plug-in-convnet-classify "
+                f"RUN-NONINTERACTIVE image layer \"lenet5-fashion\" 1))))"))
+        csv = os.path.join(tmp, "out.csv")
+        commands.append(record(
+            "csv", f"(convnet-classify-files {scheme_string(tmp + '/*.png')} "
+                   f"\"lenet5-fashion\" 2 {scheme_string(csv)})"))
+
+        output = gimp(profile, commands)
+
+        def result(key):
+            path = os.path.join(log, key)
+            return open(path).read() if os.path.exists(path) else None
+
+        right = sum(result(f"classify-{i}") == label
+                    for i, (_, label) in enumerate(files))
+        tap.ok(right >= 9, "classify 10 Fashion-MNIST images at 280x280",
+               f"{right}/10 top-1 right")
+        fm = result("feature-maps")
+        parts = fm.split(" ", 3) if fm else []
+        tap.ok(fm is not None and parts[0] == "16" and parts[1] == "280x280"
+               and parts[2] == "3" and parts[3].startswith("ch "),
+               "feature maps of lenet5's second convolution", str(fm))
+        sal = result("saliency")
+        tap.ok(sal is not None and sal.startswith("Grad-CAM: "),
+               "saliency gives a heatmap layer", str(sal))
+        tap.ok(result("bad-model") is None
+               and "no-such-model" in output
+               and result("after-bad-model") == "still running",
+               "a bad model name is a PDB error and GIMP goes on")
+        want = result("classify-0")
+        for kind in conversions:
+            got = result(f"type-{kind}")
+            tap.ok(got is not None and got == want,
+                   f"image type/precision '{kind}' classifies", str(got))
+        for size in (1, 3):
+            tap.ok(result(f"size-{size}") in CLASSES,
+                   f"a {size}x{size} image classifies",
+                   str(result(f"size-{size}")))
+        rows = open(csv).read().splitlines() if os.path.exists(csv) else []
+        tap.ok(len(rows) == 1 + 2 * 10 and rows[0] ==
+               "file,rank,label,probability"
+               and all(r.count(",") >= 3 for r in rows[1:]),
+               "the CSV batch script writes a header and 2 rows per file",
+               f"{len(rows)} lines")
+        if tap.failed:
+            print("# GIMP said:\n# " + output.replace("\n", "\n# "))
+    print(f"1..{tap.n}")
+    print(f"# {tap.n - tap.failed} passed, {tap.failed} failed")
+    sys.exit(1 if tap.failed else 0)
+
+
+if __name__ == "__main__":
+    main()

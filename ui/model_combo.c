@@ -1,0 +1,52 @@
+/* model_combo.c: the widgets the dialogs share: a chooser of the models
+ * the user has, and the layout of a dialog's options. */
+#include "config.h"
+
+#include <libgimp/gimp.h>
+#include <libgimp/gimpui.h>
+
+#include "convnet.h"
+#include "ui.h"
+
+GtkWidget *
+convnet_ui_model_combo (const char *const *folders, const char *selected)
+{
+  GtkWidget *combo = gtk_combo_box_text_new ();
+  GPtrArray *models = convnet_model_registry_list (folders, FALSE);
+  int active = -1;
+
+  for (guint i = 0; i < models->len; i++)
+    {
+      const ConvnetModelEntry *e = g_ptr_array_index (models, i);
+      gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), e->name);
+      if (g_strcmp0 (e->name, selected) == 0)
+        active = i;
+    }
+  if (active < 0 && selected && *selected)
+    {
+      /* remembered but gone: still shown, so the error says why */
+      gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), selected);
+      active = models->len;
+    }
+  gtk_combo_box_set_active (GTK_COMBO_BOX (combo), MAX (active, 0));
+  gimp_help_set_help_data (combo,
+                           _("Models found in your weights folder and the "
+                             "installed ones. Put a torchvision checkpoint "
+                             "(for example resnet50-0676ba61.pth) in the "
+                             "weights folder to add it."), NULL);
+  g_ptr_array_unref (models);
+  return combo;
+}
+
+GtkWidget *
+convnet_ui_dialog_table (GtkWidget *dialog, int rows)
+{
+  GtkWidget *table = gtk_table_new (rows, 2, FALSE);
+
+  gtk_container_set_border_width (GTK_CONTAINER (table), 12);
+  gtk_table_set_col_spacings (GTK_TABLE (table), 6);
+  gtk_table_set_row_spacings (GTK_TABLE (table), 6);
+  gtk_box_pack_start (GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (dialog))),
+                      table, TRUE, TRUE, 0);
+  return table;
+}
