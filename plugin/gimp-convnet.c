@@ -133,6 +133,37 @@ query (void)
                           G_N_ELEMENTS (saliency_args), G_N_ELEMENTS (layer_value),
                           saliency_args, layer_value);
 
+  {
+    static const GimpParamDef finetune_args[] = {
+      { GIMP_PDB_INT32, "run-mode", "The run mode { RUN-NONINTERACTIVE (1) }" },
+      { GIMP_PDB_STRING, "base-model", "Model to start from (lenet5-fashion, resnet50, ...)" },
+      { GIMP_PDB_STRING, "data-dir", "Image folder with one sub-folder per class" },
+      { GIMP_PDB_STRING, "output-name", "Name to save the new model under" },
+      { GIMP_PDB_INT32, "epochs", "Training epochs (0 = 10)" },
+      { GIMP_PDB_FLOAT, "learning-rate", "Learning rate (0 = 0.001)" },
+      { GIMP_PDB_INT32, "augment", "Bit mask: 1 flip, 2 random crop, 4 colour jitter, 8 rotation, 16 random erasing" },
+      { GIMP_PDB_INT32, "train-last-block", "Also train the last block (1) or only the new classifier (0)" }
+    };
+    static const GimpParamDef finetune_values[] = {
+      { GIMP_PDB_STRING, "model-name", "The new model's name" },
+      { GIMP_PDB_FLOAT, "validation-accuracy", "Accuracy on the held-out share of each class" }
+    };
+
+    gimp_install_procedure (PROC_FINETUNE,
+                            N_("Teach a network new classes from a folder of images"),
+                            "Replaces the base model's classifier with one for the "
+                            "classes of DATA-DIR (a sub-folder of images per class), "
+                            "trains it on 80% of each class and measures it on the "
+                            "rest, and saves the model under OUTPUT-NAME in the "
+                            "user's weights folder, where Classify, Feature Maps "
+                            "and Where It Looks find it by that name.",
+                            "gimp-convnet developers", "GPL-3.0-or-later", "2026",
+                            NULL, NULL, GIMP_PLUGIN,
+                            G_N_ELEMENTS (finetune_args),
+                            G_N_ELEMENTS (finetune_values),
+                            finetune_args, finetune_values);
+  }
+
   gimp_plugin_menu_register (PROC_CLASSIFY, "<Image>/Filters/ConvNet");
   gimp_plugin_menu_register (PROC_FEATURE_MAPS, "<Image>/Filters/ConvNet");
   gimp_plugin_menu_register (PROC_SALIENCY, "<Image>/Filters/ConvNet");
@@ -244,6 +275,44 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   *return_vals = values;
   values[0].type = GIMP_PDB_STATUS;
   values[0].data.d_status = GIMP_PDB_SUCCESS;
+
+  if (strcmp (name, PROC_FINETUNE) == 0)
+    {
+      static char *model_name;
+      double accuracy = 0.0;
+
+      if (nparams < 8 || !param[1].data.d_string || !param[2].data.d_string
+          || !param[3].data.d_string)
+        {
+          values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
+          return;
+        }
+      convnet_set_threads (g_get_num_processors ());
+      if (!plugin_finetune (param[1].data.d_string, param[2].data.d_string,
+                            param[3].data.d_string, param[4].data.d_int32,
+                            param[5].data.d_float,
+                            (guint) param[6].data.d_int32,
+                            param[7].data.d_int32 != 0, &accuracy, &error))
+        {
+          static char *message;
+          g_free (message);
+          message = g_strdup (error->message);
+          g_clear_error (&error);
+          values[0].data.d_status = GIMP_PDB_EXECUTION_ERROR;
+          *nreturn_vals = 2;
+          values[1].type = GIMP_PDB_STRING;
+          values[1].data.d_string = message;
+          return;
+        }
+      g_free (model_name);
+      model_name = g_strdup (param[3].data.d_string);
+      *nreturn_vals = 3;
+      values[1].type = GIMP_PDB_STRING;
+      values[1].data.d_string = model_name;
+      values[2].type = GIMP_PDB_FLOAT;
+      values[2].data.d_float = accuracy;
+      return;
+    }
 
   gimp_get_data (name, &last);
   last.model[sizeof last.model - 1] = last.node[sizeof last.node - 1] = '\0';

@@ -9,6 +9,7 @@
 #define PROC_CLASSIFY     "plug-in-convnet-classify"
 #define PROC_FEATURE_MAPS "plug-in-convnet-feature-maps"
 #define PROC_SALIENCY     "plug-in-convnet-saliency"
+#define PROC_FINETUNE     "plug-in-convnet-finetune"
 
 /* The folders models are looked up in, user's first (NULL-terminated;
  * owned by the plug-in). */
@@ -50,5 +51,12 @@ gint32   plugin_feature_maps (gint32 image, gint32 drawable,
                               gboolean as_grid, GError **error);
 gint32   plugin_saliency (gint32 image, gint32 drawable, ConvnetModel *model,
                           const char *node, int class_index, GError **error);
+
+/* Fine-tunes BASE on the image folder DATA_DIR and saves the result as
+ * NAME in the user's weights folder (replacing a model of that name). */
+gboolean plugin_finetune (const char *base, const char *data_dir,
+                          const char *name, int epochs, double lr,
+                          guint augment, gboolean last_block,
+                          double *accuracy, GError **error);
 
 #endif

@@ -67,6 +67,40 @@ def fashion_images(folder, count):
     return files
 
 
+REGROUP = {0: "tops", 2: "tops", 4: "tops", 6: "tops", 5: "footwear",
+           7: "footwear", 9: "footwear", 1: "other", 3: "other", 8: "other"}
+
+
+def regrouped_folders(root, per_class, held_out):
+    """Fashion-MNIST test images in three new classes: ROOT/train/<class>
+    with PER_CLASS images each, and HELD_OUT more of each for checking."""
+    from PIL import Image
+    import numpy as np
+    images = np.frombuffer(gzip.open(os.path.join(
+        FASHION, "t10k-images-idx3-ubyte.gz")).read(), np.uint8,
+        offset=16).reshape(-1, 28, 28)
+    labels = np.frombuffer(gzip.open(os.path.join(
+        FASHION, "t10k-labels-idx1-ubyte.gz")).read(), np.uint8, offset=8)
+    seen = {"tops": 0, "footwear": 0, "other": 0}
+    checks = []
+    # from the end of the test set: the other tests use its start
+    for i in range(len(labels) - 1, -1, -1):
+        group = REGROUP[int(labels[i])]
+        k = seen[group]
+        if k >= per_class + held_out:
+            continue
+        seen[group] += 1
+        part = "train" if k < per_class else "held-out"
+        folder = os.path.join(root, part, group)
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"{i:05d}.png")
+        Image.fromarray(images[i]).resize((112, 112), Image.BILINEAR) \
+            .convert("RGB").save(path)
+        if part == "held-out":
+            checks.append((path, group))
+    return os.path.join(root, "train"), checks
+
+
 def gimp(profile, commands, timeout=600):
     env = dict(os.environ, GIMP2_DIRECTORY=profile, LANG="C.UTF-8")
     args = ["gimp-console-2.10", "-i", "-d", "-f"]
@@ -177,6 +211,29 @@ def main():
                 f"\"l\" 100 LAYER-MODE-NORMAL)))) (gimp-image-insert-layer "
                 f"image layer 0 0) (car (cadr (plug-in-convnet-classify "
                 f"RUN-NONINTERACTIVE image layer \"lenet5-fashion\" 1))))"))
+        train_dir, held_out = regrouped_folders(os.path.join(tmp, "tuning"),
+                                                20, 20)
+        commands.append(record(
+            "finetune",
+            f"(let ((r (plug-in-convnet-finetune RUN-NONINTERACTIVE "
+            f"\"lenet5-fashion\" {scheme_string(train_dir)} \"three-groups\" 20 "
+            f"0.01 0 0))) (string-append (car r) \" \" (number->string "
+            f"(cadr r))))"))
+        for i, (path, _) in enumerate(held_out):
+            commands.append(record(
+                f"tuned-{i}",
+                f"(let* ((image {load(path)}) (drawable (car "
+                f"(gimp-image-get-active-drawable image)))) (car (cadr "
+                f"(plug-in-convnet-classify RUN-NONINTERACTIVE image "
+                f"drawable \"three-groups\" 1))))"))
+        lone = os.path.join(tmp, "lone", "only-class")
+        os.makedirs(lone)
+        shutil.copy(files[0][0], lone)
+        commands.append(record(
+            "finetune-one-class",
+            f"(plug-in-convnet-finetune RUN-NONINTERACTIVE \"lenet5-fashion\" "
+            f"{scheme_string(os.path.dirname(lone))} \"lonely\" 2 0.01 0 0)"))
+        commands.append(record("after-one-class", "\"still running\""))
         csv = os.path.join(tmp, "out.csv")
         commands.append(record(
             "csv", f"(convnet-classify-files {scheme_string(tmp + '/*.png')} "
@@ -213,6 +270,21 @@ def main():
             tap.ok(result(f"size-{size}") in CLASSES,
                    f"a {size}x{size} image classifies",
                    str(result(f"size-{size}")))
+        tuned = result("finetune")
+        accuracy = float(tuned.split()[1]) if tuned else 0.0
+        tap.ok(tuned is not None and tuned.startswith("three-groups ")
+               and accuracy >= 0.9,
+               "fine-tune lenet5-fashion on 3 new classes, 20 images each",
+               f"validation accuracy {accuracy}")
+        right = sum(result(f"tuned-{i}") == group
+                    for i, (_, group) in enumerate(held_out))
+        tap.ok(right >= 0.85 * len(held_out),
+               "the fine-tuned model, by name, classifies held-out images",
+               f"{right}/{len(held_out)} right")
+        tap.ok(result("finetune-one-class") is None
+               and result("after-one-class") == "still running"
+               and "at least 2" in output,
+               "one class is refused with a clear error and GIMP goes on")
         rows = open(csv).read().splitlines() if os.path.exists(csv) else []
         tap.ok(len(rows) == 1 + 2 * 10 and rows[0] ==
                "file,rank,label,probability"
