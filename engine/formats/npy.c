@@ -314,6 +314,13 @@ convnet_npy_read (const char *path,
   g_return_val_if_fail (path != NULL && ndim != NULL && shape != NULL
                         && data != NULL, FALSE);
 
+  /* mapping a folder fails with an obscure "No such device" */
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                   "%s: is a folder, not a file", path);
+      return FALSE;
+    }
   mapped = g_mapped_file_new (path, FALSE, &local);
   if (mapped == NULL)
     {

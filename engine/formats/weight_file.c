@@ -110,6 +110,13 @@ convnet_weight_file_open (const char *path,
 
   g_return_val_if_fail (path != NULL, NULL);
 
+  /* mapping a folder fails with an obscure "No such device" */
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                   "%s: is a folder, not a file", path);
+      return NULL;
+    }
   mapped = g_mapped_file_new (path, FALSE, &local);
   if (mapped == NULL)
     {
