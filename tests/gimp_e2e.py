@@ -203,13 +203,14 @@ def main():
                 f"(cadr (plug-in-convnet-classify RUN-NONINTERACTIVE image "
                 f"(car (gimp-image-get-active-drawable image)) "
                 f"\"lenet5-fashion\" 1))))"))
-        for size in (1, 3):
+        for size in (1, 3, 20000):
             commands.append(record(
                 f"size-{size}",
                 f"(let* ((image (car (gimp-image-new {size} {size} RGB))) "
                 f"(layer (car (gimp-layer-new image {size} {size} RGB-IMAGE "
                 f"\"l\" 100 LAYER-MODE-NORMAL)))) (gimp-image-insert-layer "
-                f"image layer 0 0) (car (cadr (plug-in-convnet-classify "
+                f"image layer 0 0) (gimp-drawable-fill layer FILL-WHITE) "
+                f"(car (cadr (plug-in-convnet-classify "
                 f"RUN-NONINTERACTIVE image layer \"lenet5-fashion\" 1))))"))
         train_dir, held_out = regrouped_folders(os.path.join(tmp, "tuning"),
                                                 20, 20)
@@ -266,7 +267,7 @@ def main():
             got = result(f"type-{kind}")
             tap.ok(got is not None and got == want,
                    f"image type/precision '{kind}' classifies", str(got))
-        for size in (1, 3):
+        for size in (1, 3, 20000):
             tap.ok(result(f"size-{size}") in CLASSES,
                    f"a {size}x{size} image classifies",
                    str(result(f"size-{size}")))
