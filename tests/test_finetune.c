@@ -294,6 +294,37 @@ test_cancel_and_bad_input (void)
   g_clear_error (&error);
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 
+  /* the dialog's way in: lists of files per class */
+  {
+    const char *names[2] = { "first", "second" };
+    GPtrArray *files[2] = { g_ptr_array_new_with_free_func (g_free),
+                            g_ptr_array_new_with_free_func (g_free) };
+    GPtrArray *skipped = g_ptr_array_new_with_free_func (g_free);
+    ConvnetDataset *from_files;
+
+    g_ptr_array_add (files[0], g_strdup (train->paths[0]));
+    g_ptr_array_add (files[0], g_build_filename (tmp, "missing.png", NULL));
+    g_ptr_array_add (files[1], g_strdup (train->paths[1]));
+    from_files = convnet_dataset_from_files (names, files, 2, skipped, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (from_files->n, ==, 2);
+    g_assert_cmpint (from_files->labels[1], ==, 1);
+    g_assert_cmpuint (skipped->len, ==, 1);
+    g_assert_nonnull (strstr (g_ptr_array_index (skipped, 0), "missing.png"));
+    convnet_dataset_free (from_files);
+
+    g_ptr_array_set_size (files[1], 0);
+    g_assert_null (convnet_dataset_from_files (names, files, 2, NULL, &error));
+    g_assert_nonnull (strstr (error->message, "second"));
+    g_clear_error (&error);
+    g_assert_null (convnet_dataset_from_files (names, files, 1, NULL, &error));
+    g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+    g_clear_error (&error);
+    g_ptr_array_unref (files[0]);
+    g_ptr_array_unref (files[1]);
+    g_ptr_array_unref (skipped);
+  }
+
   convnet_dataset_free (train);
   convnet_dataset_free (d);
   remove_tree (tmp);

@@ -55,6 +55,15 @@ ConvnetDataset *convnet_dataset_load_folder (const char *dir,
                                              GPtrArray  *skipped,
                                              GError    **error);
 
+/* The same from lists of files: FILES[c] holds class c's paths.
+ * Unreadable files are skipped and reported; a class left empty or fewer
+ * than 2 classes is an error naming it. */
+ConvnetDataset *convnet_dataset_from_files  (const char *const *class_names,
+                                             GPtrArray *const  *files,
+                                             int                n_classes,
+                                             GPtrArray         *skipped,
+                                             GError           **error);
+
 void            convnet_dataset_free        (ConvnetDataset *dataset);
 
 /* Splits the sample indices of D into *TRAIN and *VALIDATION (GArrays of

@@ -243,6 +243,73 @@ convnet_dataset_load_folder (const char *dir,
   return d;
 }
 
+ConvnetDataset *
+convnet_dataset_from_files (const char *const *class_names,
+                            GPtrArray *const  *files,
+                            int                n_classes,
+                            GPtrArray         *skipped,
+                            GError           **error)
+{
+  ConvnetDataset *d;
+  GPtrArray      *images, *paths;
+  GArray         *labels;
+
+  if (n_classes < 2)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "%d class%s: at least 2 are needed", n_classes,
+                   n_classes == 1 ? "" : "es");
+      return NULL;
+    }
+  images = g_ptr_array_new_with_free_func ((GDestroyNotify) convnet_image_free);
+  paths = g_ptr_array_new_with_free_func (g_free);
+  labels = g_array_new (FALSE, FALSE, sizeof (int));
+  for (int c = 0; c < n_classes; c++)
+    {
+      guint added = 0;
+
+      for (guint i = 0; files[c] && i < files[c]->len; i++)
+        {
+          const char *path = g_ptr_array_index (files[c], i);
+          GError *inner = NULL;
+          ConvnetImage *image = convnet_image_load (path, &inner);
+
+          if (image == NULL)
+            {
+              report_skipped (skipped, path, inner->message);
+              g_error_free (inner);
+              continue;
+            }
+          g_ptr_array_add (images, image);
+          g_ptr_array_add (paths, g_strdup (path));
+          g_array_append_val (labels, c);
+          added++;
+        }
+      if (added == 0)
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                       "class “%s” has no readable image", class_names[c]);
+          g_ptr_array_free (images, TRUE);
+          g_ptr_array_free (paths, TRUE);
+          g_array_free (labels, TRUE);
+          return NULL;
+        }
+    }
+
+  d = g_new0 (ConvnetDataset, 1);
+  d->n = images->len;
+  d->n_classes = n_classes;
+  d->class_names = g_new0 (char *, n_classes + 1);
+  for (int c = 0; c < n_classes; c++)
+    d->class_names[c] = g_strdup (class_names[c]);
+  g_ptr_array_set_free_func (images, NULL);
+  d->images = (ConvnetImage **) g_ptr_array_free (images, FALSE);
+  g_ptr_array_add (paths, NULL);
+  d->paths = (char **) g_ptr_array_free (paths, FALSE);
+  d->labels = (int *) (gpointer) g_array_free (labels, FALSE);
+  return d;
+}
+
 void
 convnet_dataset_free (ConvnetDataset *dataset)
 {

@@ -23,6 +23,7 @@ void
 convnet_finetune_result_clear (ConvnetFinetuneResult *r)
 {
   convnet_evaluation_clear (&r->validation);
+  g_clear_pointer (&r->validation_indices, g_array_unref);
   g_clear_pointer (&r->class_names, g_strfreev);
   g_clear_pointer (&r->freeze_through, g_free);
 }
@@ -142,6 +143,7 @@ convnet_finetune (const ConvnetFinetuneSettings *s,
   result->n_classes = data->n_classes;
   result->class_names = g_strdupv (data->class_names);
   result->n_train = train->len;
+  result->validation_indices = g_array_ref (validation);
   result->freeze_through = g_strdup (freeze);
   result->seconds = (g_get_monotonic_time () - start) / 1e6;
   ok = TRUE;

@@ -114,7 +114,8 @@ void convnet_finetune_defaults (ConvnetFinetuneSettings *settings);
 
 typedef struct
 {
-  ConvnetEvaluation validation;
+  ConvnetEvaluation validation;      /* in the order of VALIDATION_INDICES */
+  GArray           *validation_indices; /* guint: samples of the dataset */
   int               n_classes;
   char            **class_names;       /* NULL-terminated */
   guint             n_train;

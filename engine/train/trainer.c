@@ -9,6 +9,9 @@
 #include <string.h>
 
 #define EVAL_BATCH 256
+/* features are cached in small batches so that a cancel is seen soon,
+ * even for a large backbone */
+#define CACHE_BATCH 16
 
 void
 convnet_train_defaults (ConvnetTrainSettings *s)
@@ -175,7 +178,7 @@ cache_features (ConvnetGraph *g, const char *cache_node,
   const gsize row = shape_floats (info->shape);
   const guint n = indices->len;
   float *features = g_try_malloc (MAX ((gsize) n * row, 1) * sizeof (float));
-  float *batch_in = g_new (float, (gsize) EVAL_BATCH * sample);
+  float *batch_in = g_new (float, (gsize) CACHE_BATCH * sample);
   gboolean ok = features != NULL;
 
   if (!ok)
@@ -184,9 +187,9 @@ cache_features (ConvnetGraph *g, const char *cache_node,
   if (ok)
     ok = convnet_graph_retain (g, cache_node, error);
   convnet_graph_set_training (g, FALSE, 0);
-  for (guint start = 0; ok && start < n; start += EVAL_BATCH)
+  for (guint start = 0; ok && start < n; start += CACHE_BATCH)
     {
-      const int batch = MIN (EVAL_BATCH, n - start);
+      const int batch = MIN (CACHE_BATCH, n - start);
       const float *act;
 
       for (int b = 0; ok && b < batch; b++)
