@@ -8,6 +8,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
+
 #include "plugin.h"
 #include "train/train.h"
 
@@ -111,4 +113,46 @@ plugin_finetune (const char *base, const char *data_dir, const char *name,
   g_free (out);
   g_free (base_path);
   return ok;
+}
+
+char *
+plugin_export_image (int image, gboolean selection, gpointer user_data,
+                     GError **error)
+{
+  const gint32 drawable = gimp_image_get_active_drawable (image);
+  char *dir = g_build_filename (gimp_directory (), "gimp-convnet", "regions",
+                                NULL);
+  char *name = NULL, *path = NULL;
+  ConvnetImage *pixels;
+  GdkPixbuf *pixbuf;
+  int x, y, w, h;
+
+  (void) user_data;
+  pixels = drawable > 0
+           ? plugin_read_drawable (drawable, selection, 1024, &x, &y, &w, &h,
+                                   error)
+           : NULL;
+  if (!pixels)
+    {
+      if (error && !*error)
+        g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                     "the image has no layer to add");
+      g_free (dir);
+      return NULL;
+    }
+  g_mkdir_with_parents (dir, 0755);
+  pixbuf = gdk_pixbuf_new_from_data (pixels->pixels, GDK_COLORSPACE_RGB,
+                                     FALSE, 8, pixels->width, pixels->height,
+                                     pixels->width * 3, NULL, NULL);
+  /* a unique name: the same image may be added several times */
+  name = g_strdup_printf ("image%d-%" G_GINT64_FORMAT ".png", image,
+                          g_get_real_time ());
+  path = g_build_filename (dir, name, NULL);
+  if (!gdk_pixbuf_save (pixbuf, path, "png", error, NULL))
+    g_clear_pointer (&path, g_free);
+  g_object_unref (pixbuf);
+  convnet_image_free (pixels);
+  g_free (name);
+  g_free (dir);
+  return path;
 }

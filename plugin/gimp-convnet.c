@@ -158,13 +158,14 @@ query (void)
                             "user's weights folder, where Classify, Feature Maps "
                             "and Where It Looks find it by that name.",
                             "gimp-convnet developers", "GPL-3.0-or-later", "2026",
-                            NULL, NULL, GIMP_PLUGIN,
+                            N_("Fine-_tune..."), NULL, GIMP_PLUGIN,
                             G_N_ELEMENTS (finetune_args),
                             G_N_ELEMENTS (finetune_values),
                             finetune_args, finetune_values);
   }
 
   gimp_plugin_menu_register (PROC_CLASSIFY, "<Image>/Filters/ConvNet");
+  gimp_plugin_menu_register (PROC_FINETUNE, "<Image>/Filters/ConvNet");
   gimp_plugin_menu_register (PROC_FEATURE_MAPS, "<Image>/Filters/ConvNet");
   gimp_plugin_menu_register (PROC_SALIENCY, "<Image>/Filters/ConvNet");
 }
@@ -256,6 +257,40 @@ run_layers (const char *name, gint32 image, gint32 drawable,
   return layer;
 }
 
+/* The fine-tune dialog, with the project the user had open last time. */
+static void
+run_finetune_dialog (GimpParam *values, gint *nreturn_vals)
+{
+  static char *saved;
+  const ConvnetUiImageSource source = { plugin_export_image, NULL };
+  char *last = g_build_filename (gimp_directory (), "gimp-convnet",
+                                 "last-project.json", NULL);
+  ConvnetUiProject *project = g_file_test (last, G_FILE_TEST_EXISTS)
+                              ? convnet_ui_project_load (last, NULL) : NULL;
+
+  if (!project)
+    project = convnet_ui_project_new ();
+  gimp_ui_init (PLUG_IN_BINARY, FALSE);
+  convnet_set_threads (g_get_num_processors ());
+  g_free (saved);
+  saved = convnet_ui_finetune_dialog (plugin_model_folders (), &source,
+                                      project);
+  g_mkdir_with_parents (plugin_model_folders ()[0], 0755);
+  convnet_ui_project_save (project, last, NULL);
+  convnet_ui_project_free (project);
+  g_free (last);
+  if (!saved)
+    {
+      values[0].data.d_status = GIMP_PDB_CANCEL;
+      return;
+    }
+  *nreturn_vals = 3;
+  values[1].type = GIMP_PDB_STRING;
+  values[1].data.d_string = saved;
+  values[2].type = GIMP_PDB_FLOAT;
+  values[2].data.d_float = 0.0;
+}
+
 static void
 run (const gchar *name, gint nparams, const GimpParam *param,
      gint *nreturn_vals, GimpParam **return_vals)
@@ -281,6 +316,11 @@ run (const gchar *name, gint nparams, const GimpParam *param,
       static char *model_name;
       double accuracy = 0.0;
 
+      if (run_mode == GIMP_RUN_INTERACTIVE)
+        {
+          run_finetune_dialog (values, nreturn_vals);
+          return;
+        }
       if (nparams < 8 || !param[1].data.d_string || !param[2].data.d_string
           || !param[3].data.d_string)
         {

@@ -14,14 +14,27 @@ ConvnetImage *
 plugin_read_region (gint32 drawable, int max_side, int *x, int *y,
                     int *width, int *height, GError **error)
 {
-  gint rx, ry, rw, rh, ox, oy;
+  return plugin_read_drawable (drawable, TRUE, max_side, x, y, width, height,
+                               error);
+}
+
+ConvnetImage *
+plugin_read_drawable (gint32 drawable, gboolean selection, int max_side,
+                      int *x, int *y, int *width, int *height,
+                      GError **error)
+{
+  gint rx = 0, ry = 0, rw, rh, ox, oy;
   GeglBuffer *buffer;
   ConvnetImage *image;
   double scale = 1.0;
   int dw, dh;
+  gboolean inside;
 
-  if (!gimp_drawable_mask_intersect (drawable, &rx, &ry, &rw, &rh)
-      || rw <= 0 || rh <= 0)
+  rw = gimp_drawable_width (drawable);
+  rh = gimp_drawable_height (drawable);
+  inside = selection ? gimp_drawable_mask_intersect (drawable, &rx, &ry, &rw, &rh)
+                     : TRUE;
+  if (!inside || rw <= 0 || rh <= 0)
     {
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
                    "the selection does not cover any of this layer");

@@ -23,6 +23,16 @@ ConvnetImage *plugin_read_region (gint32 drawable, int max_side, int *x,
                                   int *y, int *width, int *height,
                                   GError **error);
 
+/* The same for the whole drawable when SELECTION is FALSE. */
+ConvnetImage *plugin_read_drawable (gint32 drawable, gboolean selection,
+                                    int max_side, int *x, int *y, int *width,
+                                    int *height, GError **error);
+
+/* Writes IMAGE (or its selection) as a PNG in the user's gimp-convnet
+ * folder, for the fine-tune dialog; returns the path. */
+char *plugin_export_image (int image, gboolean selection, gpointer user_data,
+                           GError **error);
+
 /* A new layer of the image's base type, filled with PIXELS (8-bit gray or
  * RGB, CHANNELS per pixel, WIDTH x HEIGHT), not yet inserted. */
 gint32 plugin_new_layer (gint32 image, const char *name, int width,

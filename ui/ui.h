@@ -41,6 +41,47 @@ gboolean convnet_ui_saliency_dialog (const char *const *folders, char *model,
 GtkWidget *convnet_ui_model_combo (const char *const *folders,
                                    const char *selected);
 
+/* ------------------------------------------------------------ fine-tune */
+
+/* What the fine-tune dialog edits, and its project file. */
+typedef struct
+{
+  char      *base_model;
+  int        epochs;
+  double     lr;
+  double     validation_share;
+  gboolean   train_last_block;
+  guint      augment;        /* ConvnetAugmentFlags */
+  GPtrArray *class_names;    /* char *, owned */
+  GPtrArray *class_files;    /* GPtrArray of char * per class */
+} ConvnetUiProject;
+
+ConvnetUiProject *convnet_ui_project_new       (void);
+void              convnet_ui_project_free      (ConvnetUiProject *project);
+void              convnet_ui_project_add_class (ConvnetUiProject *project,
+                                                const char       *name);
+gboolean          convnet_ui_project_save      (const ConvnetUiProject *project,
+                                                const char             *path,
+                                                GError                **error);
+ConvnetUiProject *convnet_ui_project_load      (const char *path,
+                                                GError    **error);
+
+/* Images open in GIMP, for the dialog: the host exports an image (or its
+ * selection) as a PNG file and returns its path. */
+typedef struct
+{
+  char   *(*export_image) (int image, gboolean selection, gpointer user_data,
+                           GError **error);
+  gpointer user_data;
+} ConvnetUiImageSource;
+
+/* The fine-tune dialog.  Returns the name the model was saved under (to
+ * g_free), or NULL when the user closed without saving.  PROJECT is edited
+ * in place (it carries the dialog's last values). */
+char *convnet_ui_finetune_dialog (const char *const          *folders,
+                                  const ConvnetUiImageSource *source,
+                                  ConvnetUiProject           *project);
+
 /* A two-column table of ROWS rows, packed into DIALOG's content area. */
 GtkWidget *convnet_ui_dialog_table (GtkWidget *dialog, int rows);
 
