@@ -60,8 +60,15 @@ def main():
                        "classes": classes}, f)
         weights = os.path.join(profile, "gimp-convnet", "weights")
         result = os.path.join(tmp, "result")
-        script = (f"(let ((r (plug-in-convnet-finetune RUN-INTERACTIVE \"\" "
-                  f"\"\" \"\" 0 0 0 0)) (port (open-output-file "
+        sample = os.path.join(source, "samples", "bag.png")
+        # an open image with a selection, for "Add Whole Image" and "Add
+        # This Region"
+        script = (f"(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "
+                  f"{scheme_string(sample)} {scheme_string(sample)}))) "
+                  f"(shown (gimp-display-new image)) (selected "
+                  f"(gimp-image-select-rectangle image CHANNEL-OP-REPLACE 10 "
+                  f"20 100 60)) (r (plug-in-convnet-finetune RUN-INTERACTIVE "
+                  f"\"\" \"\" \"\" 0 0 0 0)) (port (open-output-file "
                   f"{scheme_string(result)}))) (display (car r) port) "
                   f"(close-output-port port))")
         xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0",
@@ -104,6 +111,18 @@ def main():
                 checks.append((os.path.exists(saved),
                                f"Save writes the model under its name "
                                f"(screenshot {trained})"))
+                key(display, window, "alt+w")           # Add Whole Image
+                time.sleep(2)
+                key(display, window, "alt+g")           # Add This Region
+                time.sleep(2)
+                from PIL import Image
+                regions = sorted(glob.glob(os.path.join(
+                    profile, "gimp-convnet", "regions", "*.png")),
+                    key=os.path.getmtime)
+                sizes = [Image.open(r).size for r in regions]
+                checks.append((sizes == [(280, 280), (100, 60)],
+                               f"an open image and its selection are added "
+                               f"as images ({sizes})"))
                 key(display, window, "alt+c")           # Close
                 end = time.time() + 30
                 while time.time() < end and not (
@@ -135,7 +154,7 @@ def main():
     print(f"1..{len(checks)}")
     failed = sum(not ok for ok, _ in checks)
     print(f"# {len(checks) - failed} passed, {failed} failed")
-    sys.exit(1 if failed or len(checks) < 7 else 0)
+    sys.exit(1 if failed or len(checks) < 8 else 0)
 
 
 if __name__ == "__main__":

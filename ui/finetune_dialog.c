@@ -464,7 +464,7 @@ classes_pane (Tune *t)
   t->image_combo = gimp_image_combo_box_new (any_image, NULL);
   gtk_box_pack_start (GTK_BOX (row), t->image_combo, TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (row), button (_("Add _Whole Image"), G_CALLBACK (on_add_image), t), FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (row), button (_("Add This _Region"), G_CALLBACK (on_add_selection), t), FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (row), button (_("Add This Re_gion"), G_CALLBACK (on_add_selection), t), FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), row, FALSE, FALSE, 0);
   return vbox;
 }
@@ -490,7 +490,7 @@ settings_pane (Tune *t)
   adj = gtk_adjustment_new (t->project->validation_share, 0.05, 0.5, 0.05, 0.1, 0);
   t->share = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 0.05, 2);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 3, _("_Validation share:"), 0.0, 0.5, t->share, 1, TRUE);
-  t->last_block = gtk_check_button_new_with_mnemonic (_("Also train the _last block"));
+  t->last_block = gtk_check_button_new_with_mnemonic (_("Also train the last bloc_k"));
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (t->last_block), t->project->train_last_block);
   gtk_table_attach_defaults (GTK_TABLE (table), t->last_block, 1, 2, 4, 5);
 
