@@ -42,6 +42,17 @@ def click(display, window, dx, dy):
             "sleep", "0.2", "mouseup", "1")
 
 
+def report(checks, expected):
+    """TAP lines for CHECKS ((ok, name) pairs); fails unless all EXPECTED
+    checks ran and passed."""
+    for i, (ok, name) in enumerate(checks, 1):
+        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+    print(f"1..{len(checks)}")
+    failed = sum(not ok for ok, _ in checks)
+    print(f"# {len(checks) - failed} passed, {failed} failed")
+    sys.exit(1 if failed or len(checks) < expected else 0)
+
+
 def main():
     build, source = sys.argv[1], sys.argv[2]
     artifacts = os.path.join(build, "tests", "artifacts")
@@ -105,12 +116,7 @@ def main():
             if gimp:
                 gimp.kill()
             xvfb.kill()
-    for i, (ok, name) in enumerate(checks, 1):
-        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    print(f"1..{len(checks)}")
-    failed = sum(not ok for ok, _ in checks)
-    print(f"# {len(checks) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    report(checks, 3)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gimp_e2e import install_profile, regrouped_folders, scheme_string  # noqa
-from gimp_dialog import wait_for_window, xdotool  # noqa: E402
+from gimp_dialog import report, wait_for_window, xdotool  # noqa: E402
 
 
 def key(display, window, combo):
@@ -149,12 +149,7 @@ def main():
             if gimp:
                 gimp.kill()
             xvfb.kill()
-    for i, (ok, name) in enumerate(checks, 1):
-        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-    print(f"1..{len(checks)}")
-    failed = sum(not ok for ok, _ in checks)
-    print(f"# {len(checks) - failed} passed, {failed} failed")
-    sys.exit(1 if failed or len(checks) < 8 else 0)
+    report(checks, 8)
 
 
 if __name__ == "__main__":
