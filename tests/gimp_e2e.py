@@ -235,6 +235,28 @@ def main():
             f"(plug-in-convnet-finetune RUN-NONINTERACTIVE \"lenet5-fashion\" "
             f"{scheme_string(os.path.dirname(lone))} \"lonely\" 2 0.01 0 0)"))
         commands.append(record("after-one-class", "\"still running\""))
+        # hostile and broken files in the weights folder: an error for that
+        # model, every other model still usable
+        weights = os.path.join(profile, "gimp-convnet", "weights")
+        os.makedirs(weights, exist_ok=True)
+        fixtures = os.path.join(source, "tests", "fixtures", "weights")
+        shutil.copy(os.path.join(fixtures, "os_system.pth"),
+                    os.path.join(weights, "resnet18-f37072fd.pth"))
+        shutil.copy(os.path.join(fixtures, "data_pkl_cut40.pth"),
+                    os.path.join(weights, "broken.safetensors"))
+        for name in ("resnet18", "broken"):
+            commands.append(record(
+                f"hostile-{name}",
+                f"(let* ((image {load(first)}) (drawable (car "
+                f"(gimp-image-get-active-drawable image)))) (car "
+                f"(plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable "
+                f"\"{name}\" -1 \"\")))"))
+        commands.append(record(
+            "after-hostile",
+            f"(let* ((image {load(first)}) (drawable (car "
+            f"(gimp-image-get-active-drawable image)))) (car (cadr "
+            f"(plug-in-convnet-classify RUN-NONINTERACTIVE image drawable "
+            f"\"lenet5-fashion\" 1))))"))
         csv = os.path.join(tmp, "out.csv")
         commands.append(record(
             "csv", f"(convnet-classify-files {scheme_string(tmp + '/*.png')} "
@@ -286,6 +308,14 @@ def main():
                and result("after-one-class") == "still running"
                and "at least 2" in output,
                "one class is refused with a clear error and GIMP goes on")
+        tap.ok(result("hostile-resnet18") is None
+               and "refusing global" in output,
+               "a checkpoint that calls os.system is refused as a PDB error")
+        tap.ok(result("hostile-broken") is None and "truncated" in output,
+               "a truncated weights file is a PDB error")
+        tap.ok(result("after-hostile") == want,
+               "every other model stays usable after them",
+               str(result("after-hostile")))
         rows = open(csv).read().splitlines() if os.path.exists(csv) else []
         tap.ok(len(rows) == 1 + 2 * 10 and rows[0] ==
                "file,rank,label,probability"
