@@ -1,6 +1,7 @@
 #!/bin/sh
 # test.sh: installs what the tests need, builds, and runs every suite
-# (unit suites and the full-size PyTorch parity suite).
+# (unit suites, the full-size PyTorch parity suite, the GIMP suites; then
+# the engine's suites again under ASan and UBSan).
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -9,12 +10,29 @@ install_missing $BUILD_PACKAGES $GIMP_PACKAGES $TEST_PACKAGES
 build
 status=0
 meson test -C build --print-errorlogs --num-processes 2 "$@" || status=$?
+# the engine, its unit suites and the parity suite again under
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaks are errors too)
+if [ ! -f build-sanitize/build.ninja ]; then
+  meson setup build-sanitize --buildtype=debugoptimized -Dplugin=disabled \
+    -Db_sanitize=address,undefined
+fi
+meson compile -C build-sanitize
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-sanitize --print-errorlogs --num-processes 2 \
+  --logbase sanitize "$@" || status=$?
 # one plain summary line: TAP subtests where a suite reports them, else the
 # suite itself, counted from meson's own log
-/usr/bin/python3 - build/meson-logs/testlog.json <<'PY'
-import json, re, sys
+/usr/bin/python3 - build/meson-logs/testlog.json \
+  build-sanitize/meson-logs/sanitize.json <<'PY'
+import json, os, re, sys
 passed = failed = skipped = 0
-for line in open(sys.argv[1]):
+lines = []
+for log in sys.argv[1:]:
+    if os.path.exists(log):
+        lines += open(log).readlines()
+    else:
+        failed += 1  # a suite that did not run is no pass
+for line in lines:
     r = json.loads(line)
     oks = re.findall(r"^(ok|not ok)\b(.*)$", r.get("stdout", ""), re.M)
     if oks and r["result"] in ("OK", "FAIL", "ERROR"):

@@ -515,6 +515,11 @@ main (int argc, char **argv)
       if (strcmp (json_object_get_string_member (c->settings, "op"),
                   "dropout") != 0)
         g_test_add_data_func (test_path, c, test_op_case);
+      else
+        {
+          json_object_unref (c->settings);
+          g_free (c);
+        }
       g_free (test_path);
     }
   g_test_add_func ("/ops/window-output-size", test_window_output_size);
