@@ -237,4 +237,10 @@ const char  *pickle_opcode_name (guint8 op);
 
 G_END_DECLS
 
+/* Sets a CONVNET_ERROR of CODE reading "PATH: KIND: message" (without
+ * "KIND: " when KIND is NULL) and returns FALSE. */
+gboolean formats_fail (GError **error, int code, const char *path,
+                       const char *kind, const char *format, ...)
+  G_GNUC_PRINTF (5, 6);
+
 #endif

@@ -17,23 +17,8 @@ typedef struct
   GError    **error;
 } HeaderParser;
 
-static gboolean G_GNUC_PRINTF (3, 4)
-npy_fail (const char *path,
-          GError    **error,
-          const char *format,
-          ...)
-{
-  va_list args;
-  char *msg;
-
-  va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_FORMAT, "%s: npy: %s",
-               path, msg);
-  g_free (msg);
-  return FALSE;
-}
+#define npy_fail(path, error, ...) \
+  formats_fail (error, CONVNET_ERROR_FORMAT, path, "npy", __VA_ARGS__)
 
 static void
 skip_space (HeaderParser *hp)

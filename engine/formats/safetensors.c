@@ -21,23 +21,8 @@ typedef struct
   guint64            end;
 } Record;
 
-static gboolean G_GNUC_PRINTF (4, 5)
-st_fail (const char *path,
-         GError    **error,
-         int         code,
-         const char *format,
-         ...)
-{
-  va_list args;
-  char *msg;
-
-  va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, CONVNET_ERROR, code, "%s: safetensors: %s", path, msg);
-  g_free (msg);
-  return FALSE;
-}
+#define st_fail(path, error, code, ...) \
+  formats_fail (error, code, path, "safetensors", __VA_ARGS__)
 
 /* A JSON integer; json-glib reads floats and out-of-range integers as
  * doubles, which no size or offset may be. */

@@ -67,23 +67,9 @@ loader_clear (TorchLoader *loader)
   g_hash_table_unref (loader->storages);
 }
 
-static gboolean G_GNUC_PRINTF (3, 4)
-torch_fail (TorchLoader *loader,
-            GError     **error,
-            const char  *format,
-            ...)
-{
-  va_list args;
-  char *msg;
-
-  va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_FORMAT, "%s: %s",
-               loader->builder->path, msg);
-  g_free (msg);
-  return FALSE;
-}
+#define torch_fail(loader, error, ...) \
+  formats_fail (error, CONVNET_ERROR_FORMAT, (loader)->builder->path, NULL, \
+                __VA_ARGS__)
 
 static gboolean
 is_uint (const PickleValue *v)

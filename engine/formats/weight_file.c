@@ -6,6 +6,7 @@
  * valid exactly until convnet_weight_file_free(). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -530,4 +531,22 @@ atomic_file_abort (AtomicFile *file)
     g_unlink (file->tmp_path);
   g_clear_pointer (&file->tmp_path, g_free);
   g_clear_pointer (&file->path, g_free);
+}
+
+gboolean
+formats_fail (GError **error, int code, const char *path, const char *kind,
+              const char *format, ...)
+{
+  va_list args;
+  char *msg;
+
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (kind)
+    g_set_error (error, CONVNET_ERROR, code, "%s: %s: %s", path, kind, msg);
+  else
+    g_set_error (error, CONVNET_ERROR, code, "%s: %s", path, msg);
+  g_free (msg);
+  return FALSE;
 }

@@ -57,23 +57,8 @@ span_ok (guint64 offset,
   return offset <= size && len <= size - offset;
 }
 
-static gboolean G_GNUC_PRINTF (3, 4)
-zip_fail (const char *path,
-          GError    **error,
-          const char *format,
-          ...)
-{
-  va_list args;
-  char *msg;
-
-  va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_FORMAT, "%s: zip: %s",
-               path, msg);
-  g_free (msg);
-  return FALSE;
-}
+#define zip_fail(path, error, ...) \
+  formats_fail (error, CONVNET_ERROR_FORMAT, path, "zip", __VA_ARGS__)
 
 /* Finds the end-of-central-directory record, scanning back over a comment
  * of at most 65535 bytes. */
