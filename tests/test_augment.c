@@ -8,6 +8,7 @@
  * when nothing is enabled.  Random parameters are checked for their
  * bounds over many draws. */
 #include "data/data.h"
+#include "test_util.h"
 
 #include <gio/gio.h>
 #include <math.h>
@@ -60,26 +61,9 @@ static guint8 *
 read_reference (const char *name,
                 gsize       size)
 {
-  char         *path = augment_path (name);
-  GError       *error = NULL;
-  char         *data;
-  gsize         length, got = 0;
-  guint8       *out;
-  GInputStream *raw, *in;
-  GConverter   *gunzip;
+  char    *path = augment_path (name);
+  gpointer out = test_read_gzip (path, size);
 
-  g_file_get_contents (path, &data, &length, &error);
-  g_assert_no_error (error);
-  raw = g_memory_input_stream_new_from_data (data, length, g_free);
-  gunzip = G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP));
-  in = g_converter_input_stream_new (raw, gunzip);
-  out = g_malloc (size + 1);
-  g_input_stream_read_all (in, out, size + 1, &got, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (got, ==, size);
-  g_object_unref (in);
-  g_object_unref (gunzip);
-  g_object_unref (raw);
   g_free (path);
   return out;
 }

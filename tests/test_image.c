@@ -5,6 +5,7 @@
  * a new reference needs no C change.  Every comparison reports its largest
  * difference, which is the number worth watching when Pillow changes. */
 #include "convnet.h"
+#include "test_util.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -40,33 +41,13 @@ images_path (const char *name)
   return g_test_build_filename (G_TEST_DIST, "fixtures", "images", name, NULL);
 }
 
-/* Reads gzip-compressed reference NAME, which must hold exactly SIZE
- * bytes. */
 static gpointer
 read_reference (const char *name,
                 gsize       size)
 {
-  char         *path = images_path (name);
-  GError       *error = NULL;
-  char         *data;
-  gsize         length, got = 0;
-  guint8       *out;
-  GInputStream *raw, *in;
-  GConverter   *gunzip;
+  char    *path = images_path (name);
+  gpointer out = test_read_gzip (path, size);
 
-  g_file_get_contents (path, &data, &length, &error);
-  g_assert_no_error (error);
-  raw = g_memory_input_stream_new_from_data (data, length, g_free);
-  gunzip = G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP));
-  in = g_converter_input_stream_new (raw, gunzip);
-  /* One byte more than expected catches a reference that is too long. */
-  out = g_malloc (size + 1);
-  g_input_stream_read_all (in, out, size + 1, &got, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (got, ==, size);
-  g_object_unref (in);
-  g_object_unref (gunzip);
-  g_object_unref (raw);
   g_free (path);
   return out;
 }

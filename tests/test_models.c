@@ -3,6 +3,7 @@
  * reuse and retained activations, LeNet-5 against PyTorch, and the weight
  * loader's strict checks. */
 #include "graph.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <string.h>
@@ -180,13 +181,9 @@ test_buffer_reuse (void)
 static float *
 expected (ConvnetWeightFile *file, const char *key, gsize *n)
 {
-  const ConvnetTensorEntry *e = convnet_weight_file_lookup (file, key);
-  float *data;
+  float *data = test_tensor_f32 (file, key, n, NULL);
 
-  g_assert_nonnull (e);
-  *n = convnet_tensor_entry_numel (e);
-  data = g_new (float, *n);
-  g_assert_true (convnet_tensor_entry_to_f32 (e, data, *n, NULL));
+  g_assert_nonnull (data);
   return data;
 }
 

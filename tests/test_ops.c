@@ -3,6 +3,7 @@
  * backward passes are test_ops_backward.c's. */
 #include "convnet.h"
 #include "ops/ops.h"
+#include "test_util.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -30,16 +31,10 @@ tensor (const char *case_name, const char *role)
 static float *
 load (const char *case_name, const char *role, gsize *numel)
 {
-  const ConvnetTensorEntry *e = tensor (case_name, role);
-  float *data;
-  GError *error = NULL;
+  char *key = g_strdup_printf ("%s.%s", case_name, role);
+  float *data = test_tensor_f32 (fixture, key, numel, NULL);
 
-  if (!e)
-    return NULL;
-  *numel = convnet_tensor_entry_numel (e);
-  data = g_new (float, MAX (*numel, 1));
-  g_assert_true (convnet_tensor_entry_to_f32 (e, data, *numel, &error));
-  g_assert_no_error (error);
+  g_free (key);
   return data;
 }
 

@@ -5,6 +5,7 @@
  * backbone; and a finite-difference check of whole-model gradients. */
 #include "graph.h"
 #include "models/models.h"
+#include "test_util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -45,16 +46,10 @@ static float *
 read_tensor (ConvnetWeightFile *f, const char *key, gsize *n,
              const ConvnetTensorEntry **entry)
 {
-  const ConvnetTensorEntry *e = convnet_weight_file_lookup (f, key);
-  float *data;
+  float *data = test_tensor_f32 (f, key, n, entry);
 
-  if (!e)
+  if (!data)
     g_error ("fixture has no tensor '%s'", key);
-  *n = convnet_tensor_entry_numel (e);
-  data = g_new (float, MAX (*n, 1));
-  g_assert_true (convnet_tensor_entry_to_f32 (e, data, *n, NULL));
-  if (entry)
-    *entry = e;
   return data;
 }
 
