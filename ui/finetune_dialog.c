@@ -152,7 +152,7 @@ add_path (Tune *t, int c, const char *path)
         g_dir_close (dir);
       g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
       for (guint i = 0; i < names->len; i++)
-        add_path (t, c, *(char **) &names->pdata[i]);
+        add_path (t, c, g_ptr_array_index (names, i));
       g_ptr_array_unref (names);
       return;
     }
