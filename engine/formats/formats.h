@@ -58,12 +58,38 @@ gboolean formats_checked_numel (const int64_t *shape,
 char *formats_shape_string (const int64_t *shape,
                             int            ndim);
 
+typedef enum
+{
+  WEIGHT_FORMAT_DETECT,
+  WEIGHT_FORMAT_TORCH_ZIP,
+  WEIGHT_FORMAT_TORCH_LEGACY,
+  WEIGHT_FORMAT_SAFETENSORS
+} WeightFormat;
+
+/* convnet_weight_file_open() over bytes already in memory (the fuzzers'
+ * way in); the file keeps a reference to BYTES.  PATH names it in
+ * messages.  FORMAT other than DETECT skips the detection. */
+ConvnetWeightFile *weight_file_open_bytes (const char    *path,
+                                           GBytes        *bytes,
+                                           WeightFormat   format,
+                                           GError       **error);
+
 gboolean torch_zip_load        (WeightFileBuilder *builder,
                                 GError           **error);
 gboolean torch_legacy_load     (WeightFileBuilder *builder,
                                 GError           **error);
 gboolean safetensors_load      (WeightFileBuilder *builder,
                                 GError           **error);
+
+/* convnet_npy_read() over SIZE bytes at DATA; PATH names them in
+ * messages. */
+gboolean npy_parse (const char   *path,
+                    const guint8 *data,
+                    gsize         size,
+                    int          *ndim,
+                    int64_t      *shape,
+                    float       **out,
+                    GError      **error);
 
 /* ----------------------------------------------------- atomic writes */
 

@@ -193,7 +193,7 @@ parse_header (HeaderParser *hp,
   return TRUE;
 }
 
-static gboolean
+gboolean
 npy_parse (const char   *path,
            const guint8 *data,
            gsize         size,

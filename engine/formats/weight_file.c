@@ -2,7 +2,7 @@
  * tensors' conversion to float32, and atomic writes.
  *
  * The file is mapped once; every ConvnetTensorEntry's data points into
- * that mapping and its name into the file's string chunk, so entries stay
+ * that mapping (or the bytes given to weight_file_open_bytes) and its name into the file's string chunk, so entries stay
  * valid exactly until convnet_weight_file_free(). */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 struct ConvnetWeightFile
 {
   char         *path;
-  GMappedFile  *mapped;
+  GBytes       *bytes;     /* the mapping, or the caller's data */
   GArray       *entries;
   GHashTable   *by_name;
   GStringChunk *names;
@@ -99,52 +99,43 @@ weight_file_builder_add (WeightFileBuilder        *builder,
 /* --------------------------------------------------------------- open */
 
 ConvnetWeightFile *
-convnet_weight_file_open (const char *path,
-                          GError    **error)
+weight_file_open_bytes (const char    *path,
+                        GBytes        *bytes,
+                        WeightFormat   format,
+                        GError       **error)
 {
   static const guint8 zip_sig[4] = { 'P', 'K', 3, 4 };
   ConvnetWeightFile *file;
   WeightFileBuilder b = { 0 };
-  GMappedFile *mapped;
-  GError *local = NULL;
   gboolean ok;
 
-  g_return_val_if_fail (path != NULL, NULL);
-
-  /* mapping a folder fails with an obscure "No such device" */
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
-                   "%s: is a folder, not a file", path);
-      return NULL;
-    }
-  mapped = g_mapped_file_new (path, FALSE, &local);
-  if (mapped == NULL)
-    {
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO, "%s: %s", path,
-                   local->message);
-      g_error_free (local);
-      return NULL;
-    }
-
   b.path = path;
-  b.data = (const guint8 *) g_mapped_file_get_contents (mapped);
-  b.size = g_mapped_file_get_length (mapped);
+  b.data = g_bytes_get_data (bytes, &b.size);
   b.entries = g_array_new (FALSE, FALSE, sizeof (ConvnetTensorEntry));
   b.by_name = g_hash_table_new (g_str_hash, g_str_equal);
   b.names = g_string_chunk_new (1024);
 
+  if (format == WEIGHT_FORMAT_DETECT && b.data != NULL && b.size > 0)
+    {
+      if (b.size >= 4 && memcmp (b.data, zip_sig, 4) == 0)
+        format = WEIGHT_FORMAT_TORCH_ZIP;
+      /* Before the pickle test: a header of 640 bytes starts 0x80 0x02
+       * too, while byte 8 of a legacy file is inside its magic number. */
+      else if (b.size >= 9 && b.data[8] == '{')
+        format = WEIGHT_FORMAT_SAFETENSORS;
+      else if (b.size >= 2 && b.data[0] == 0x80 && b.data[1] >= 2
+               && b.data[1] <= 5)
+        format = WEIGHT_FORMAT_TORCH_LEGACY;
+    }
+
   if (b.data == NULL || b.size == 0)
     ok = (g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_FORMAT,
                        "%s: the file is empty", path), FALSE);
-  else if (b.size >= 4 && memcmp (b.data, zip_sig, 4) == 0)
+  else if (format == WEIGHT_FORMAT_TORCH_ZIP)
     ok = torch_zip_load (&b, error);
-  /* Before the pickle test: a header of 640 bytes starts 0x80 0x02 too,
-   * while byte 8 of a legacy file is inside its magic number. */
-  else if (b.size >= 9 && b.data[8] == '{')
+  else if (format == WEIGHT_FORMAT_SAFETENSORS)
     ok = safetensors_load (&b, error);
-  else if (b.size >= 2 && b.data[0] == 0x80 && b.data[1] >= 2
-           && b.data[1] <= 5)
+  else if (format == WEIGHT_FORMAT_TORCH_LEGACY)
     ok = torch_legacy_load (&b, error);
   else
     {
@@ -165,17 +156,49 @@ convnet_weight_file_open (const char *path,
       g_string_chunk_free (b.names);
       g_hash_table_unref (b.by_name);
       g_array_unref (b.entries);
-      g_mapped_file_unref (mapped);
       return NULL;
     }
 
   file = g_new0 (ConvnetWeightFile, 1);
   file->path = g_strdup (path);
-  file->mapped = mapped;
+  file->bytes = g_bytes_ref (bytes);
   file->entries = b.entries;
   file->by_name = b.by_name;
   file->names = b.names;
   file->metadata = b.metadata;
+  return file;
+}
+
+ConvnetWeightFile *
+convnet_weight_file_open (const char *path,
+                          GError    **error)
+{
+  ConvnetWeightFile *file;
+  GMappedFile *mapped;
+  GBytes *bytes;
+  GError *local = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  /* mapping a folder fails with an obscure "No such device" */
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                   "%s: is a folder, not a file", path);
+      return NULL;
+    }
+  mapped = g_mapped_file_new (path, FALSE, &local);
+  if (mapped == NULL)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO, "%s: %s", path,
+                   local->message);
+      g_error_free (local);
+      return NULL;
+    }
+  bytes = g_mapped_file_get_bytes (mapped);
+  g_mapped_file_unref (mapped);
+  file = weight_file_open_bytes (path, bytes, WEIGHT_FORMAT_DETECT, error);
+  g_bytes_unref (bytes);
   return file;
 }
 
@@ -189,7 +212,7 @@ convnet_weight_file_free (ConvnetWeightFile *file)
   g_hash_table_unref (file->by_name);
   g_string_chunk_free (file->names);
   g_array_unref (file->entries);
-  g_mapped_file_unref (file->mapped);
+  g_bytes_unref (file->bytes);
   g_free (file->path);
   g_free (file);
 }
