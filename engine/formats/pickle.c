@@ -116,7 +116,9 @@ pop_mark (Machine       *m,
     return fail (m, CONVNET_ERROR_FORMAT, "no MARK is open");
   mark = g_array_index (m->marks, guint, m->marks->len - 1);
   g_array_set_size (m->marks, m->marks->len - 1);
-  *items = (PickleValue **) m->stack->pdata + mark;
+  /* an empty stack has no array to point into */
+  *items = m->stack->len > mark ? (PickleValue **) m->stack->pdata + mark
+                                : NULL;
   *n = m->stack->len - mark;
   *start = mark;
   return TRUE;

@@ -257,6 +257,10 @@ safetensors_load (WeightFileBuilder *b,
   guint64 header_len = 0;
   gboolean ok;
 
+  if (b->size < 8)
+    return st_fail (b->path, error, CONVNET_ERROR_FORMAT,
+                    "truncated: %" G_GSIZE_FORMAT " bytes, too short for "
+                    "the header's length", b->size);
   for (int i = 7; i >= 0; i--)
     header_len = (header_len << 8) | b->data[i];
   if (header_len > SAFETENSORS_MAX_HEADER)
