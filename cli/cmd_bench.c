@@ -27,7 +27,7 @@ cmd_bench (int argc, char **argv)
     { "iters", 'k', 0, G_OPTION_ARG_INT, &iters, "timed runs (10)", "K" },
     { "size", 's', 0, G_OPTION_ARG_INT, &size,
       "input height and width (default: the model's)", "PX" },
-    { NULL }
+    { 0 }
   };
   GOptionContext *context = g_option_context_new ("- time forward passes");
   GError *error = NULL;

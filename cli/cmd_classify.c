@@ -33,7 +33,7 @@ cmd_classify (int argc, char **argv)
     { "top", 'k', 0, G_OPTION_ARG_INT, &top, "classes to print (5)", "K" },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "T" },
-    { NULL }
+    { 0 }
   };
   GOptionContext *context = g_option_context_new ("IMAGE... - classify images");
   GError *error = NULL;

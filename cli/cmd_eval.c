@@ -19,7 +19,7 @@ cmd_eval (int argc, char **argv)
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
       "image folder, one sub-folder per class", "DIR" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "threads (2)", "T" },
-    { NULL }
+    { 0 }
   };
   GOptionContext *context = g_option_context_new ("- measure accuracy");
   GError *error = NULL;

@@ -40,7 +40,7 @@ cmd_finetune (int argc, char **argv)
       "held-out share of each class (0.2)", "SHARE" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "random seed (1)", "S" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "threads (2)", "T" },
-    { NULL }
+    { 0 }
   };
   GOptionContext *context = g_option_context_new ("- fine-tune on an image folder");
   GError *error = NULL;

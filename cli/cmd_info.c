@@ -45,7 +45,7 @@ cmd_info (int argc, char **argv)
       "checkpoint whose classifier size to use", "FILE" },
     { "height", 0, 0, G_OPTION_ARG_INT, &height, "input height", "H" },
     { "width", 0, 0, G_OPTION_ARG_INT, &width, "input width", "W" },
-    { NULL }
+    { 0 }
   };
   GOptionContext *context = g_option_context_new ("MODEL - list every named node");
   GError *error = NULL;

@@ -18,7 +18,7 @@ cmd_run (int argc, char **argv)
     { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer,
       "write this node's activation instead of the logits", "NODE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "T" },
-    { NULL }
+    { 0 }
   };
   GOptionContext *context = g_option_context_new ("- run a preprocessed batch");
   GError *error = NULL;

@@ -21,6 +21,17 @@ typedef struct
   gboolean npy;
 } Fixture;
 
+static GPtrArray *fixtures;   /* every Fixture, each shared by two tests */
+
+static void
+fixture_free (gpointer data)
+{
+  Fixture *fx = data;
+
+  g_free (fx->file);
+  g_free (fx);
+}
+
 /* Opens PATH and, if that works, converts every tensor.  Returns whether
  * it opened. */
 static gboolean
@@ -159,8 +170,8 @@ test_corrupted (gconstpointer data)
  * of a whole file do. */
 static const char *template_ops[] = {
   "}", "\x8c\x01w", "ctorch._utils\n_rebuild_tensor_v2\n", "(", "(",
-  "\x8c\x07storage", "ctorch\nFloatStorage\n", "\x8c\x01" "0",
-  "\x8c\x03" "cpu", "K\x06", "N", "t", "Q", "K\x01", "K\x02", "K\x02",
+  "\x8c\x07storage", "ctorch\nFloatStorage\n", "\x8c\x01\x30",
+  "\x8c\x03\x63pu", "K\x06", "N", "t", "Q", "K\x01", "K\x02", "K\x02",
   "\x86", "K\x02", "K\x01", "\x86", "\x89", "ccollections\nOrderedDict\n",
   ")", "R", "t", "R", "s",
 };
@@ -173,7 +184,7 @@ random_op (GRand *rand)
     "(", "0", "1", "2", "}", ")", "]", "\x85", "\x86", "\x87", "t", "l", "d",
     "N", "\x88", "\x89", "R", "b", "Q", "\x81", "s", "u", "a", "e", "\x94",
     "\x93", "K\x00", "K\x01", "K\x06", "K\xff", "q\x00", "h\x00", "q\x01",
-    "h\x01", "\x8c\x01" "0", "\x8c\x07storage", "\x8c\x0astate_dict",
+    "h\x01", "\x8c\x01\x30", "\x8c\x07storage", "\x8c\x0astate_dict",
     "ctorch\nHalfStorage\n", "ctorch._utils\n_rebuild_parameter\n",
     "ctorch._utils\n_rebuild_tensor\n",
   };
@@ -283,6 +294,7 @@ add (JsonArray *items,
 
       fx->file = g_strdup (json_object_get_string_member (item, "file"));
       fx->npy = npy;
+      g_ptr_array_add (fixtures, fx);
       name = g_strdup_printf ("/formats/fuzz/truncated/%s", fx->file);
       g_test_add_data_func (name, fx, test_truncated);
       g_free (name);
@@ -314,12 +326,14 @@ main (int   argc,
   path = g_build_filename (weights_dir, "manifest.json", NULL);
   if (!json_parser_load_from_file (parser, path, &error))
     g_error ("%s", error->message);
+  fixtures = g_ptr_array_new_with_free_func (fixture_free);
   manifest = json_node_get_object (json_parser_get_root (parser));
   add (json_object_get_array_member (manifest, "good"), FALSE);
   add (json_object_get_array_member (manifest, "npy"), TRUE);
   g_test_add_func ("/formats/fuzz/pickle-mutants", test_pickle_mutants);
 
   status = g_test_run ();
+  g_ptr_array_unref (fixtures);
   g_rmdir (work_dir);
   g_free (work_dir);
   g_free (path);

@@ -17,6 +17,15 @@ typedef struct
   JsonObject *settings;
 } OpCase;
 
+static void
+op_case_free (gpointer data)
+{
+  OpCase *c = data;
+
+  json_object_unref (c->settings);
+  g_free (c);
+}
+
 static const ConvnetTensorEntry *
 tensor (const char *case_name, const char *role)
 {
@@ -509,12 +518,10 @@ main (int argc, char **argv)
        * below check the masks themselves */
       if (strcmp (json_object_get_string_member (c->settings, "op"),
                   "dropout") != 0)
-        g_test_add_data_func (test_path, c, test_op_case);
+        g_test_add_data_func_full (test_path, c, test_op_case,
+                                   op_case_free);
       else
-        {
-          json_object_unref (c->settings);
-          g_free (c);
-        }
+        op_case_free (c);
       g_free (test_path);
     }
   g_test_add_func ("/ops/window-output-size", test_window_output_size);

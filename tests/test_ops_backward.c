@@ -825,7 +825,7 @@ main (int argc, char **argv)
       char *test_path = g_strdup_printf ("/ops-backward/%s", (char *) l->data);
       c[0] = l->data;
       c[1] = g_hash_table_lookup (meta, l->data);
-      g_test_add_data_func (test_path, c, test_fixture_case);
+      g_test_add_data_func_full (test_path, c, test_fixture_case, g_free);
       g_free (test_path);
     }
   for (guint i = 0; i < G_N_ELEMENTS (fd_cases); i++)
