@@ -8,6 +8,9 @@ GIMP_PACKAGES="gimp libgimp2.0-dev gettext xvfb xauth xdotool imagemagick
 # PyTorch is the reference oracle of the test suite
 TEST_PACKAGES="python3 python3-numpy python3-torch python3-torchvision
   dataset-fashion-mnist"
+# the libFuzzer targets and the memcheck pass over the engine's suites
+FUZZ_PACKAGES="clang libclang-rt-dev"
+CHECK_PACKAGES="valgrind"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

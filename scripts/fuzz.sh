@@ -1,0 +1,41 @@
+#!/bin/sh
+# fuzz.sh [SECONDS [TARGET...]]: builds the libFuzzer targets (clang, ASan,
+# UBSan) in build-fuzz and runs each for SECONDS (default 60), starting from
+# the committed seeds in fuzz/corpus/TARGET; what a run adds goes to
+# build-fuzz/corpus/TARGET, never into the tree.  A crash, leak, sanitiser
+# report or timeout fails the run; its input is kept in
+# build-fuzz/findings/TARGET/.  Prints the executions per target.
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+# shellcheck disable=SC2086
+install_missing $BUILD_PACKAGES $FUZZ_PACKAGES
+seconds=${1:-60}
+[ $# -gt 0 ] && shift
+targets=${*:-pickle torch_zip torch_legacy safetensors npy idx model_metadata}
+if [ ! -f build-fuzz/build.ninja ]; then
+  CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
+    -Dplugin=disabled -Db_sanitize=address,undefined -Db_lundef=false
+fi
+meson compile -C build-fuzz
+status=0
+for t in $targets; do
+  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/findings/$t"
+  log="build-fuzz/fuzz-$t.log"
+  # halt on UBSan reports too: libFuzzer then keeps the input as a crash
+  if ASAN_OPTIONS=detect_leaks=1 \
+     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+     CONVNET_DATA_DIR="$PWD/weights" \
+     "build-fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 \
+       -rss_limit_mb=2048 -print_final_stats=1 \
+       -artifact_prefix="build-fuzz/findings/$t/" \
+       "build-fuzz/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
+    result=clean
+  else
+    result="FINDING (see $log and build-fuzz/findings/$t/)"
+    status=1
+  fi
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  echo "fuzz_$t: ${execs:-0} executions in ${seconds} s, $result"
+done
+exit $status
