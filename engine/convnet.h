@@ -26,7 +26,8 @@ typedef enum
   CONVNET_ERROR_MISMATCH,    /* weights do not fit the model */
   CONVNET_ERROR_ARGUMENT,    /* a bad name, size or option */
   CONVNET_ERROR_LIMIT,       /* a size beyond what we accept */
-  CONVNET_ERROR_CANCELLED    /* the caller's callback asked to stop */
+  CONVNET_ERROR_CANCELLED,   /* the caller's callback asked to stop */
+  CONVNET_ERROR_NETWORK      /* a download failed on the network's side */
 } ConvnetErrorCode;
 
 /* ---------------------------------------------------------------- dtypes */
@@ -431,6 +432,42 @@ char         *convnet_model_registry_resolve (const char *const *folders,
 ConvnetModel *convnet_model_registry_load    (const char *const *folders,
                                               const char        *name,
                                               GError           **error);
+
+/* ------------------------------------------------ downloading checkpoints */
+
+/* torchvision's download folder, or $CONVNET_DOWNLOAD_URL (a mirror). */
+const char *convnet_download_base_url (void);
+/* Where ARCH's official checkpoint is published; g_free() the result. */
+char       *convnet_checkpoint_url    (const char *arch,
+                                       GError    **error);
+
+/* Told of a download's progress: RECEIVED of TOTAL bytes (0 while
+ * unknown), a resumed download's earlier bytes included.  Returning FALSE
+ * cancels it.  Called from the downloading thread. */
+typedef gboolean (*ConvnetFetchProgress) (guint64  received,
+                                          guint64  total,
+                                          gpointer user_data);
+
+/* Downloads URL (http or https) into FOLDER, created if need be, under the
+ * file name that ends URL's path.  That name must carry the start of the
+ * file's SHA-256 as torch.hub's do (resnet18-f37072fd.pth), and the file
+ * appears under it only once the bytes match.  Meanwhile they go to
+ * FOLDER/.NAME.part: an interrupted transfer keeps it and the next call
+ * resumes it; a mismatch or a cancel removes it.  A file already there
+ * whose hash matches is returned as is.  Errors name the URL, the folder
+ * and the file name, so a user without a network knows what to fetch by
+ * hand.  Returns the path, to g_free(). */
+char *convnet_fetch_url        (const char          *url,
+                                const char          *folder,
+                                ConvnetFetchProgress progress,
+                                gpointer             user_data,
+                                GError             **error);
+/* ARCH's official checkpoint: convnet_fetch_url() of its URL. */
+char *convnet_fetch_checkpoint (const char          *arch,
+                                const char          *folder,
+                                ConvnetFetchProgress progress,
+                                gpointer             user_data,
+                                GError             **error);
 
 /* ---------------------------------------------------------- explanations */
 

@@ -1,7 +1,8 @@
 # deps.sh: sourced by the other scripts.  Installs the Debian packages a
 # step needs, only those missing, with one apt-get update at most.
 BUILD_PACKAGES="build-essential pkg-config meson ninja-build libglib2.0-dev
-  libgdk-pixbuf-2.0-dev libjson-glib-dev libopenblas-dev"
+  libgdk-pixbuf-2.0-dev libjson-glib-dev libopenblas-dev
+  libcurl4-openssl-dev"
 # the GIMP 2.10 plug-in and its tests (gettext: the translations)
 GIMP_PACKAGES="gimp libgimp2.0-dev gettext xvfb xauth xdotool imagemagick
   dbus"
