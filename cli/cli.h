@@ -13,6 +13,7 @@ int cmd_bench    (int argc, char **argv);
 int cmd_train    (int argc, char **argv);
 int cmd_eval     (int argc, char **argv);
 int cmd_finetune (int argc, char **argv);
+int cmd_fetch    (int argc, char **argv);
 
 /* Prints "convnet: MESSAGE" on one line to stderr; returns 1. */
 int cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);

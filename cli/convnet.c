@@ -80,6 +80,8 @@ static const struct
     "--weights W [--model M] (--mnist DIR | --data DIR): accuracy" },
   { "finetune", cmd_finetune,
     "--weights W --data DIR --out FILE [--augment LIST] [--train-last-block]" },
+  { "fetch", cmd_fetch,
+    "MODEL... | --url URL [--dir DIR]: download official checkpoints" },
 };
 
 static void
