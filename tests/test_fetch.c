@@ -1,0 +1,245 @@
+/* test_fetch.c: what convnet_fetch_url() promises its callers beyond what
+ * tests/fetch.py checks through the command: cancelling from the progress
+ * callback, the progress figures themselves, and a part file that was
+ * already whole.  The server is tests/http_server.py on 127.0.0.1. */
+#include "convnet.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+static char *served;      /* the folder the server serves */
+static char *blob_name;   /* blob-<sha256 prefix>.bin in it */
+static GBytes *blob;
+static char *base_url;    /* http://127.0.0.1:PORT */
+static GPid server_pid;
+
+typedef struct
+{
+  guint64 last_received;
+  guint64 last_total;
+  guint   calls;
+  gboolean monotonic;
+  guint64 cancel_after;   /* cancel once this many bytes are in; 0: never */
+} Progress;
+
+static gboolean
+on_progress (guint64  received,
+             guint64  total,
+             gpointer user_data)
+{
+  Progress *p = user_data;
+
+  if (received < p->last_received)
+    p->monotonic = FALSE;
+  p->last_received = received;
+  p->last_total = total;
+  p->calls++;
+  return p->cancel_after == 0 || received < p->cancel_after;
+}
+
+static char *
+make_folder (void)
+{
+  GError *error = NULL;
+  char *dir = g_dir_make_tmp ("convnet-fetch-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static guint
+count_files (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d && g_dir_read_name (d))
+    n++;
+  if (d)
+    g_dir_close (d);
+  return n;
+}
+
+static void
+remove_folder (char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)))
+    {
+      char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+      g_free (path);
+    }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+static void
+test_progress_counts_every_byte (void)
+{
+  char *dir = make_folder ();
+  char *url = g_strdup_printf ("%s/good/%s", base_url, blob_name);
+  Progress p = { 0, 0, 0, TRUE, 0 };
+  GError *error = NULL;
+  char *path = convnet_fetch_url (url, dir, on_progress, &p, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (path);
+  g_assert_true (p.monotonic);
+  g_assert_cmpuint (p.calls, >=, 2);
+  g_assert_cmpuint (p.last_received, ==, g_bytes_get_size (blob));
+  g_assert_cmpuint (p.last_total, ==, g_bytes_get_size (blob));
+  g_free (path);
+  g_free (url);
+  remove_folder (dir);
+}
+
+static void
+test_cancel_leaves_nothing (void)
+{
+  char *dir = make_folder ();
+  char *url = g_strdup_printf ("%s/slow/%s", base_url, blob_name);
+  Progress p = { 0, 0, 0, TRUE, 1 };
+  GError *error = NULL;
+  char *path = convnet_fetch_url (url, dir, on_progress, &p, &error);
+
+  g_assert_null (path);
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_CANCELLED);
+  g_assert_nonnull (strstr (error->message, url));
+  /* the slow server sends 4 KiB per 50 ms: a cancel must not wait for it */
+  g_assert_cmpuint (p.last_received, <, g_bytes_get_size (blob));
+  g_assert_cmpuint (count_files (dir), ==, 0);
+  g_error_free (error);
+  g_free (url);
+  remove_folder (dir);
+}
+
+static void
+test_whole_part_file_is_finished (void)
+{
+  char *dir = make_folder ();
+  char *url = g_strdup_printf ("%s/good/%s", base_url, blob_name);
+  char *part_name = g_strconcat (".", blob_name, ".part", NULL);
+  char *part = g_build_filename (dir, part_name, NULL);
+  char *expected = g_build_filename (dir, blob_name, NULL);
+  GError *error = NULL;
+  gsize size;
+  const char *data = g_bytes_get_data (blob, &size);
+  char *path, *got;
+  gsize got_size;
+
+  /* as if a run had died between the last byte and the rename: the
+   * server answers 416 to a range past the end */
+  g_assert_true (g_file_set_contents (part, data, size, NULL));
+  path = convnet_fetch_url (url, dir, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (path, ==, expected);
+  g_assert_true (g_file_get_contents (path, &got, &got_size, NULL));
+  g_assert_cmpmem (got, got_size, data, size);
+  g_assert_cmpuint (count_files (dir), ==, 1);
+  g_free (got);
+  g_free (path);
+  g_free (expected);
+  g_free (part);
+  g_free (part_name);
+  g_free (url);
+  remove_folder (dir);
+}
+
+static void
+test_bad_addresses (void)
+{
+  static const char *const urls[] = {
+    "ftp://127.0.0.1/blob-12345678.bin",      /* not http */
+    "file:///etc/blob-12345678.bin",
+    "http://127.0.0.1/good/blob.bin",         /* no prefix */
+    "http://127.0.0.1/good/blob-1234.bin",    /* prefix too short */
+    "http://127.0.0.1/good/blob-1234567g.bin",/* not hex */
+    "http://127.0.0.1/good/.hidden-12345678.bin",
+    "http://127.0.0.1/good/",
+  };
+  char *dir = make_folder ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+    {
+      GError *error = NULL;
+      char *path = convnet_fetch_url (urls[i], dir, NULL, NULL, &error);
+
+      g_assert_null (path);
+      g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, urls[i]));
+      g_error_free (error);
+    }
+  g_assert_cmpuint (count_files (dir), ==, 0);
+  remove_folder (dir);
+}
+
+static void
+start_server (void)
+{
+  char *argv[] = { (char *) "/usr/bin/python3", NULL, served, NULL };
+  GError *error = NULL;
+  int out_fd;
+  char line[32] = "";
+  gssize n;
+
+  argv[1] = g_test_build_filename (G_TEST_DIST, "http_server.py", NULL);
+  g_spawn_async_with_pipes (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                            &server_pid, NULL, &out_fd, NULL, &error);
+  g_assert_no_error (error);
+  n = read (out_fd, line, sizeof line - 1);
+  g_assert_cmpint (n, >, 0);
+  base_url = g_strdup_printf ("http://127.0.0.1:%d", atoi (line));
+  close (out_fd);
+  g_free (argv[1]);
+}
+
+int
+main (int argc, char **argv)
+{
+  GRand *rand = g_rand_new_with_seed (7);
+  gsize size = 3 << 20;
+  guint8 *data = g_malloc (size);
+  char *digest, *path;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8) g_rand_int (rand);
+  g_rand_free (rand);
+  digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, size);
+  blob_name = g_strdup_printf ("blob-%.8s.bin", digest);
+  served = make_folder ();
+  path = g_build_filename (served, blob_name, NULL);
+  g_assert_true (g_file_set_contents (path, (char *) data, size, NULL));
+  blob = g_bytes_new_take (data, size);
+  start_server ();
+
+  g_test_add_func ("/fetch/progress-counts-every-byte",
+                   test_progress_counts_every_byte);
+  g_test_add_func ("/fetch/cancel-leaves-nothing", test_cancel_leaves_nothing);
+  g_test_add_func ("/fetch/whole-part-file-is-finished",
+                   test_whole_part_file_is_finished);
+  g_test_add_func ("/fetch/bad-addresses", test_bad_addresses);
+  status = g_test_run ();
+
+  kill (server_pid, SIGTERM);
+  g_spawn_close_pid (server_pid);
+  g_unlink (path);
+  g_rmdir (served);
+  g_free (path);
+  g_free (served);
+  g_free (digest);
+  g_free (blob_name);
+  g_free (base_url);
+  g_bytes_unref (blob);
+  return status;
+}
