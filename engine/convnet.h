@@ -419,7 +419,9 @@ typedef struct
 
 /* The models in FOLDERS (searched in order, first wins): every
  * NAME.safetensors, and every architecture whose torchvision checkpoint
- * file is there (with INCLUDE_MISSING, the others too, path NULL). */
+ * file is there, under its official name or another release's
+ * (resnet50-11ad3fa6.pth for resnet50-0676ba61.pth); with
+ * INCLUDE_MISSING, the others too, path NULL. */
 GPtrArray    *convnet_model_registry_list    (const char *const *folders,
                                               gboolean           include_missing);
 /* The file for NAME; an unknown name or a missing checkpoint is an error

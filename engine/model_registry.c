@@ -6,8 +6,6 @@
 
 #include <string.h>
 
-#define DOWNLOAD_URL "https://download.pytorch.org/models/"
-
 static void
 entry_free (gpointer data)
 {
@@ -30,6 +28,57 @@ find_file (const char *const *folders, const char *file)
       g_free (path);
     }
   return NULL;
+}
+
+/* Whether FILE is another release of CHECKPOINT: the same stem, another
+ * hash (resnet50-11ad3fa6.pth beside resnet50-0676ba61.pth), as
+ * torchvision publishes newer weights and mirrors keep the convention. */
+static gboolean
+same_stem (const char *file, const char *checkpoint)
+{
+  const char *dash = strrchr (checkpoint, '-');
+  gsize stem = dash ? (gsize) (dash - checkpoint) + 1 : 0;
+  gsize len = strlen (file), hex;
+
+  if (stem == 0 || strncmp (file, checkpoint, stem) != 0
+      || !g_str_has_suffix (file, ".pth"))
+    return FALSE;
+  hex = len - stem - strlen (".pth");
+  if (len < stem + strlen (".pth") || hex < 6 || hex > 64)
+    return FALSE;
+  for (gsize i = stem; i < stem + hex; i++)
+    if (!g_ascii_isxdigit (file[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* ARCH's checkpoint in FOLDERS: its official name first, else another
+ * release of it (the first by name). */
+static char *
+find_checkpoint (const char *const *folders, const ConvnetArch *arch)
+{
+  char *path = find_file (folders, arch->checkpoint);
+
+  for (int i = 0; !path && folders && folders[i]; i++)
+    {
+      GDir *dir = g_dir_open (folders[i], 0, NULL);
+      const char *file;
+      char *best = NULL;
+
+      while (dir && (file = g_dir_read_name (dir)))
+        if (same_stem (file, arch->checkpoint)
+            && (best == NULL || strcmp (file, best) < 0))
+          {
+            g_free (best);
+            best = g_strdup (file);
+          }
+      if (dir)
+        g_dir_close (dir);
+      if (best)
+        path = g_build_filename (folders[i], best, NULL);
+      g_free (best);
+    }
+  return path;
 }
 
 static gboolean
@@ -93,7 +142,7 @@ convnet_model_registry_list (const char *const *folders,
 
       if (!arch->checkpoint || listed (entries, arch->name))
         continue;
-      path = find_file (folders, arch->checkpoint);
+      path = find_checkpoint (folders, arch);
       if (path || include_missing)
         add (entries, arch->name, arch->name, path);
     }
@@ -123,17 +172,24 @@ convnet_model_registry_resolve (const char *const *folders, const char *name,
 
   if (a && a->checkpoint)
     {
-      path = find_file (folders, a->checkpoint);
+      path = find_checkpoint (folders, a);
       if (path)
         {
           *arch = a->name;
           return path;
         }
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
-                   "model '%s' needs torchvision's checkpoint %s: download "
-                   DOWNLOAD_URL "%s and put it in %s", name, a->checkpoint,
-                   a->checkpoint,
-                   folders && folders[0] ? folders[0] : "the weights folder");
+      {
+        char *url = convnet_checkpoint_url (a->name, NULL);
+
+        g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                     "model '%s' needs torchvision's checkpoint %s: use the "
+                     "Download button beside the model chooser, or run "
+                     "'convnet fetch %s', or download %s and put it in %s",
+                     name, a->checkpoint, a->name, url,
+                     folders && folders[0] ? folders[0]
+                                           : "the weights folder");
+        g_free (url);
+      }
       return NULL;
     }
   {

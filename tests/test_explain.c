@@ -200,7 +200,48 @@ test_registry (void)
   g_assert_nonnull (strstr (error->message,
                             "https://download.pytorch.org/models/"));
   g_assert_nonnull (strstr (error->message, dir));
+  g_assert_nonnull (strstr (error->message, "convnet fetch resnet50"));
   g_clear_error (&error);
+  /* another release of the checkpoint stands in for the official one,
+   * names that only look alike do not, and the official name wins */
+  {
+    const char *const others[] = { "resnet50-11ad3fa6.pth", "resnet50.pth",
+                                   "resnet50-12.pth", "resnet50_x-12345678.pth",
+                                   "resnet50-1234567z.pth" };
+    char *official = g_build_filename (dir, "resnet50-0676ba61.pth", NULL);
+    char *release = g_build_filename (dir, others[0], NULL);
+
+    for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+      {
+        char *p = g_build_filename (dir, others[i], NULL);
+        g_assert_true (g_file_set_contents (p, "", 0, NULL));
+        g_free (p);
+      }
+    path = convnet_model_registry_resolve (folders, "resnet50", &arch, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (path, ==, release);
+    g_assert_cmpstr (arch, ==, "resnet50");
+    g_free (path);
+    g_unlink (release);
+    g_assert_null (convnet_model_registry_resolve (folders, "resnet50", &arch,
+                                                   &error));
+    g_clear_error (&error);
+    g_assert_true (g_file_set_contents (release, "", 0, NULL));
+    g_assert_true (g_file_set_contents (official, "", 0, NULL));
+    path = convnet_model_registry_resolve (folders, "resnet50", &arch, &error);
+    g_assert_cmpstr (path, ==, official);
+    g_free (path);
+    for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+      {
+        char *p = g_build_filename (dir, others[i], NULL);
+        g_unlink (p);
+        g_free (p);
+      }
+    g_unlink (official);
+    g_free (official);
+    g_free (release);
+  }
+
   g_assert_null (convnet_model_registry_resolve (folders, "nope", &arch,
                                                  &error));
   g_assert_nonnull (strstr (error->message, "mine"));
