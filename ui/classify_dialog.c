@@ -57,7 +57,7 @@ convnet_ui_classify_dialog (const char *const *folders, char *model,
                             char ***labels, double **probs, int *n)
 {
   ClassifyDialog d;
-  GtkWidget *dialog, *vbox, *table, *combo, *spin, *frame;
+  GtkWidget *dialog, *vbox, *table, *combo, *spin, *frame, *chooser, *label;
   GtkObject *adj;
   gboolean have_result = FALSE;
   int response;
@@ -79,9 +79,10 @@ convnet_ui_classify_dialog (const char *const *folders, char *model,
   gtk_table_set_col_spacings (GTK_TABLE (table), 6);
   gtk_table_set_row_spacings (GTK_TABLE (table), 6);
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
-  combo = convnet_ui_model_combo (folders, model);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"), 0.0, 0.5,
-                             combo, 1, FALSE);
+  chooser = convnet_ui_model_chooser (folders, model, &combo);
+  label = gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"),
+                                     0.0, 0.5, chooser, 1, FALSE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), combo);
   adj = gtk_adjustment_new (*top_k, 1, 1000, 1, 5, 0);
   spin = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 1, 0);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 1, _("_Top classes:"), 0.0,

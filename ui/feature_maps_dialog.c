@@ -95,7 +95,7 @@ convnet_ui_feature_maps_dialog (const char *const *folders, char *model,
                                 int *max_channels, gboolean *as_grid)
 {
   NodeChooser c = { folders, NULL, NULL, node };
-  GtkWidget *dialog, *table, *spin, *grid;
+  GtkWidget *dialog, *table, *spin, *grid, *chooser, *label;
   GtkObject *adj;
   gboolean ok;
 
@@ -107,10 +107,11 @@ convnet_ui_feature_maps_dialog (const char *const *folders, char *model,
   gimp_window_set_transient (GTK_WINDOW (dialog));
   table = convnet_ui_dialog_table (dialog, 4);
 
-  c.model = convnet_ui_model_combo (folders, model);
+  chooser = convnet_ui_model_chooser (folders, model, &c.model);
   c.node = node_combo ();
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"), 0.0, 0.5,
-                             c.model, 1, FALSE);
+  label = gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"),
+                                     0.0, 0.5, chooser, 1, FALSE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), c.model);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 1, _("_Layer:"), 0.0, 0.5,
                              c.node, 1, FALSE);
   adj = gtk_adjustment_new (*max_channels, 0, 4096, 1, 16, 0);

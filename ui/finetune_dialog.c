@@ -473,14 +473,19 @@ static GtkWidget *
 settings_pane (Tune *t)
 {
   GtkWidget *vbox = gtk_vbox_new (FALSE, 6), *table, *aug, *row;
+  GtkWidget *chooser, *label;
   GtkObject *adj;
 
   table = gtk_table_new (5, 2, FALSE);
   gtk_table_set_col_spacings (GTK_TABLE (table), 6);
   gtk_table_set_row_spacings (GTK_TABLE (table), 4);
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
-  t->model = convnet_ui_model_combo (t->folders, t->project->base_model);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Base model:"), 0.0, 0.5, t->model, 1, FALSE);
+  chooser = convnet_ui_model_chooser (t->folders, t->project->base_model,
+                                      &t->model);
+  label = gimp_table_attach_aligned (GTK_TABLE (table), 0, 0,
+                                     _("_Base model:"), 0.0, 0.5, chooser, 1,
+                                     FALSE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), t->model);
   adj = gtk_adjustment_new (t->project->epochs, 1, 1000, 1, 10, 0);
   t->epochs = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 1, 0);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, 1, _("_Epochs:"), 0.0, 0.5, t->epochs, 1, TRUE);

@@ -16,6 +16,7 @@ convnet_ui_saliency_dialog (const char *const *folders, char *model,
                             ConvnetUiClassify classify, gpointer user_data)
 {
   GtkWidget *dialog, *table, *combo, *classes, *node_entry, *status;
+  GtkWidget *chooser, *label;
   int response;
 
   dialog = gimp_dialog_new (_("Where the Network Looks"), PLUG_IN_ROLE, NULL,
@@ -27,9 +28,10 @@ convnet_ui_saliency_dialog (const char *const *folders, char *model,
   gimp_window_set_transient (GTK_WINDOW (dialog));
   table = convnet_ui_dialog_table (dialog, 4);
 
-  combo = convnet_ui_model_combo (folders, model);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"), 0.0, 0.5,
-                             combo, 1, FALSE);
+  chooser = convnet_ui_model_chooser (folders, model, &combo);
+  label = gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"),
+                                     0.0, 0.5, chooser, 1, FALSE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), combo);
   classes = gtk_combo_box_text_new ();
   gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (classes),
                                   _("(the top class)"));

@@ -41,6 +41,14 @@ gboolean convnet_ui_saliency_dialog (const char *const *folders, char *model,
 GtkWidget *convnet_ui_model_combo (const char *const *folders,
                                    const char *selected);
 
+/* The model combo (returned in *COMBO) with a Download... button beside
+ * it, which fetches torchvision's official checkpoint of an architecture
+ * into FOLDERS[0] and then selects it in the combo.  FOLDERS must outlive
+ * the widget. */
+GtkWidget *convnet_ui_model_chooser (const char *const *folders,
+                                     const char        *selected,
+                                     GtkWidget        **combo);
+
 /* ------------------------------------------------------------ fine-tune */
 
 /* What the fine-tune dialog edits, and its project file. */
