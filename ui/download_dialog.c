@@ -39,7 +39,7 @@ typedef struct
   GtkWidget         *model_combo;   /* the chooser to refresh */
   const char *const *folders;
   Job               *job;
-  char              *saved_arch;    /* what a finished download added */
+  char              *saved_path;    /* what a finished download added */
   guint              timer;
 } DownloadDialog;
 
@@ -113,7 +113,7 @@ refresh_models (DownloadDialog *d)
       const ConvnetModelEntry *e = g_ptr_array_index (models, i);
 
       gtk_combo_box_text_append_text (combo, e->name);
-      if (g_strcmp0 (e->name, d->saved_arch) == 0)
+      if (g_strcmp0 (e->path, d->saved_path) == 0)
         gtk_combo_box_set_active (GTK_COMBO_BOX (combo), i);
     }
   g_ptr_array_unref (models);
@@ -167,8 +167,8 @@ poll_job (gpointer data)
       text = g_strdup_printf (_("Verified and saved as %s"), job->path);
       set_status (d, text);
       g_free (text);
-      g_free (d->saved_arch);
-      d->saved_arch = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (d->arch));
+      g_free (d->saved_path);
+      d->saved_path = g_strdup (job->path);
       refresh_models (d);
       gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (d->progress), 1.0);
     }
@@ -307,7 +307,7 @@ run_download_dialog (GtkWidget *button,
         g_atomic_int_set (&d.job->cancel, TRUE);
       gtk_main_iteration ();
     }
-  g_free (d.saved_arch);
+  g_free (d.saved_path);
   g_free (current);
 }
 
