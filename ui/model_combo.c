@@ -31,9 +31,10 @@ convnet_ui_model_combo (const char *const *folders, const char *selected)
   gtk_combo_box_set_active (GTK_COMBO_BOX (combo), MAX (active, 0));
   gimp_help_set_help_data (combo,
                            _("Models found in your weights folder and the "
-                             "installed ones. Put a torchvision checkpoint "
-                             "(for example resnet50-0676ba61.pth) in the "
-                             "weights folder to add it."), NULL);
+                             "installed ones. Download... fetches "
+                             "torchvision's official weights; a checkpoint "
+                             "put in the weights folder by hand (for example "
+                             "resnet50-0676ba61.pth) is found too."), NULL);
   g_ptr_array_unref (models);
   return combo;
 }
