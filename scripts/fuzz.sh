@@ -17,7 +17,8 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
     -Dplugin=disabled -Db_sanitize=address,undefined -Db_lundef=false
 fi
-meson compile -C build-fuzz
+# shellcheck disable=SC2086
+meson compile -C build-fuzz $(for t in $targets; do echo "fuzz_$t"; done)
 status=0
 for t in $targets; do
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/findings/$t"

@@ -1,37 +1,75 @@
 #!/bin/sh
-# test.sh: installs what the tests need, builds, and runs every suite
-# (unit suites, the full-size PyTorch parity suite, the GIMP suites; then
-# the engine's suites again under ASan and UBSan).
+# test.sh: installs what the tests need, builds, and runs every suite: the
+# unit suites, the full-size PyTorch parity suite, the download suite and
+# the GIMP suites; then all of them again with the engine, the command and
+# the plug-in built with ASan and UBSan; the engine's suites under valgrind
+# memcheck; and a short run of every fuzzer.  Arguments go to meson test.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 # shellcheck disable=SC2086
-install_missing $BUILD_PACKAGES $GIMP_PACKAGES $TEST_PACKAGES
+install_missing $BUILD_PACKAGES $GIMP_PACKAGES $TEST_PACKAGES \
+  $FUZZ_PACKAGES $CHECK_PACKAGES
 build
 status=0
 meson test -C build --print-errorlogs --num-processes 2 "$@" || status=$?
-# the engine, its unit suites and the parity suite again under
-# AddressSanitizer and UndefinedBehaviorSanitizer (leaks are errors too)
+
+# Everything again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Leaks are errors in our own programs; the plug-in runs inside GIMP under
+# GTK, whose one-time allocations LeakSanitizer cannot tell from leaks, so
+# there every other report counts, written where we look for it.
 if [ ! -f build-sanitize/build.ninja ]; then
-  meson setup build-sanitize --buildtype=debugoptimized -Dplugin=disabled \
+  meson setup build-sanitize --buildtype=debugoptimized \
     -Db_sanitize=address,undefined
 fi
 meson compile -C build-sanitize
+reports="$PWD/build-sanitize/sanitizer-reports"
+rm -rf "$reports" && mkdir -p "$reports"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-sanitize --print-errorlogs --num-processes 2 \
-  --logbase sanitize "$@" || status=$?
+  --no-suite gimp --logbase sanitize "$@" || status=$?
+ASAN_OPTIONS="detect_leaks=0:log_path=$reports/asan" \
+UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan" \
+  meson test -C build-sanitize --print-errorlogs --suite gimp \
+  --logbase sanitize-gimp "$@" || status=$?
+if [ -n "$(ls -A "$reports")" ]; then
+  echo "sanitizer reports from the plug-in in GIMP:"
+  cat "$reports"/*
+  status=1
+fi
+
+# valgrind memcheck over the engine's suites, on the normal build
+meson test -C build --print-errorlogs --num-processes 2 \
+  --no-suite parity --no-suite gimp --no-suite fetch --logbase memcheck \
+  --wrap "valgrind --quiet --error-exitcode=1 --leak-check=full \
+--errors-for-leak-kinds=definite --show-leak-kinds=definite" "$@" || status=$?
+
+# every fuzzer, briefly, from the committed seeds (10 minutes each before
+# a release: scripts/fuzz.sh 600)
+scripts/fuzz.sh "${CONVNET_FUZZ_SECONDS:-20}" | tee build-fuzz/ci-fuzz.txt ||
+  status=1
+
 # one plain summary line: TAP subtests where a suite reports them, else the
-# suite itself, counted from meson's own log
+# suite itself, counted from meson's own logs; a fuzzer is one test
 /usr/bin/python3 - build/meson-logs/testlog.json \
-  build-sanitize/meson-logs/sanitize.json <<'PY'
+  build-sanitize/meson-logs/sanitize.json \
+  build-sanitize/meson-logs/sanitize-gimp.json \
+  build/meson-logs/memcheck-valgrind.json build-fuzz/ci-fuzz.txt <<'PY'
 import json, os, re, sys
 passed = failed = skipped = 0
 lines = []
 for log in sys.argv[1:]:
-    if os.path.exists(log):
-        lines += open(log).readlines()
+    if not os.path.exists(log):
+        failed += 1  # a pass that did not run is no pass
+    elif log.endswith(".txt"):
+        for line in open(log):
+            if line.startswith("fuzz_"):
+                if line.rstrip().endswith("clean"):
+                    passed += 1
+                else:
+                    failed += 1
     else:
-        failed += 1  # a suite that did not run is no pass
+        lines += open(log).readlines()
 for line in lines:
     r = json.loads(line)
     oks = re.findall(r"^(ok|not ok)\b(.*)$", r.get("stdout", ""), re.M)
@@ -52,6 +90,9 @@ for line in lines:
         skipped += 1
     else:
         failed += 1
+reports = "build-sanitize/sanitizer-reports"
+if os.path.isdir(reports) and os.listdir(reports):
+    failed += 1
 print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status
