@@ -55,7 +55,11 @@ cmd_bench (int argc, char **argv)
   g = m->graph;
   in = convnet_graph_input_shape (g);
   numel = (gsize) batch * in.c * in.h * in.w;
-  input = g_new (float, numel);
+  input = g_try_new (float, numel);
+  if (!input)
+    return cli_fail ("bench: cannot allocate %.1f GB for a batch of %d "
+                     "inputs of %dx%d", numel * sizeof (float) / 1e9, batch,
+                     in.h, in.w);
   for (gsize i = 0; i < numel; i++)
     input[i] = (float) ((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
 

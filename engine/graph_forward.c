@@ -5,6 +5,8 @@
  * are views of their input.  Retained nodes keep their slot to the end. */
 #include "graph.h"
 
+#include <unistd.h>
+
 #include <cblas.h>
 #include <string.h>
 
@@ -67,6 +69,15 @@ static void
 keep_to_the_end (ConvnetGraph *g, int i)
 {
   convnet_graph_node (g, convnet_graph_node (g, i)->owner)->last_use = G_MAXINT;
+}
+
+/* Bytes of RAM, or 0 when the system will not say. */
+static guint64
+physical_memory (void)
+{
+  long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGESIZE);
+
+  return pages > 0 && page > 0 ? (guint64) pages * (guint64) page : 0;
 }
 
 static gboolean
@@ -175,6 +186,24 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
   g->n_slots = sizes->len;
   g->slot_sizes = (gsize *) g_array_free (sizes, FALSE);
   g_array_free (busy_until, TRUE);
+  /* Each buffer alone may be granted by an overcommitting kernel and the
+   * process killed when it is touched: the sum is what must fit. */
+  {
+    guint64 total = 0, memory = physical_memory ();
+
+    for (int s = 0; s < g->n_slots; s++)
+      total += (guint64) g->slot_sizes[s] * sizeof (float);
+    if (memory > 0 && total > memory)
+      {
+        g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                     "%s: batch %d needs %.1f GB of activations, more than "
+                     "this machine's %.1f GB of memory (use a smaller batch "
+                     "or input)", g->arch, batch, total / 1e9, memory / 1e9);
+        g->n_slots = 0;
+        release_plan (g);
+        return FALSE;
+      }
+  }
   g->slot_buffers = g_new0 (float *, MAX (g->n_slots, 1));
   for (int s = 0; s < g->n_slots; s++)
     {

@@ -178,6 +178,29 @@ test_buffer_reuse (void)
   convnet_graph_free (g);
 }
 
+/* A batch whose activations exceed the machine's memory is refused before
+ * anything is allocated (an overcommitting kernel would grant it and kill
+ * us later), and the graph still runs a batch that fits. */
+static void
+test_batch_larger_than_memory (void)
+{
+  ConvnetGraph *g = build ("resnet18", 64, 64);
+  float *input = g_new0 (float, 2 * 3 * 64 * 64);
+  GError *error = NULL;
+
+  /* 64 x 32 x 32 floats per sample after the first convolution alone:
+   * ten million samples are 2.6 TB; the input is never read */
+  g_assert_false (convnet_graph_forward (g, input, 10000000, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT);
+  g_assert_nonnull (strstr (error->message, "GB of activations"));
+  g_assert_nonnull (strstr (error->message, "batch 10000000"));
+  g_clear_error (&error);
+  g_assert_true (convnet_graph_forward (g, input, 2, &error));
+  g_assert_no_error (error);
+  g_free (input);
+  convnet_graph_free (g);
+}
+
 static float *
 expected (ConvnetWeightFile *file, const char *key, gsize *n)
 {
@@ -324,6 +347,8 @@ main (int argc, char **argv)
   g_test_add_func ("/models/macs", test_macs);
   g_test_add_func ("/models/bad-builds", test_bad_builds);
   g_test_add_func ("/models/buffer-reuse", test_buffer_reuse);
+  g_test_add_func ("/models/batch-larger-than-memory",
+                   test_batch_larger_than_memory);
   g_test_add_func ("/models/lenet5-matches-torch", test_lenet5_matches_torch);
   g_test_add_func ("/models/activation-needs-retain", test_activation_needs_retain);
   g_test_add_func ("/models/load-mismatches", test_load_mismatches);
