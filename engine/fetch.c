@@ -9,8 +9,10 @@
 #include "convnet.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -222,26 +224,53 @@ run_transfer (Transfer *t,
 }
 
 /* Opens the part file for T, resuming it when RESUME and it has bytes. */
+/* Opens the part file for T, resuming it when RESUME and it has bytes.
+ * An exclusive lock keeps a second download of the same file (the
+ * command and the dialog at once) from writing into it too. */
 static gboolean
 open_part (Transfer  *t,
            gboolean   resume,
            GError   **error)
 {
+  int fd = g_open (t->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int saved;
+
+  if (fd < 0)
+    goto io_error;
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      saved = errno;
+      close (fd);
+      if (saved != EWOULDBLOCK)
+        {
+          errno = saved;
+          goto io_error;
+        }
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                   "%s: another download of it into the same folder is "
+                   "under way (%s)", t->url, t->part_path);
+      return FALSE;
+    }
   g_checksum_reset (t->sha256);
   t->offset = resume ? hash_existing (t->part_path, t->sha256) : 0;
   if (t->offset == 0)
     g_checksum_reset (t->sha256);
   t->written = 0;
-  t->out = g_fopen (t->part_path, t->offset > 0 ? "ab" : "wb");
-  if (t->out == NULL)
+  if ((t->offset == 0 && ftruncate (fd, 0) != 0)
+      || lseek (fd, 0, SEEK_END) < 0 || (t->out = fdopen (fd, "w")) == NULL)
     {
-      int saved = errno;
-
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
-                   "cannot write %s: %s", t->part_path, g_strerror (saved));
-      return FALSE;
+      saved = errno;
+      close (fd);
+      errno = saved;
+      goto io_error;
     }
   return TRUE;
+
+io_error:
+  saved = errno;
+  g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO, "cannot write %s: %s",
+               t->part_path, g_strerror (saved));
+  return FALSE;
 }
 
 static gboolean

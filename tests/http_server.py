@@ -108,5 +108,6 @@ def start(folder):
 
 if __name__ == "__main__":
     server = start(sys.argv[1])
-    print(server.port, flush=True)
+    # one write: the reader may close the pipe once it has the line
+    os.write(sys.stdout.fileno(), f"{server.port}\n".encode())
     threading.Event().wait()

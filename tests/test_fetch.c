@@ -4,18 +4,21 @@
  * already whole.  The server is tests/http_server.py on 127.0.0.1. */
 #include "convnet.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <sys/file.h>
 
 static char *served;      /* the folder the server serves */
 static char *blob_name;   /* blob-<sha256 prefix>.bin in it */
 static GBytes *blob;
 static char *base_url;    /* http://127.0.0.1:PORT */
 static GPid server_pid;
+static int server_out = -1;  /* kept open while the server runs */
 
 typedef struct
 {
@@ -154,6 +157,34 @@ test_whole_part_file_is_finished (void)
   remove_folder (dir);
 }
 
+/* A second download of the same file into the same folder (the command
+ * and the dialog at once) is refused and leaves the first one's bytes. */
+static void
+test_second_download_is_refused (void)
+{
+  char *dir = make_folder ();
+  char *url = g_strdup_printf ("%s/good/%s", base_url, blob_name);
+  char *part_name = g_strconcat (".", blob_name, ".part", NULL);
+  char *part = g_build_filename (dir, part_name, NULL);
+  GError *error = NULL;
+  int fd = g_open (part, O_RDWR | O_CREAT, 0644);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "first", 5), ==, 5);
+  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  g_assert_null (convnet_fetch_url (url, dir, NULL, NULL, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "under way"));
+  g_assert_true (g_file_test (part, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_files (dir), ==, 1);
+  g_clear_error (&error);
+  close (fd);
+  g_free (part);
+  g_free (part_name);
+  g_free (url);
+  remove_folder (dir);
+}
+
 static void
 test_bad_addresses (void)
 {
@@ -187,18 +218,16 @@ start_server (void)
 {
   char *argv[] = { (char *) "/usr/bin/python3", NULL, served, NULL };
   GError *error = NULL;
-  int out_fd;
   char line[32] = "";
   gssize n;
 
   argv[1] = g_test_build_filename (G_TEST_DIST, "http_server.py", NULL);
   g_spawn_async_with_pipes (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                            &server_pid, NULL, &out_fd, NULL, &error);
+                            &server_pid, NULL, &server_out, NULL, &error);
   g_assert_no_error (error);
-  n = read (out_fd, line, sizeof line - 1);
+  n = read (server_out, line, sizeof line - 1);
   g_assert_cmpint (n, >, 0);
   base_url = g_strdup_printf ("http://127.0.0.1:%d", atoi (line));
-  close (out_fd);
   g_free (argv[1]);
 }
 
@@ -228,10 +257,13 @@ main (int argc, char **argv)
   g_test_add_func ("/fetch/cancel-leaves-nothing", test_cancel_leaves_nothing);
   g_test_add_func ("/fetch/whole-part-file-is-finished",
                    test_whole_part_file_is_finished);
+  g_test_add_func ("/fetch/second-download-is-refused",
+                   test_second_download_is_refused);
   g_test_add_func ("/fetch/bad-addresses", test_bad_addresses);
   status = g_test_run ();
 
   kill (server_pid, SIGTERM);
+  close (server_out);
   g_spawn_close_pid (server_pid);
   g_unlink (path);
   g_rmdir (served);
