@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -26,7 +27,7 @@ typedef struct
 {
   const char          *url;
   const char          *part_path;
-  FILE                *out;
+  int                  fd;         /* the part file, locked */
   GChecksum           *sha256;
   guint64              offset;     /* bytes already in the part file */
   guint64              written;    /* bytes written by this transfer */
@@ -91,10 +92,12 @@ parse_url_name (const char *url,
   if (dash != NULL && dot - dash - 1 >= 6 && dot - dash - 1 <= 64
       && name[0] != '.')
     {
-      *prefix = g_strndup (dash + 1, dot - dash - 1);
-      for (const char *c = *prefix; *c; c++)
-        if (!g_ascii_isxdigit (*c))
-          g_clear_pointer (prefix, g_free);
+      gboolean hex = TRUE;
+
+      for (const char *c = dash + 1; c < dot; c++)
+        hex = hex && g_ascii_isxdigit (*c);
+      if (hex)
+        *prefix = g_strndup (dash + 1, dot - dash - 1);
     }
   if (*prefix == NULL || strspn (name, "abcdefghijklmnopqrstuvwxyz"
                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -112,25 +115,47 @@ parse_url_name (const char *url,
   return TRUE;
 }
 
-/* Hashes what PATH already holds into SHA256; its size, or 0. */
-static guint64
-hash_existing (const char *path,
-               GChecksum  *sha256)
+/* Hashes what FD holds from its start into SHA256; *SIZE receives the
+ * byte count.  FALSE with errno set when reading fails. */
+static gboolean
+hash_fd (int         fd,
+         GChecksum  *sha256,
+         guint64    *size)
 {
-  FILE *in = g_fopen (path, "rb");
   guint8 buffer[1 << 16];
-  guint64 total = 0;
-  size_t n;
+  gssize n;
 
-  if (in == NULL)
-    return 0;
-  while ((n = fread (buffer, 1, sizeof buffer, in)) > 0)
+  *size = 0;
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return FALSE;
+  while ((n = read (fd, buffer, sizeof buffer)) != 0)
     {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
       g_checksum_update (sha256, buffer, n);
-      total += n;
+      *size += n;
     }
-  fclose (in);
-  return total;
+  return TRUE;
+}
+
+/* Whether the file at PATH exists and its SHA-256 starts with PREFIX. */
+static gboolean
+file_matches (const char *path,
+              const char *prefix)
+{
+  GChecksum *sha256 = g_checksum_new (G_CHECKSUM_SHA256);
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  guint64 size = 0;
+  gboolean ok = fd >= 0 && hash_fd (fd, sha256, &size) && size > 0
+                && g_ascii_strncasecmp (g_checksum_get_string (sha256), prefix,
+                                        strlen (prefix)) == 0;
+
+  if (fd >= 0)
+    close (fd);
+  g_checksum_free (sha256);
+  return ok;
 }
 
 static size_t
@@ -140,13 +165,21 @@ on_data (char   *data,
          void   *user_data)
 {
   Transfer *t = user_data;
-  size_t n = size * count;
+  size_t n = size * count, done = 0;
 
-  if (fwrite (data, 1, n, t->out) != n)
+  while (done < n)
     {
-      t->write_failed = TRUE;
-      t->write_errno = errno;
-      return 0;
+      gssize w = write (t->fd, data + done, n - done);
+
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        {
+          t->write_failed = TRUE;
+          t->write_errno = w < 0 ? errno : ENOSPC;
+          return 0;
+        }
+      done += w;
     }
   g_checksum_update (t->sha256, (const guchar *) data, n);
   t->written += n;
@@ -223,72 +256,82 @@ run_transfer (Transfer *t,
   return result;
 }
 
-/* Opens the part file for T, resuming it when RESUME and it has bytes. */
-/* Opens the part file for T, resuming it when RESUME and it has bytes.
- * An exclusive lock keeps a second download of the same file (the
- * command and the dialog at once) from writing into it too. */
 static gboolean
-open_part (Transfer  *t,
-           gboolean   resume,
-           GError   **error)
+part_error (Transfer  *t,
+            GError   **error)
 {
-  int fd = g_open (t->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  int saved;
+  int saved = errno;
 
-  if (fd < 0)
-    goto io_error;
-  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
-    {
-      saved = errno;
-      close (fd);
-      if (saved != EWOULDBLOCK)
-        {
-          errno = saved;
-          goto io_error;
-        }
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
-                   "%s: another download of it into the same folder is "
-                   "under way (%s)", t->url, t->part_path);
-      return FALSE;
-    }
-  g_checksum_reset (t->sha256);
-  t->offset = resume ? hash_existing (t->part_path, t->sha256) : 0;
-  if (t->offset == 0)
-    g_checksum_reset (t->sha256);
-  t->written = 0;
-  if ((t->offset == 0 && ftruncate (fd, 0) != 0)
-      || lseek (fd, 0, SEEK_END) < 0 || (t->out = fdopen (fd, "w")) == NULL)
-    {
-      saved = errno;
-      close (fd);
-      errno = saved;
-      goto io_error;
-    }
-  return TRUE;
-
-io_error:
-  saved = errno;
   g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO, "cannot write %s: %s",
                t->part_path, g_strerror (saved));
   return FALSE;
 }
 
+/* Opens and locks the part file; the one descriptor serves every attempt
+ * and is closed only after the rename or removal, so no other process can
+ * slip in between.  A second download of the same file (the command and
+ * the dialog at once) is refused. */
 static gboolean
-close_part (Transfer  *t,
-            GError   **error)
+lock_part (Transfer  *t,
+           GError   **error)
 {
-  gboolean ok = fflush (t->out) == 0 && fsync (fileno (t->out)) == 0;
-  int saved = errno;
-
-  ok = (fclose (t->out) == 0) && ok;
-  t->out = NULL;
-  if (!ok || t->write_failed)
+  for (int tries = 0; tries < 5; tries++)
     {
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
-                   "cannot write %s: %s", t->part_path,
-                   g_strerror (t->write_failed ? t->write_errno : saved));
-      return FALSE;
+      struct stat locked, named;
+      int fd = g_open (t->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+      if (fd < 0)
+        return part_error (t, error);
+      if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+        {
+          int saved = errno;
+
+          /* some network file systems have no locks: go on without */
+          if (saved != ENOLCK && saved != EOPNOTSUPP && saved != ENOSYS)
+            {
+              close (fd);
+              if (saved != EWOULDBLOCK)
+                {
+                  errno = saved;
+                  return part_error (t, error);
+                }
+              g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                           "%s: another download of it into the same folder "
+                           "is under way (%s)", t->url, t->part_path);
+              return FALSE;
+            }
+        }
+      /* the holder before us may have renamed or removed the file we
+       * opened: only the one still at the path will do */
+      if (fstat (fd, &locked) == 0 && g_stat (t->part_path, &named) == 0
+          && locked.st_dev == named.st_dev && locked.st_ino == named.st_ino)
+        {
+          t->fd = fd;
+          return TRUE;
+        }
+      close (fd);
     }
+  g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+               "%s: it keeps being replaced by another download", t->part_path);
+  return FALSE;
+}
+
+/* Readies the part file for a transfer: what it holds is hashed and
+ * resumed when RESUME, else it is emptied. */
+static gboolean
+start_attempt (Transfer  *t,
+               gboolean   resume,
+               GError   **error)
+{
+  g_checksum_reset (t->sha256);
+  t->offset = t->written = 0;
+  t->write_failed = FALSE;
+  if (resume && !hash_fd (t->fd, t->sha256, &t->offset))
+    return part_error (t, error);
+  if (!resume && ftruncate (t->fd, 0) != 0)
+    return part_error (t, error);
+  if (lseek (t->fd, 0, SEEK_END) < 0)
+    return part_error (t, error);
   return TRUE;
 }
 
@@ -299,20 +342,22 @@ set_network_error (GError    **error,
                    CURLcode    result,
                    long        status,
                    const char *curl_message,
+                   gboolean    kept_part,
                    const char *folder,
                    const char *file)
 {
   const char *why = curl_message[0] ? curl_message : curl_easy_strerror (result);
   guint64 have = t->offset + t->written;
-  char *kept = have > 0
+  char *kept = kept_part
                ? g_strdup_printf (" %" G_GUINT64_FORMAT " bytes are kept in %s; "
                                   "run it again to resume.", have, t->part_path)
                : g_strdup ("");
 
   if (result == CURLE_HTTP_RETURNED_ERROR)
     g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_NETWORK,
-                 "%s: the server answered HTTP %ld. Download it by hand and "
-                 "put it in %s as %s.", t->url, status, folder, file);
+                 "%s: the server answered HTTP %ld.%s Or download it by "
+                 "hand and put it in %s as %s.", t->url, status, kept, folder,
+                 file);
   else
     g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_NETWORK,
                  "%s: the download failed (%s).%s Without a network, "
@@ -331,14 +376,22 @@ convnet_fetch_url (const char          *url,
   Transfer t = { 0 };
   char curl_message[CURL_ERROR_SIZE];
   char *file = NULL, *prefix = NULL, *path = NULL, *part = NULL, *part_name;
-  const char *digest;
-  gboolean resume = TRUE, done = FALSE;
+  gboolean resume = TRUE, keep_part = FALSE, verified = FALSE;
   CURLcode result = CURLE_OK;
   long status = 0;
 
   g_return_val_if_fail (url != NULL && folder != NULL, NULL);
+  t.fd = -1;
   if (!parse_url_name (url, &file, &prefix, error))
     return NULL;
+  path = g_build_filename (folder, file, NULL);
+  /* a file already there and verified is the answer */
+  if (file_matches (path, prefix))
+    {
+      g_free (file);
+      g_free (prefix);
+      return path;
+    }
   if (g_mkdir_with_parents (folder, 0755) != 0)
     {
       int saved = errno;
@@ -346,9 +399,8 @@ convnet_fetch_url (const char          *url,
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
                    "cannot create the weights folder %s: %s", folder,
                    g_strerror (saved));
-      goto fail;
+      goto out;
     }
-  path = g_build_filename (folder, file, NULL);
   part_name = g_strconcat (".", file, ".part", NULL);
   part = g_build_filename (folder, part_name, NULL);
   g_free (part_name);
@@ -358,71 +410,71 @@ convnet_fetch_url (const char          *url,
   t.sha256 = g_checksum_new (G_CHECKSUM_SHA256);
   t.progress = progress;
   t.user_data = user_data;
-
-  /* a file already there and verified is the answer */
-  if (hash_existing (path, t.sha256) > 0
-      && g_ascii_strncasecmp (g_checksum_get_string (t.sha256), prefix,
-                              strlen (prefix)) == 0)
-    {
-      g_checksum_free (t.sha256);
-      g_free (part);
-      g_free (file);
-      g_free (prefix);
-      return path;
-    }
+  if (!lock_part (&t, error))
+    goto out;
 
   curl_init_once ();
-  /* two tries at most: a part file the server will not extend (416, or a
-   * range it answers from elsewhere) is dropped and the file fetched
-   * whole */
-  for (int attempt = 0; attempt < 2 && !done; attempt++)
+  /* Two tries at most: a part file the server will not extend (416, a
+   * Range it ignores) or whose old bytes fail the check is emptied and
+   * the file fetched whole. */
+  for (int attempt = 0; attempt < 2; attempt++)
     {
-      if (!open_part (&t, resume, error))
-        goto fail;
+      gboolean retry;
+
+      if (!start_attempt (&t, resume, error))
+        goto out;
       result = run_transfer (&t, &status, curl_message);
-      if (!close_part (&t, error))
-        goto fail_remove;
+      if (t.write_failed)
+        {
+          errno = t.write_errno;
+          part_error (&t, error);
+          goto out;
+        }
       if (t.cancelled)
         {
           g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_CANCELLED,
                        "the download of %s was cancelled; nothing was saved",
                        url);
-          goto fail_remove;
+          goto out;
         }
-      if (t.offset > 0 && status == 416
-          && g_ascii_strncasecmp (g_checksum_get_string (t.sha256), prefix,
-                                  strlen (prefix)) == 0)
+      if (result == CURLE_OK || (t.offset > 0 && status == 416))
         {
-          /* the part file was whole already: an earlier run ended
-           * between its last byte and the rename */
-          result = CURLE_OK;
-          done = TRUE;
+          /* 416 to a resume: the part file may be whole already, left by
+           * a run that ended between its last byte and the rename */
+          verified = g_ascii_strncasecmp (g_checksum_get_string (t.sha256),
+                                          prefix, strlen (prefix)) == 0;
+          retry = !verified && t.offset > 0;
         }
-      else if (t.offset > 0 && (status == 416 || result == CURLE_RANGE_ERROR))
-        resume = FALSE;
       else
-        done = TRUE;
-    }
-  if (result != CURLE_OK)
-    {
-      set_network_error (error, &t, result, status, curl_message, folder,
-                         file);
-      /* nothing worth resuming from a refusal or an empty transfer */
-      if (result == CURLE_HTTP_RETURNED_ERROR || t.offset + t.written == 0)
-        g_unlink (part);
-      goto fail;
+        retry = t.offset > 0 && result == CURLE_RANGE_ERROR;
+      if (!retry)
+        break;
+      resume = FALSE;
     }
 
-  digest = g_checksum_get_string (t.sha256);
-  if (g_ascii_strncasecmp (digest, prefix, strlen (prefix)) != 0)
+  if (!verified && result != CURLE_OK && !(t.offset > 0 && status == 416))
+    {
+      /* worth resuming unless the server said the file is not there */
+      keep_part = t.offset + t.written > 0 && status != 404 && status != 410;
+      set_network_error (error, &t, result, status, curl_message, keep_part,
+                         folder, file);
+      goto out;
+    }
+  if (!verified)
     {
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_FORMAT,
                    "%s: the SHA-256 of the %" G_GUINT64_FORMAT " bytes "
                    "received starts %.*s, but the name %s promises %s: the "
                    "file is damaged or not the official one, and nothing "
                    "was saved", url, t.offset + t.written,
-                   (int) strlen (prefix), digest, file, prefix);
-      goto fail_remove;
+                   (int) strlen (prefix), g_checksum_get_string (t.sha256),
+                   file, prefix);
+      goto out;
+    }
+  if (fsync (t.fd) != 0)
+    {
+      part_error (&t, error);
+      goto out;
     }
   if (g_rename (part, path) != 0)
     {
@@ -431,17 +483,25 @@ convnet_fetch_url (const char          *url,
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
                    "cannot rename %s to %s: %s", part, path,
                    g_strerror (saved));
-      goto fail_remove;
+      goto out;
     }
+  keep_part = TRUE;   /* it is the file now */
+  close (t.fd);
+  t.fd = -1;
   g_checksum_free (t.sha256);
   g_free (part);
   g_free (file);
   g_free (prefix);
   return path;
 
-fail_remove:
-  g_unlink (part);
-fail:
+out:
+  /* removed while still locked, so it is ours that goes */
+  if (t.fd >= 0)
+    {
+      if (!keep_part)
+        g_unlink (part);
+      close (t.fd);
+    }
   if (t.sha256 != NULL)
     g_checksum_free (t.sha256);
   g_free (path);

@@ -78,7 +78,7 @@ def main():
     server = http_server.start(served)
     base = f"http://127.0.0.1:{server.port}"
 
-    print("1..22", flush=True)
+    print("1..24", flush=True)
 
     # a whole download, with progress, and the file it gives
     d = os.path.join(work, "good")
@@ -138,13 +138,36 @@ def main():
           r.returncode == 0 and open(os.path.join(d, name), "rb").read() == data
           and files(d) == [name], r.stderr)
 
-    # a part file whose bytes are not the file's: the check catches it
+    # a part file whose bytes are not the file's: the check catches it and
+    # the file is fetched whole
     d = os.path.join(work, "badpart")
     os.makedirs(d)
     open(os.path.join(d, f".{name}.part"), "wb").write(b"\0" * 5000)
     r = fetch("--url", f"{base}/good/{name}", "--dir", d)
-    check("a damaged part file fails the SHA-256 check and is removed",
-          r.returncode != 0 and "SHA-256" in r.stderr and files(d) == [], r.stderr)
+    log = server_log(server)
+    check("a damaged part file fails the check and the file is fetched whole",
+          r.returncode == 0 and open(os.path.join(d, name), "rb").read() == data
+          and files(d) == [name] and log[-2:] == [f"/good/{name} bytes=5000-",
+                                                  f"/good/{name} -"], (r.stderr, log[-2:]))
+
+    # a stale part as long as the file, from a server ignoring Range
+    d = os.path.join(work, "stale")
+    os.makedirs(d)
+    open(os.path.join(d, f".{name}.part"), "wb").write(b"\1" * len(data))
+    r = fetch("--url", f"{base}/norange/{name}", "--dir", d)
+    check("a stale part as long as the file is replaced by the real file",
+          r.returncode == 0 and open(os.path.join(d, name), "rb").read() == data
+          and files(d) == [name], r.stderr)
+
+    # a busy server keeps what a resume would need
+    d = os.path.join(work, "busy")
+    os.makedirs(d)
+    open(os.path.join(d, f".{name}.part"), "wb").write(data[:3000])
+    r = fetch("--url", f"{base}/busy/{name}", "--dir", d)
+    check("HTTP 503 keeps the part file for the next try",
+          r.returncode != 0 and "HTTP 503" in r.stderr
+          and files(d) == [f".{name}.part"]
+          and os.path.getsize(os.path.join(d, f".{name}.part")) == 3000, r.stderr)
 
     # damaged or wrong files never appear
     for mode in ("truncated", "wrong"):

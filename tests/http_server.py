@@ -10,6 +10,7 @@ line, the way MODE says:
   wrong      sends another file's bytes (WRONG_FILE) under NAME
   slow       honours Range, sends 4 KiB every 50 ms
   missing    404
+  busy       503 (the server is overloaded: worth trying again later)
 GET /log returns the requests so far, one "PATH RANGE" line each.
 
 Run as a program it prints the port on its first line, then serves until
@@ -55,6 +56,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = self.path.strip("/").split("/")
         if len(parts) != 2 or parts[0] == "missing":
             self.send_bytes(404, b"not found")
+            return
+        if parts[0] == "busy":
+            self.send_bytes(503, b"busy")
             return
         mode, name = parts
         source = WRONG_FILE if mode == "wrong" else name

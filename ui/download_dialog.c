@@ -39,7 +39,6 @@ typedef struct
   GtkWidget         *model_combo;   /* the chooser to refresh */
   const char *const *folders;
   Job               *job;
-  char              *saved_path;    /* what a finished download added */
   guint              timer;
 } DownloadDialog;
 
@@ -100,22 +99,28 @@ update_url (DownloadDialog *d)
   g_free (arch);
 }
 
+/* Refills the chooser after a download of PATH: the model that file
+ * provides is selected if the chooser lists it, else what was. */
 static void
-refresh_models (DownloadDialog *d)
+refresh_models (GtkWidget         *combo,
+                const char *const *folders,
+                const char        *path)
 {
-  GtkComboBoxText *combo = GTK_COMBO_BOX_TEXT (d->model_combo);
-  GPtrArray *models = convnet_model_registry_list (d->folders, FALSE);
-  GtkTreeModel *store = gtk_combo_box_get_model (GTK_COMBO_BOX (combo));
+  GPtrArray *models = convnet_model_registry_list (folders, FALSE);
+  char *selected = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (combo));
 
-  gtk_list_store_clear (GTK_LIST_STORE (store));
   for (guint i = 0; i < models->len; i++)
     {
       const ConvnetModelEntry *e = g_ptr_array_index (models, i);
 
-      gtk_combo_box_text_append_text (combo, e->name);
-      if (g_strcmp0 (e->path, d->saved_path) == 0)
-        gtk_combo_box_set_active (GTK_COMBO_BOX (combo), i);
+      if (g_strcmp0 (e->path, path) == 0)
+        {
+          g_free (selected);
+          selected = g_strdup (e->name);
+        }
     }
+  convnet_ui_model_combo_fill (combo, folders, selected);
+  g_free (selected);
   g_ptr_array_unref (models);
 }
 
@@ -129,9 +134,12 @@ poll_job (gpointer data)
 
   if (d->dialog == NULL)
     {
-      /* closed while downloading: only wait for the thread to stop */
+      /* closed while downloading: wait for the thread to stop; a file it
+       * finished all the same is offered */
       if (!g_atomic_int_get (&job->finished))
         return G_SOURCE_CONTINUE;
+      if (job->path && d->model_combo)
+        refresh_models (d->model_combo, d->folders, job->path);
       job_unref (job);
       d->job = NULL;
       d->timer = 0;
@@ -167,9 +175,8 @@ poll_job (gpointer data)
       text = g_strdup_printf (_("Verified and saved as %s"), job->path);
       set_status (d, text);
       g_free (text);
-      g_free (d->saved_path);
-      d->saved_path = g_strdup (job->path);
-      refresh_models (d);
+      if (d->model_combo)
+        refresh_models (d->model_combo, d->folders, job->path);
       gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (d->progress), 1.0);
     }
   else
@@ -242,6 +249,8 @@ run_download_dialog (GtkWidget *button,
 
   d.folders = folders;
   d.model_combo = model_combo;
+  g_object_add_weak_pointer (G_OBJECT (model_combo),
+                             (gpointer *) &d.model_combo);
   d.dialog = gimp_dialog_new (_("Download Checkpoint"), PLUG_IN_ROLE,
                               gtk_widget_get_toplevel (button),
                               GTK_DIALOG_MODAL, gimp_standard_help_func,
@@ -307,7 +316,9 @@ run_download_dialog (GtkWidget *button,
         g_atomic_int_set (&d.job->cancel, TRUE);
       gtk_main_iteration ();
     }
-  g_free (d.saved_path);
+  if (d.model_combo)
+    g_object_remove_weak_pointer (G_OBJECT (d.model_combo),
+                                  (gpointer *) &d.model_combo);
   g_free (current);
 }
 

@@ -8,13 +8,16 @@
 #include "convnet.h"
 #include "ui.h"
 
-GtkWidget *
-convnet_ui_model_combo (const char *const *folders, const char *selected)
+void
+convnet_ui_model_combo_fill (GtkWidget         *combo,
+                             const char *const *folders,
+                             const char        *selected)
 {
-  GtkWidget *combo = gtk_combo_box_text_new ();
   GPtrArray *models = convnet_model_registry_list (folders, FALSE);
+  GtkTreeModel *store = gtk_combo_box_get_model (GTK_COMBO_BOX (combo));
   int active = -1;
 
+  gtk_list_store_clear (GTK_LIST_STORE (store));
   for (guint i = 0; i < models->len; i++)
     {
       const ConvnetModelEntry *e = g_ptr_array_index (models, i);
@@ -29,13 +32,21 @@ convnet_ui_model_combo (const char *const *folders, const char *selected)
       active = models->len;
     }
   gtk_combo_box_set_active (GTK_COMBO_BOX (combo), MAX (active, 0));
+  g_ptr_array_unref (models);
+}
+
+GtkWidget *
+convnet_ui_model_combo (const char *const *folders, const char *selected)
+{
+  GtkWidget *combo = gtk_combo_box_text_new ();
+
+  convnet_ui_model_combo_fill (combo, folders, selected);
   gimp_help_set_help_data (combo,
                            _("Models found in your weights folder and the "
                              "installed ones. Download... fetches "
                              "torchvision's official weights; a checkpoint "
                              "put in the weights folder by hand (for example "
                              "resnet50-0676ba61.pth) is found too."), NULL);
-  g_ptr_array_unref (models);
   return combo;
 }
 

@@ -40,6 +40,10 @@ gboolean convnet_ui_saliency_dialog (const char *const *folders, char *model,
  * text is the model name. */
 GtkWidget *convnet_ui_model_combo (const char *const *folders,
                                    const char *selected);
+/* Refills such a combo (after a download) with SELECTED active. */
+void       convnet_ui_model_combo_fill (GtkWidget         *combo,
+                                        const char *const *folders,
+                                        const char        *selected);
 
 /* The model combo (returned in *COMBO) with a Download... button beside
  * it, which fetches torchvision's official checkpoint of an architecture
