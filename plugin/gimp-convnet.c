@@ -164,6 +164,30 @@ query (void)
                             finetune_args, finetune_values);
   }
 
+  {
+    static const GimpParamDef download_args[] = {
+      { GIMP_PDB_INT32, "run-mode", "The run mode { RUN-NONINTERACTIVE (1) }" },
+      { GIMP_PDB_STRING, "model", "Architecture whose official checkpoint to fetch (resnet50, ...)" },
+      { GIMP_PDB_STRING, "url", "Another address (a mirror's NAME-SHA256PREFIX.pth), or \"\"" }
+    };
+    static const GimpParamDef download_values[] = {
+      { GIMP_PDB_STRING, "path", "Where the verified file was saved" }
+    };
+
+    gimp_install_procedure (PROC_DOWNLOAD,
+                            N_("Download a network's official weights"),
+                            "Downloads torchvision's checkpoint of MODEL (or "
+                            "URL) into the user's weights folder, resuming a "
+                            "download that broke off, and keeps it only if "
+                            "its SHA-256 starts with the digits in its file "
+                            "name. The model is then usable by name.",
+                            "gimp-convnet developers", "GPL-3.0-or-later", "2026",
+                            NULL, NULL, GIMP_PLUGIN,
+                            G_N_ELEMENTS (download_args),
+                            G_N_ELEMENTS (download_values),
+                            download_args, download_values);
+  }
+
   gimp_plugin_menu_register (PROC_CLASSIFY, "<Image>/Filters/ConvNet");
   gimp_plugin_menu_register (PROC_FINETUNE, "<Image>/Filters/ConvNet");
   gimp_plugin_menu_register (PROC_FEATURE_MAPS, "<Image>/Filters/ConvNet");
@@ -310,6 +334,31 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   *return_vals = values;
   values[0].type = GIMP_PDB_STATUS;
   values[0].data.d_status = GIMP_PDB_SUCCESS;
+
+  if (strcmp (name, PROC_DOWNLOAD) == 0)
+    {
+      static char *path, *message;
+
+      g_clear_pointer (&path, g_free);
+      if (nparams < 3 || !param[1].data.d_string)
+        {
+          values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
+          return;
+        }
+      path = plugin_download (param[1].data.d_string, param[2].data.d_string,
+                              &error);
+      *nreturn_vals = 2;
+      values[1].type = GIMP_PDB_STRING;
+      if (!path)
+        {
+          g_free (message);
+          message = g_strdup (error->message);
+          g_clear_error (&error);
+          values[0].data.d_status = GIMP_PDB_EXECUTION_ERROR;
+        }
+      values[1].data.d_string = path ? path : message;
+      return;
+    }
 
   if (strcmp (name, PROC_FINETUNE) == 0)
     {

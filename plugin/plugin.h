@@ -10,6 +10,7 @@
 #define PROC_FEATURE_MAPS "plug-in-convnet-feature-maps"
 #define PROC_SALIENCY     "plug-in-convnet-saliency"
 #define PROC_FINETUNE     "plug-in-convnet-finetune"
+#define PROC_DOWNLOAD     "plug-in-convnet-download"
 
 /* The folders models are looked up in, user's first (NULL-terminated;
  * owned by the plug-in). */
@@ -68,5 +69,10 @@ gboolean plugin_finetune (const char *base, const char *data_dir,
                           const char *name, int epochs, double lr,
                           guint augment, gboolean last_block,
                           double *accuracy, GError **error);
+
+/* Downloads MODEL's official checkpoint (or URL when not empty) into the
+ * user's weights folder, verified; returns the path. */
+char    *plugin_download (const char *model, const char *url,
+                          GError **error);
 
 #endif

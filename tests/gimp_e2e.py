@@ -6,11 +6,14 @@ by Script-Fu batch commands.  TAP output.
 Usage: gimp_e2e.py BUILD_DIR SOURCE_DIR
 Needs: gimp, and Fashion-MNIST (Debian package dataset-fashion-mnist)."""
 import gzip
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+
+import http_server
 
 FASHION = os.environ.get("CONVNET_FASHION_MNIST",
                          "/usr/share/datasets/fashion-mnist")
@@ -257,12 +260,47 @@ def main():
             f"(gimp-image-get-active-drawable image)))) (car (cadr "
             f"(plug-in-convnet-classify RUN-NONINTERACTIVE image drawable "
             f"\"lenet5-fashion\" 1))))"))
+        # downloads in batch, from a local server: a checkpoint made here
+        # (resnet34, named by its own SHA-256 like torchvision's), the same
+        # name with other bytes, and the official name from a "mirror"
+        # serving the wrong file
+        served = os.path.join(tmp, "served")
+        os.makedirs(served)
+        import torch
+        import torchvision.models as tvm
+        torch.manual_seed(0)
+        plain = os.path.join(tmp, "plain.pth")
+        torch.save(tvm.resnet34().state_dict(), plain)
+        tuned_name = ("resnet34-" + hashlib.sha256(open(plain, "rb").read())
+                      .hexdigest()[:8] + ".pth")
+        shutil.move(plain, os.path.join(served, tuned_name))
+        shutil.copy(os.path.join(served, tuned_name),
+                    os.path.join(served, http_server.WRONG_FILE))
+        with open(os.path.join(served, http_server.WRONG_FILE), "ab") as f:
+            f.write(b"tampered")
+        server = http_server.start(served)
+        base = f"http://127.0.0.1:{server.port}"
+        os.environ["CONVNET_DOWNLOAD_URL"] = f"{base}/wrong/"
+        commands.append(record(
+            "download", f"(car (plug-in-convnet-download RUN-NONINTERACTIVE "
+                        f"\"resnet34\" \"{base}/good/{tuned_name}\"))"))
+        commands.append(record(
+            "downloaded-classify",
+            f"(let* ((image {load(first)}) (drawable (car "
+            f"(gimp-image-get-active-drawable image)))) (car (cadr "
+            f"(plug-in-convnet-classify RUN-NONINTERACTIVE image drawable "
+            f"\"resnet34\" 1))))"))
+        commands.append(record(
+            "download-official", "(car (plug-in-convnet-download "
+                                 "RUN-NONINTERACTIVE \"resnet50\" \"\"))"))
+        commands.append(record("after-download", "\"still running\""))
         csv = os.path.join(tmp, "out.csv")
         commands.append(record(
             "csv", f"(convnet-classify-files {scheme_string(tmp + '/*.png')} "
                    f"\"lenet5-fashion\" 2 {scheme_string(csv)})"))
 
         output = gimp(profile, commands)
+        server.shutdown()
 
         def result(key):
             path = os.path.join(log, key)
@@ -316,6 +354,23 @@ def main():
         tap.ok(result("after-hostile") == want,
                "every other model stays usable after them",
                str(result("after-hostile")))
+        imagenet = open(os.path.join(source, "weights", "labels",
+                                     "imagenet.txt")).read().splitlines()
+        tap.ok(result("download") == os.path.join(weights, tuned_name)
+               and os.path.isfile(os.path.join(weights, tuned_name)),
+               "plug-in-convnet-download saves a verified checkpoint",
+               str(result("download")))
+        tap.ok(result("downloaded-classify") in imagenet,
+               "the downloaded resnet34 classifies by name in the same session",
+               str(result("downloaded-classify")))
+        tap.ok(result("download-official") is None
+               and "resnet50-0676ba61.pth promises 0676ba61" in output
+               and "/wrong/resnet50-0676ba61.pth -" in server.requests
+               and not [f for f in os.listdir(weights) if f.startswith(
+                   (".resnet50", "resnet50"))]
+               and result("after-download") == "still running",
+               "a wrong file from a mirror is a PDB error, nothing is kept, "
+               "and GIMP goes on")
         rows = open(csv).read().splitlines() if os.path.exists(csv) else []
         tap.ok(len(rows) == 1 + 2 * 10 and rows[0] ==
                "file,rank,label,probability"
