@@ -2,14 +2,14 @@
 """Writes the fuzzers' seed corpora (fuzz/corpus/TARGET/) from the test
 fixtures, which already span the good files and the known-bad ones.
 
-Run from anywhere; it only reads tests/fixtures and weights/ and replaces
-fuzz/corpus.  Standard library only."""
+Run from anywhere; it reads tests/fixtures and weights/ and adds to
+fuzz/corpus, keeping what is there (inputs the fuzzers found worth keeping
+are merged in by scripts/fuzz.sh --merge).  Standard library only."""
 import gzip
 import hashlib
 import io
 import json
 import pathlib
-import shutil
 import struct
 import zipfile
 
@@ -100,8 +100,14 @@ def metadata_seeds():
     put("model_metadata", b"googlenet")
 
 
+def regression_seeds():
+    """Inputs that once found a bug, so every run replays them."""
+    put("safetensors", b"\x01\x02\x03")   # under 8 bytes: read past the end
+    put("pickle", b"\x80\x02(t.")          # an empty MARK: a null pointer offset
+
+
 def main():
-    shutil.rmtree(CORPUS, ignore_errors=True)
+    regression_seeds()
     weights_seeds()
     idx_seeds()
     metadata_seeds()
