@@ -355,9 +355,9 @@ set_network_error (GError    **error,
 
   if (result == CURLE_HTTP_RETURNED_ERROR)
     g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_NETWORK,
-                 "%s: the server answered HTTP %ld.%s Or download it by "
-                 "hand and put it in %s as %s.", t->url, status, kept, folder,
-                 file);
+                 "%s: the server answered HTTP %ld.%s %s it by hand and put "
+                 "it in %s as %s.", t->url, status, kept,
+                 kept_part ? "Or download" : "Download", folder, file);
   else
     g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_NETWORK,
                  "%s: the download failed (%s).%s Without a network, "
