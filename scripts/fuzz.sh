@@ -1,8 +1,9 @@
 #!/bin/sh
-# fuzz.sh [SECONDS [TARGET...]]: builds the libFuzzer targets (clang, ASan,
-# UBSan) in build-fuzz and runs each for SECONDS (default 60), starting from
-# the committed seeds in fuzz/corpus/TARGET; what a run adds goes to
-# build-fuzz/corpus/TARGET, never into the tree.  A crash, leak, sanitiser
+# fuzz.sh [--merge] [SECONDS [TARGET...]]: builds the libFuzzer targets
+# (clang, ASan, UBSan) in build-fuzz and runs each for SECONDS (default 60),
+# starting from the committed corpus in fuzz/corpus/TARGET; what a run adds
+# goes to build-fuzz/corpus/TARGET, and only --merge copies the inputs that
+# add coverage into fuzz/corpus.  A crash, leak, sanitiser
 # report or timeout fails the run; its input is kept in
 # build-fuzz/findings/TARGET/.  Prints the executions per target.
 set -eu
@@ -10,6 +11,11 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 # shellcheck disable=SC2086
 install_missing $BUILD_PACKAGES $FUZZ_PACKAGES
+merge=
+if [ "${1:-}" = --merge ]; then
+  merge=1
+  shift
+fi
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=${*:-pickle torch_zip torch_legacy safetensors npy idx model_metadata}
@@ -17,7 +23,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
     -Dplugin=disabled -Db_sanitize=address,undefined -Db_lundef=false
 fi
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046
 meson compile -C build-fuzz $(for t in $targets; do echo "fuzz_$t"; done)
 status=0
 for t in $targets; do
@@ -38,5 +44,11 @@ for t in $targets; do
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   echo "fuzz_$t: ${execs:-0} executions in ${seconds} s, $result"
+  if [ -n "$merge" ]; then
+    before=$(find "fuzz/corpus/$t" -type f | wc -l)
+    "build-fuzz/fuzz/fuzz_$t" -merge=1 "fuzz/corpus/$t" "build-fuzz/corpus/$t" \
+      >"build-fuzz/merge-$t.log" 2>&1 || status=1
+    echo "  merged $(($(find "fuzz/corpus/$t" -type f | wc -l) - before)) inputs into fuzz/corpus/$t"
+  fi
 done
 exit $status
