@@ -93,8 +93,18 @@ update_url (DownloadDialog *d)
 {
   char *arch = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (d->arch));
   char *url = arch ? convnet_checkpoint_url (arch, NULL) : NULL;
+  const char *resolved_arch = NULL;
+  char *have = arch ? convnet_model_registry_resolve (d->folders, arch,
+                                                     &resolved_arch, NULL)
+                    : NULL;
+  char *text = have && resolved_arch
+               ? g_strdup_printf (_("Already downloaded: %s"), have)
+               : g_strdup ("");
 
   gtk_entry_set_text (GTK_ENTRY (d->url), url ? url : "");
+  set_status (d, text);
+  g_free (text);
+  g_free (have);
   g_free (url);
   g_free (arch);
 }
