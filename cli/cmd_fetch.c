@@ -73,8 +73,6 @@ cmd_fetch (int argc, char **argv)
   GOptionContext *context =
     g_option_context_new ("[MODEL...] - download official checkpoints, "
                           "verified by the SHA-256 prefix in their names");
-  char *default_folder = g_build_filename (g_get_user_data_dir (),
-                                           "gimp-convnet", "weights", NULL);
   int status = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -82,7 +80,7 @@ cmd_fetch (int argc, char **argv)
     return 1;
   g_option_context_free (context);
   if (folder == NULL)
-    folder = g_strdup (default_folder);
+    folder = convnet_user_weights_folder ();
 
   if (list)
     for (guint i = 0; i < convnet_arch_count (); i++)
@@ -105,6 +103,5 @@ cmd_fetch (int argc, char **argv)
                        "or --url, not both");
   g_free (folder);
   g_free (url);
-  g_free (default_folder);
   return status;
 }

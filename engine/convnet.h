@@ -417,6 +417,11 @@ typedef struct
   char *arch;   /* torchvision architecture for .pth files, else NULL */
 } ConvnetModelEntry;
 
+/* The weights folder in the user's data folder
+ * ($XDG_DATA_HOME/gimp-convnet/weights), where `convnet fetch` saves and
+ * the plug-in looks; g_free() the result. */
+char         *convnet_user_weights_folder    (void);
+
 /* The models in FOLDERS (searched in order, first wins): every
  * NAME.safetensors, and every architecture whose torchvision checkpoint
  * file is there, under its official name or another release's

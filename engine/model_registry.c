@@ -102,6 +102,13 @@ add (GPtrArray *entries, const char *name, const char *arch, char *path)
   g_ptr_array_add (entries, e);
 }
 
+char *
+convnet_user_weights_folder (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "gimp-convnet", "weights",
+                           NULL);
+}
+
 GPtrArray *
 convnet_model_registry_list (const char *const *folders,
                              gboolean include_missing)

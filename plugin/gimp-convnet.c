@@ -203,8 +203,7 @@ plugin_model_folders (void)
     {
       folders[0] = g_build_filename (gimp_directory (), "gimp-convnet",
                                      "weights", NULL);
-      folders[1] = g_build_filename (g_get_user_data_dir (), "gimp-convnet",
-                                     "weights", NULL);
+      folders[1] = convnet_user_weights_folder ();
       folders[2] = g_strdup (convnet_data_dir ());
     }
   return (const char *const *) folders;

@@ -2,8 +2,9 @@
  * tensors' conversion to float32, and atomic writes.
  *
  * The file is mapped once; every ConvnetTensorEntry's data points into
- * that mapping (or the bytes given to weight_file_open_bytes) and its name into the file's string chunk, so entries stay
- * valid exactly until convnet_weight_file_free(). */
+ * that mapping (or the bytes given to weight_file_open_bytes) and its
+ * name into the file's string chunk, so entries stay valid exactly until
+ * convnet_weight_file_free(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
