@@ -2,7 +2,7 @@
  * tests/fetch.py checks through the command: cancelling from the progress
  * callback, the progress figures themselves, and a part file that was
  * already whole.  The server is tests/http_server.py on 127.0.0.1. */
-#include "convnet.h"
+#include "test_util.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -44,51 +44,10 @@ on_progress (guint64  received,
   return p->cancel_after == 0 || received < p->cancel_after;
 }
 
-static char *
-make_folder (void)
-{
-  GError *error = NULL;
-  char *dir = g_dir_make_tmp ("convnet-fetch-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  return dir;
-}
-
-static guint
-count_files (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  while (d && g_dir_read_name (d))
-    n++;
-  if (d)
-    g_dir_close (d);
-  return n;
-}
-
-static void
-remove_folder (char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d)))
-    {
-      char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-      g_free (path);
-    }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (dir);
-  g_free (dir);
-}
-
 static void
 test_progress_counts_every_byte (void)
 {
-  char *dir = make_folder ();
+  char *dir = test_make_folder ("convnet-fetch");
   char *url = g_strdup_printf ("%s/good/%s", base_url, blob_name);
   Progress p = { 0, 0, 0, TRUE, 0 };
   GError *error = NULL;
@@ -102,13 +61,13 @@ test_progress_counts_every_byte (void)
   g_assert_cmpuint (p.last_total, ==, g_bytes_get_size (blob));
   g_free (path);
   g_free (url);
-  remove_folder (dir);
+  test_remove_folder (dir);
 }
 
 static void
 test_cancel_leaves_nothing (void)
 {
-  char *dir = make_folder ();
+  char *dir = test_make_folder ("convnet-fetch");
   char *url = g_strdup_printf ("%s/slow/%s", base_url, blob_name);
   Progress p = { 0, 0, 0, TRUE, 1 };
   GError *error = NULL;
@@ -119,16 +78,16 @@ test_cancel_leaves_nothing (void)
   g_assert_nonnull (strstr (error->message, url));
   /* the slow server sends 4 KiB per 50 ms: a cancel must not wait for it */
   g_assert_cmpuint (p.last_received, <, g_bytes_get_size (blob));
-  g_assert_cmpuint (count_files (dir), ==, 0);
+  g_assert_cmpuint (test_count_files (dir), ==, 0);
   g_error_free (error);
   g_free (url);
-  remove_folder (dir);
+  test_remove_folder (dir);
 }
 
 static void
 test_whole_part_file_is_finished (void)
 {
-  char *dir = make_folder ();
+  char *dir = test_make_folder ("convnet-fetch");
   char *url = g_strdup_printf ("%s/good/%s", base_url, blob_name);
   char *part_name = g_strconcat (".", blob_name, ".part", NULL);
   char *part = g_build_filename (dir, part_name, NULL);
@@ -147,14 +106,14 @@ test_whole_part_file_is_finished (void)
   g_assert_cmpstr (path, ==, expected);
   g_assert_true (g_file_get_contents (path, &got, &got_size, NULL));
   g_assert_cmpmem (got, got_size, data, size);
-  g_assert_cmpuint (count_files (dir), ==, 1);
+  g_assert_cmpuint (test_count_files (dir), ==, 1);
   g_free (got);
   g_free (path);
   g_free (expected);
   g_free (part);
   g_free (part_name);
   g_free (url);
-  remove_folder (dir);
+  test_remove_folder (dir);
 }
 
 /* A second download of the same file into the same folder (the command
@@ -162,7 +121,7 @@ test_whole_part_file_is_finished (void)
 static void
 test_second_download_is_refused (void)
 {
-  char *dir = make_folder ();
+  char *dir = test_make_folder ("convnet-fetch");
   char *url = g_strdup_printf ("%s/good/%s", base_url, blob_name);
   char *part_name = g_strconcat (".", blob_name, ".part", NULL);
   char *part = g_build_filename (dir, part_name, NULL);
@@ -176,13 +135,13 @@ test_second_download_is_refused (void)
   g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_IO);
   g_assert_nonnull (strstr (error->message, "under way"));
   g_assert_true (g_file_test (part, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_files (dir), ==, 1);
+  g_assert_cmpuint (test_count_files (dir), ==, 1);
   g_clear_error (&error);
   close (fd);
   g_free (part);
   g_free (part_name);
   g_free (url);
-  remove_folder (dir);
+  test_remove_folder (dir);
 }
 
 static void
@@ -197,7 +156,7 @@ test_bad_addresses (void)
     "http://127.0.0.1/good/.hidden-12345678.bin",
     "http://127.0.0.1/good/",
   };
-  char *dir = make_folder ();
+  char *dir = test_make_folder ("convnet-fetch");
 
   for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
     {
@@ -209,8 +168,8 @@ test_bad_addresses (void)
       g_assert_nonnull (strstr (error->message, urls[i]));
       g_error_free (error);
     }
-  g_assert_cmpuint (count_files (dir), ==, 0);
-  remove_folder (dir);
+  g_assert_cmpuint (test_count_files (dir), ==, 0);
+  test_remove_folder (dir);
 }
 
 static void
@@ -246,7 +205,7 @@ main (int argc, char **argv)
   g_rand_free (rand);
   digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, data, size);
   blob_name = g_strdup_printf ("blob-%.8s.bin", digest);
-  served = make_folder ();
+  served = test_make_folder ("convnet-fetch");
   path = g_build_filename (served, blob_name, NULL);
   g_assert_true (g_file_set_contents (path, (char *) data, size, NULL));
   blob = g_bytes_new_take (data, size);

@@ -11,48 +11,7 @@
 #include <sys/resource.h>
 #endif
 
-#include "convnet.h"
-
-static char *
-make_dir (void)
-{
-  GError *error = NULL;
-  char *dir = g_dir_make_tmp ("convnet-formats-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  return dir;
-}
-
-static guint
-count_files (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (d);
-  while (g_dir_read_name (d) != NULL)
-    n++;
-  g_dir_close (d);
-  return n;
-}
-
-static void
-remove_dir (char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      char *path = g_build_filename (dir, name, NULL);
-
-      g_unlink (path);
-      g_free (path);
-    }
-  g_dir_close (d);
-  g_rmdir (dir);
-  g_free (dir);
-}
+#include "test_util.h"
 
 static float *
 pattern (gsize n,
@@ -76,7 +35,7 @@ assert_same_floats (const float *a,
 static void
 test_safetensors_roundtrip (void)
 {
-  char *dir = make_dir ();
+  char *dir = test_make_folder ("convnet-formats");
   char *path = g_build_filename (dir, "model.safetensors", NULL);
   float *big = pattern (2 * 3 * 4 * 5, 0.25f);
   float special[] = { 0.0f, -0.0f, INFINITY, -INFINITY, 1e-40f, 3.4e38f };
@@ -99,7 +58,7 @@ test_safetensors_roundtrip (void)
   g_assert_true (convnet_safetensors_write (path, views, G_N_ELEMENTS (views),
                                             meta, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (count_files (dir), ==, 1);
+  g_assert_cmpuint (test_count_files (dir), ==, 1);
 
   /* The header is padded so the data starts 8-byte aligned. */
   g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
@@ -146,13 +105,13 @@ test_safetensors_roundtrip (void)
   g_hash_table_unref (meta);
   g_free (big);
   g_free (path);
-  remove_dir (dir);
+  test_remove_folder (dir);
 }
 
 static void
 test_safetensors_bad_arguments (void)
 {
-  char *dir = make_dir ();
+  char *dir = test_make_folder ("convnet-formats");
   char *path = g_build_filename (dir, "bad.safetensors", NULL);
   float v[4] = { 1, 2, 3, 4 };
   ConvnetTensorView cases[][2] = {
@@ -174,16 +133,16 @@ test_safetensors_bad_arguments (void)
       g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
       g_assert_nonnull (strstr (error->message, path));
       g_clear_error (&error);
-      g_assert_cmpuint (count_files (dir), ==, 0);
+      g_assert_cmpuint (test_count_files (dir), ==, 0);
     }
   g_free (path);
-  remove_dir (dir);
+  test_remove_folder (dir);
 }
 
 static void
 test_write_missing_dir (void)
 {
-  char *dir = make_dir ();
+  char *dir = test_make_folder ("convnet-formats");
   char *sub = g_build_filename (dir, "no-such-dir", NULL);
   char *path = g_build_filename (sub, "x.safetensors", NULL);
   float v[2] = { 1, 2 };
@@ -199,10 +158,10 @@ test_write_missing_dir (void)
   g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_IO);
   g_clear_error (&error);
   g_assert_false (g_file_test (sub, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (count_files (dir), ==, 0);
+  g_assert_cmpuint (test_count_files (dir), ==, 0);
   g_free (path);
   g_free (sub);
-  remove_dir (dir);
+  test_remove_folder (dir);
 }
 
 #ifdef G_OS_UNIX
@@ -223,7 +182,7 @@ limit_file_size (rlim_t limit,
 static void
 test_replace_whole (void)
 {
-  char *dir = make_dir ();
+  char *dir = test_make_folder ("convnet-formats");
   char *path = g_build_filename (dir, "w.safetensors", NULL);
   char *npy = g_build_filename (dir, "w.npy", NULL);
   gsize n = 1 << 16;
@@ -280,12 +239,12 @@ test_replace_whole (void)
     g_assert_false (g_file_test (npy, G_FILE_TEST_EXISTS));
   }
 #endif
-  g_assert_cmpuint (count_files (dir), ==, 1);
+  g_assert_cmpuint (test_count_files (dir), ==, 1);
   g_free (before);
   g_free (big);
   g_free (npy);
   g_free (path);
-  remove_dir (dir);
+  test_remove_folder (dir);
 }
 
 static void
@@ -295,7 +254,7 @@ test_npy_roundtrip (void)
     { 0 }, { 5 }, { 2, 3, 4 }, { 1, 2, 1, 2, 1, 2, 1, 2 }, { 0, 3 }, { 64 },
   };
   static const int ndims[] = { 0, 1, 3, 8, 2, 1 };
-  char *dir = make_dir ();
+  char *dir = test_make_folder ("convnet-formats");
   char *path = g_build_filename (dir, "a.npy", NULL);
 
   for (guint c = 0; c < G_N_ELEMENTS (ndims); c++)
@@ -328,15 +287,15 @@ test_npy_roundtrip (void)
       g_free (got);
       g_free (data);
     }
-  g_assert_cmpuint (count_files (dir), ==, 1);
+  g_assert_cmpuint (test_count_files (dir), ==, 1);
   g_free (path);
-  remove_dir (dir);
+  test_remove_folder (dir);
 }
 
 static void
 test_npy_bad_arguments (void)
 {
-  char *dir = make_dir ();
+  char *dir = test_make_folder ("convnet-formats");
   char *path = g_build_filename (dir, "a.npy", NULL);
   int64_t shape[2] = { 2, -1 };
   float v[2] = { 0, 0 };
@@ -352,9 +311,9 @@ test_npy_bad_arguments (void)
   g_assert_false (convnet_npy_write (path, 2, shape, NULL, &error));
   g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
   g_clear_error (&error);
-  g_assert_cmpuint (count_files (dir), ==, 0);
+  g_assert_cmpuint (test_count_files (dir), ==, 0);
   g_free (path);
-  remove_dir (dir);
+  test_remove_folder (dir);
 }
 
 int

@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 float *
 test_tensor_f32 (const ConvnetWeightFile *file, const char *key,
@@ -46,4 +47,48 @@ test_read_gzip (const char *path, gsize size)
   g_object_unref (gunzip);
   g_object_unref (raw);
   return out;
+}
+
+char *
+test_make_folder (const char *prefix)
+{
+  GError *error = NULL;
+  char *template = g_strconcat (prefix, "-XXXXXX", NULL);
+  char *dir = g_dir_make_tmp (template, &error);
+
+  g_assert_no_error (error);
+  g_free (template);
+  return dir;
+}
+
+guint
+test_count_files (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_dir_close (d);
+  return n;
+}
+
+void
+test_remove_folder (char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      char *path = g_build_filename (dir, name, NULL);
+
+      g_unlink (path);
+      g_free (path);
+    }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (dir);
+  g_free (dir);
 }

@@ -16,4 +16,11 @@ float   *test_tensor_f32  (const ConvnetWeightFile  *file,
 gpointer test_read_gzip   (const char *path,
                            gsize       size);
 
+/* A fresh folder under the temporary folder, named PREFIX-XXXXXX. */
+char    *test_make_folder   (const char *prefix);
+/* The entries in DIR, which must exist. */
+guint    test_count_files   (const char *dir);
+/* Removes DIR and the files in it, and frees DIR. */
+void     test_remove_folder (char       *dir);
+
 #endif
