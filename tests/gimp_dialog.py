@@ -42,6 +42,20 @@ def click(display, window, dx, dy):
             "sleep", "0.2", "mouseup", "1")
 
 
+def gui_test_artifacts(build):
+    """Fails the suite (a TAP "not ok") unless the tools the GUI tests drive
+    GIMP with are installed; returns the folder for screenshots."""
+    needed = ["Xvfb", "gimp-2.10", "xdotool", "import", "dbus-run-session"]
+    missing = [t for t in needed if shutil.which(t) is None]
+    if missing:
+        print(f"1..1\nnot ok 1 - needs {', '.join(missing)} (apt-get install "
+              "xvfb gimp xdotool imagemagick dbus)")
+        sys.exit(1)
+    artifacts = os.path.join(build, "tests", "artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    return artifacts
+
+
 def report(checks, expected):
     """TAP lines for CHECKS ((ok, name) pairs); fails unless all EXPECTED
     checks ran and passed."""
@@ -55,15 +69,8 @@ def report(checks, expected):
 
 def main():
     build, source = sys.argv[1], sys.argv[2]
-    artifacts = os.path.join(build, "tests", "artifacts")
-    os.makedirs(artifacts, exist_ok=True)
+    artifacts = gui_test_artifacts(build)
     shot = os.path.join(artifacts, "classify-dialog.png")
-    needed = ["Xvfb", "gimp-2.10", "xdotool", "import", "dbus-run-session"]
-    missing = [t for t in needed if shutil.which(t) is None]
-    if missing:
-        print(f"1..1\nnot ok 1 - needs {', '.join(missing)} (apt-get install "
-              "xvfb gimp xdotool imagemagick dbus)")
-        sys.exit(1)
     display = ":%d" % (90 + os.getpid() % 9)
     checks = []
     with tempfile.TemporaryDirectory(prefix="convnet-dialog-") as tmp:

@@ -20,7 +20,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import http_server  # noqa: E402
 from gimp_e2e import install_profile, scheme_string  # noqa: E402
-from gimp_dialog import report, wait_for_window, xdotool  # noqa: E402
+from gimp_dialog import (gui_test_artifacts, report,  # noqa: E402
+                         wait_for_window, xdotool)
 from gimp_finetune_dialog import key, shot  # noqa: E402
 
 
@@ -41,13 +42,7 @@ def wait_until(condition, seconds):
 
 def main():
     build, source = sys.argv[1], sys.argv[2]
-    artifacts = os.path.join(build, "tests", "artifacts")
-    os.makedirs(artifacts, exist_ok=True)
-    needed = ["Xvfb", "gimp-2.10", "xdotool", "import", "dbus-run-session"]
-    missing = [t for t in needed if shutil.which(t) is None]
-    if missing:
-        print(f"1..1\nnot ok 1 - needs {', '.join(missing)}")
-        sys.exit(1)
+    artifacts = gui_test_artifacts(build)
     try:
         import torch
         import torchvision.models as tvm

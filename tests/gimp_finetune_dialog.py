@@ -11,7 +11,6 @@ Usage: gimp_finetune_dialog.py BUILD_DIR SOURCE_DIR"""
 import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gimp_e2e import install_profile, regrouped_folders, scheme_string  # noqa
-from gimp_dialog import report, wait_for_window, xdotool  # noqa: E402
+from gimp_dialog import (gui_test_artifacts, report,  # noqa: E402
+                         wait_for_window, xdotool)
 
 
 def key(display, window, combo):
@@ -35,13 +35,7 @@ def shot(display, path):
 
 def main():
     build, source = sys.argv[1], sys.argv[2]
-    artifacts = os.path.join(build, "tests", "artifacts")
-    os.makedirs(artifacts, exist_ok=True)
-    needed = ["Xvfb", "gimp-2.10", "xdotool", "import", "dbus-run-session"]
-    missing = [t for t in needed if shutil.which(t) is None]
-    if missing:
-        print(f"1..1\nnot ok 1 - needs {', '.join(missing)}")
-        sys.exit(1)
+    artifacts = gui_test_artifacts(build)
     display = ":%d" % (80 + os.getpid() % 9)
     checks = []
     with tempfile.TemporaryDirectory(prefix="convnet-tune-dialog-") as tmp:
