@@ -87,6 +87,9 @@ cmd_finetune (int argc, char **argv)
   printf ("\nfrozen through '%s'; %u training images, %u held out; %.1f s\n",
           result.freeze_through, result.n_train, result.validation.n,
           result.seconds);
+  if (result.validation.epoch > 0)
+    printf ("kept epoch %d, the best on the held-out images\n",
+            result.validation.epoch);
   cli_print_evaluation (&result.validation, result.class_names);
   printf ("wrote %s\n", out);
   status = 0;

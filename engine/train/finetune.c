@@ -121,6 +121,7 @@ convnet_finetune (const ConvnetFinetuneSettings *s,
   ts.seed = s->seed;
   convnet_augment_defaults (&ts.augment, s->augment);
   ts.cache_node = freeze;
+  ts.keep_best_validation = TRUE;
   ts.callback = s->callback;
   ts.user_data = s->user_data;
   if (!convnet_train (g, &pre, data, train, data, validation, &ts,
@@ -135,6 +136,9 @@ convnet_finetune (const ConvnetFinetuneSettings *s,
                        g_strdup_printf ("%" G_GUINT64_FORMAT, s->seed));
   text = g_strdup_printf ("%.4f", result->validation.accuracy);
   g_hash_table_insert (extra, "validation_accuracy", text);
+  if (result->validation.epoch > 0)
+    g_hash_table_insert (extra, "epoch",
+                         g_strdup_printf ("%d", result->validation.epoch));
   if (!convnet_model_save (g, arch->name,
                            (const char *const *) data->class_names,
                            &pre, extra, out_path, error))

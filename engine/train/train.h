@@ -45,6 +45,10 @@ typedef struct
   /* a frozen backbone's output can be computed once and the rest trained
    * on that cache (no augmentation only): the node, or NULL */
   const char               *cache_node;
+  /* with validation samples: end with the parameters of the epoch whose
+   * validation accuracy was best (of equal ones, the later epoch, which
+   * trained longer at a smaller rate), not with the last epoch's */
+  gboolean                  keep_best_validation;
   ConvnetTrainCallback      callback;
   gpointer                  user_data;
 } ConvnetTrainSettings;
@@ -61,6 +65,8 @@ typedef struct
   double *class_accuracy;   /* n_classes; NaN for a class with no sample */
   guint  *confusion;        /* n_classes x n_classes: [true][predicted] */
   guint  *predictions;      /* n: the predicted class of each sample */
+  int     epoch;            /* in training: measured after this epoch
+                               (1-based); 0 otherwise */
 } ConvnetEvaluation;
 
 void convnet_evaluation_clear (ConvnetEvaluation *evaluation);
@@ -68,7 +74,9 @@ void convnet_evaluation_clear (ConvnetEvaluation *evaluation);
 /* Trains GRAPH's trainable parameters (see convnet_graph_freeze_through)
  * on the samples TRAIN of DATA, preprocessed with PRE (and augmented),
  * evaluating on the samples VALIDATION of VAL_DATA (either may be NULL)
- * after each epoch.  Cancelling
+ * after each epoch.  LAST_VALIDATION receives the evaluation of the
+ * parameters the graph ends with (the last epoch's, or the best one's with
+ * keep_best_validation).  Cancelling
  * through the callback is a CONVNET_ERROR_CANCELLED error; the graph then
  * holds the parameters of the last finished step. */
 gboolean convnet_train (ConvnetGraph               *graph,
@@ -114,7 +122,8 @@ void convnet_finetune_defaults (ConvnetFinetuneSettings *settings);
 
 typedef struct
 {
-  ConvnetEvaluation validation;      /* in the order of VALIDATION_INDICES */
+  ConvnetEvaluation validation;      /* of the kept epoch (.epoch), in the
+                                        order of VALIDATION_INDICES */
   GArray           *validation_indices; /* guint: samples of the dataset */
   int               n_classes;
   char            **class_names;       /* NULL-terminated */
@@ -126,10 +135,12 @@ typedef struct
 void convnet_finetune_result_clear (ConvnetFinetuneResult *result);
 
 /* Replaces the base model's classifier with one for DATA's classes, trains
- * it (and the last block when asked) on a stratified split of DATA, and
- * writes OUT_PATH (.safetensors) with the class labels, architecture,
- * preprocessing and the base checkpoint's name in its metadata.  Nothing
- * is written when it fails or is cancelled. */
+ * it (and the last block when asked) on a stratified split of DATA, keeps
+ * the epoch with the best validation accuracy (the later of equal ones;
+ * the last epoch without a validation share), and writes OUT_PATH
+ * (.safetensors) with the class labels, architecture, preprocessing, the
+ * kept epoch and the base checkpoint's name in its metadata.  Nothing is
+ * written when it fails or is cancelled. */
 gboolean convnet_finetune (const ConvnetFinetuneSettings *settings,
                            const ConvnetDataset          *data,
                            const char                    *out_path,

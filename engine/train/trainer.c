@@ -33,6 +33,7 @@ convnet_evaluation_clear (ConvnetEvaluation *e)
   g_clear_pointer (&e->confusion, g_free);
   g_clear_pointer (&e->predictions, g_free);
   e->n = 0;
+  e->epoch = 0;
 }
 
 static gsize
@@ -229,6 +230,23 @@ ema_update (float *ema, const ConvnetGraph *g, double decay)
     ema[i] = d * ema[i] + keep * g->param_block[i];
 }
 
+/* Where the parameters that training changes begin in the parameter
+ * block: frozen nodes' parameters and buffers never change, so a snapshot
+ * of the best epoch holds only what follows. */
+static gsize
+trainable_offset (const ConvnetGraph *g)
+{
+  gsize from = g->param_floats;
+
+  for (guint i = 0; i < g->params->len; i++)
+    {
+      const ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);
+      if (slot->node >= g->train_start)
+        from = MIN (from, slot->offset);
+    }
+  return from;
+}
+
 /* Swaps the graph's parameters with the average. */
 static void
 ema_swap (float *ema, ConvnetGraph *g)
@@ -254,9 +272,11 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
   const int classes = convnet_graph_output_shape (g).c;
   ConvnetTrainProgress p = { 0 };
   ConvnetOptimizer *opt = NULL;
-  ConvnetEvaluation val = { 0 };
+  ConvnetEvaluation val = { 0 }, best_val = { 0 };
   ConvnetRng rng;
   float *rows = NULL, *val_rows = NULL, *batch_in = NULL, *ema = NULL;
+  float *best = NULL;
+  gsize best_from = 0;
   guint *order = NULL;
   int *targets = NULL;
   gsize row;
@@ -337,6 +357,11 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
 
   if (s->ema_decay > 0.0)
     ema = ema_new (g);
+  if (s->keep_best_validation && val_rows)
+    {
+      best_from = trainable_offset (g);
+      best = g_new (float, MAX (g->param_floats - best_from, 1));
+    }
   order = g_new (guint, n);
   targets = g_new (int, s->batch_size);
   batch_in = g_new (float, (gsize) s->batch_size * row);
@@ -414,17 +439,35 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
           && !evaluate_rows (g, from, val_rows, row, val_data, validation,
                              &val, error))
         goto out;
+      val.epoch = epoch + 1;
+      p.val_loss = val_rows ? val.loss : -1.0;
+      p.val_accuracy = val_rows ? val.accuracy : -1.0;
+      /* >=: of equal accuracies, the later epoch */
+      if (best && (best_val.n == 0 || val.accuracy >= best_val.accuracy))
+        {
+          const ConvnetEvaluation previous = best_val;
+          memcpy (best, g->param_block + best_from,
+                  (g->param_floats - best_from) * sizeof (float));
+          best_val = val;
+          val = previous;
+        }
       /* the average is what training ends with */
       if (ema && epoch + 1 < s->epochs)
         ema_swap (ema, g);
-      p.val_loss = val_rows ? val.loss : -1.0;
-      p.val_accuracy = val_rows ? val.accuracy : -1.0;
       p.seconds = (g_get_monotonic_time () - start_time) / 1e6;
       p.epoch_done = TRUE;
       if (!report (s, &p, error))
         goto out;
     }
   ok = TRUE;
+  if (best && best_val.n)
+    {
+      memcpy (g->param_block + best_from, best,
+              (g->param_floats - best_from) * sizeof (float));
+      convnet_evaluation_clear (&val);
+      val = best_val;
+      memset (&best_val, 0, sizeof best_val);
+    }
   if (last)
     {
       *last = val;
@@ -434,6 +477,7 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
 out:
   convnet_graph_set_training (g, FALSE, 0);
   convnet_evaluation_clear (&val);
+  convnet_evaluation_clear (&best_val);
   convnet_optimizer_free (opt);
   g_free (rows);
   g_free (val_rows);
@@ -441,5 +485,6 @@ out:
   g_free (order);
   g_free (targets);
   g_free (ema);
+  g_free (best);
   return ok;
 }
