@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The interactive Classify dialog in a real GIMP 2.10 under Xvfb: it opens
 on a sample, Classify is clicked, a screenshot of the model list and the
-probability bars is saved as a test artifact, Close returns the result to
-the calling script.  TAP output.
+probability bars is saved as a test artifact (a TAP comment names it),
+Close returns the result to the calling script, GIMP quits at the end of
+the script, and nothing the suite started is left running.  TAP output.
 
 Usage: gimp_dialog.py BUILD_DIR SOURCE_DIR"""
 import os
@@ -14,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gimp_e2e import install_profile, scheme_string  # noqa: E402
+from gimp_session import Session  # noqa: E402
 
 
 def xdotool(display, *args):
@@ -40,6 +42,40 @@ def click(display, window, dx, dy):
     y = int(g["Y"]) + int(g["HEIGHT"]) + dy
     xdotool(display, "mousemove", str(x), str(y), "mousedown", "1",
             "sleep", "0.2", "mouseup", "1")
+
+
+def screenshot(display, path):
+    """Saves the screen of DISPLAY as PATH, a test artifact: a TAP comment
+    says where, as it is no check of the plug-in."""
+    if os.path.exists(path):
+        os.remove(path)
+    subprocess.run(["import", "-display", display, "-window", "root", path],
+                   check=False)
+    print(f"# screenshot: {path}" if os.path.exists(path)
+          else f"# no screenshot: {path}", flush=True)
+
+
+def quits_alone(session, gimp, xvfb, seconds=60):
+    """The check that GIMP, told to quit by the script, exits within SECONDS
+    and takes its plug-ins and session bus with it."""
+    try:
+        gimp.wait(seconds)
+        quit = True
+    except subprocess.TimeoutExpired:
+        quit = False
+    left = [c for p, c in session.left() if p != xvfb.pid] if quit else []
+    return (quit and not left,
+            f"GIMP quits when the script ends, its plug-ins and session bus "
+            f"with it ({'quit' if quit else 'still running'}; left: {left})")
+
+
+def nothing_left(session):
+    """The suite's last check, once it has ended what it started: no
+    process carrying its mark runs (a stray one is killed all the same)."""
+    left = session.left()
+    session.kill_left()
+    return (not left, f"nothing the suite started is left running "
+                      f"(GIMP, dbus-daemon, plug-ins, Xvfb): {left}")
 
 
 def gui_test_artifacts(build):
@@ -78,10 +114,10 @@ def main():
         install_profile(build, source, profile)
         result = os.path.join(tmp, "result")
         sample = os.path.join(source, "samples", "ankle-boot.png")
-        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0",
-                                 "1280x800x24"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        gimp = None
+        session = Session()
+        xvfb = session.start(["Xvfb", display, "-screen", "0", "1280x800x24"],
+                             os.environ, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
         try:
             time.sleep(2)
             script = (
@@ -95,9 +131,9 @@ def main():
                 f"(close-output-port port))")
             env = dict(os.environ, DISPLAY=display, GIMP2_DIRECTORY=profile,
                        LANG="C.UTF-8")
-            gimp = subprocess.Popen(
-                ["dbus-run-session", "--", "gimp-2.10", "-d", "-f", "-s",
-                 "-b", script], env=env, stdout=subprocess.DEVNULL,
+            gimp = session.start_gimp(
+                ["gimp-2.10", "-d", "-f", "-s", "-b", script,
+                 "-b", "(gimp-quit TRUE)"], env, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL)
             window = wait_for_window(display, "Classify", 120)
             checks.append((window is not None, "the Classify dialog opens"))
@@ -105,10 +141,7 @@ def main():
                 time.sleep(2)
                 click(display, window, -55, -22)      # Classify
                 time.sleep(6)
-                subprocess.run(["import", "-display", display, "-window",
-                                "root", shot], check=False)
-                checks.append((os.path.exists(shot),
-                               f"screenshot saved as {shot}"))
+                screenshot(display, shot)
                 click(display, window, -145, -22)     # Close
                 end = time.time() + 60
                 # the script writes the file after the dialog returns
@@ -119,11 +152,11 @@ def main():
             checks.append((got == "Ankle boot",
                            f"Classify in the dialog returns the top class "
                            f"to the script ({got})"))
+            checks.append(quits_alone(session, gimp, xvfb))
         finally:
-            if gimp:
-                gimp.kill()
-            xvfb.kill()
-    report(checks, 3)
+            session.end_all()
+        checks.append(nothing_left(session))
+    report(checks, 4)
 
 
 if __name__ == "__main__":
