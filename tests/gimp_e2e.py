@@ -105,13 +105,32 @@ def regrouped_folders(root, per_class, held_out):
 
 
 def gimp(profile, commands, timeout=600):
+    """What gimp-console printed running COMMANDS, on a session bus of its
+    own.  Anything still running once it quit (a plug-in, a bus daemon) is
+    ended and fails the suite: a TAP bail-out."""
+    from gimp_session import Session
+    session = Session()
     env = dict(os.environ, GIMP2_DIRECTORY=profile, LANG="C.UTF-8")
     args = ["gimp-console-2.10", "-i", "-d", "-f"]
     for c in commands + ["(gimp-quit 0)"]:
         args += ["-b", c]
-    r = subprocess.run(args, env=env, capture_output=True, text=True,
-                       timeout=timeout)
-    return r.stdout + r.stderr
+    # files, not pipes: a process left behind would hold a pipe open
+    with tempfile.TemporaryFile("w+") as out, \
+            tempfile.TemporaryFile("w+") as err:
+        proc = session.start_gimp(args, env, stdout=out, stderr=err)
+        try:
+            proc.wait(timeout)
+            left = session.left()
+        finally:
+            session.end_all()
+            session.kill_left()
+        out.seek(0)
+        err.seek(0)
+        output = out.read() + err.read()
+    if left:
+        print(f"Bail out! gimp-console quit and left running: {left}")
+        sys.exit(1)
+    return output
 
 
 def scheme_string(s):
