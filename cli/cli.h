@@ -9,6 +9,7 @@ int cmd_models   (int argc, char **argv);
 int cmd_info     (int argc, char **argv);
 int cmd_classify (int argc, char **argv);
 int cmd_run      (int argc, char **argv);
+int cmd_explain  (int argc, char **argv);
 int cmd_bench    (int argc, char **argv);
 int cmd_train    (int argc, char **argv);
 int cmd_eval     (int argc, char **argv);

@@ -1,5 +1,5 @@
 /* convnet.c: the command-line front end: models, info, classify, run,
- * bench.  Errors are one line on stderr and a non-zero exit. */
+ * explain, bench.  Errors are one line on stderr and a non-zero exit. */
 #include "cli.h"
 
 #include <stdarg.h>
@@ -72,6 +72,9 @@ static const struct
     "--model M --weights W [--top K] [--json] IMAGE...: top-K labels" },
   { "run", cmd_run,
     "--model M --weights W --input IN.npy --output OUT.npy [--layer NODE]" },
+  { "explain", cmd_explain,
+    "--model M --weights W [--class K] [--node NODE] --output CAM.npy "
+    "(IMAGE | --input IN.npy): Grad-CAM map" },
   { "bench", cmd_bench,
     "--model M [--weights W] [--batch N] [--threads T] [--iters K]" },
   { "train", cmd_train,

@@ -488,8 +488,10 @@ int      convnet_top_classes  (const float *logits,
 
 /* Grad-CAM of CLASS_INDEX (-1: the top class, written to *CLASS_INDEX) at
  * NODE (NULL: the architecture's default) for one preprocessed INPUT:
- * relu (sum over channels of mean gradient x activation), scaled to
- * [0, 1].  *MAP (g_free) is *HEIGHT x *WIDTH. */
+ * relu (sum over channels of mean gradient x activation), scaled to a
+ * maximum of 1 (all zero when nothing is positive).  *MAP (g_free) is
+ * *HEIGHT x *WIDTH.  A class outside 0 .. n_classes - 1 (other than -1)
+ * or a node without a spatial layout is an error. */
 gboolean convnet_gradcam      (ConvnetModel *model,
                                const float  *input,
                                const char   *node,

@@ -55,6 +55,13 @@ convnet_gradcam (ConvnetModel *m, const float *input, const char *node,
   gsize hw;
   gboolean ok = FALSE;
 
+  if (*class_index < -1 || *class_index >= m->n_classes)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "class %d: %s has classes 0 to %d", *class_index, m->arch,
+                   m->n_classes - 1);
+      return FALSE;
+    }
   node = spatial_node (m, node, error);
   if (!node)
     return FALSE;
