@@ -6,6 +6,7 @@
 #include <gegl.h>
 #include <math.h>
 
+#include "host.h"
 #include "plugin.h"
 
 #define STRIP_ROWS 256
@@ -30,9 +31,9 @@ plugin_read_drawable (gint32 drawable, gboolean selection, int max_side,
   int dw, dh;
   gboolean inside;
 
-  rw = gimp_drawable_width (drawable);
-  rh = gimp_drawable_height (drawable);
-  inside = selection ? gimp_drawable_mask_intersect (drawable, &rx, &ry, &rw, &rh)
+  rw = plugin_host_drawable_width (drawable);
+  rh = plugin_host_drawable_height (drawable);
+  inside = selection ? plugin_host_drawable_mask (drawable, &rx, &ry, &rw, &rh)
                      : TRUE;
   if (!inside || rw <= 0 || rh <= 0)
     {
@@ -45,7 +46,7 @@ plugin_read_drawable (gint32 drawable, gboolean selection, int max_side,
   dw = MAX (1, (int) lround (rw * scale));
   dh = MAX (1, (int) lround (rh * scale));
 
-  buffer = gimp_drawable_get_buffer (drawable);
+  buffer = plugin_host_drawable_buffer (drawable);
   image = convnet_image_new (dw, dh, 3);
   /* at a scale below 1 GEGL reads its downscaled levels, not every pixel */
   gegl_buffer_get (buffer,
@@ -55,7 +56,7 @@ plugin_read_drawable (gint32 drawable, gboolean selection, int max_side,
                    dw * 3, GEGL_ABYSS_CLAMP);
   g_object_unref (buffer);
 
-  gimp_drawable_offsets (drawable, &ox, &oy);
+  plugin_host_drawable_offsets (drawable, &ox, &oy);
   *x = ox + rx;
   *y = oy + ry;
   *width = rw;
@@ -69,7 +70,7 @@ plugin_new_layer (gint32 image, const char *name, int width, int height,
 {
   GimpImageType type;
 
-  switch (gimp_image_base_type (image))
+  switch (plugin_host_image_base_type (image))
     {
     case GIMP_GRAY:
       type = GIMP_GRAY_IMAGE;
@@ -81,24 +82,23 @@ plugin_new_layer (gint32 image, const char *name, int width, int height,
       type = GIMP_RGB_IMAGE;
       break;
     }
-  return gimp_layer_new (image, name, width, height, type, opacity, mode);
+  return plugin_host_layer_new (image, name, width, height, type, opacity,
+                                mode);
 }
 
 void
 plugin_insert_above (gint32 image, gint32 layer, gint32 drawable)
 {
-  const gint32 parent = gimp_item_get_parent (drawable);
-
-  gimp_image_insert_layer (image, layer, parent > 0 ? parent : 0,
-                           MAX (0, gimp_image_get_item_position (image,
-                                                                 drawable)));
+  plugin_host_insert_layer (image, layer, plugin_host_item_parent (drawable),
+                            MAX (0, plugin_host_item_position (image,
+                                                               drawable)));
 }
 
 void
 plugin_fill_layer (gint32 layer, int width, int height,
                    PluginRowFiller fill, gpointer user_data)
 {
-  GeglBuffer *buffer = gimp_drawable_get_buffer (layer);
+  GeglBuffer *buffer = plugin_host_drawable_buffer (layer);
   const int rows = MAX (1, MIN (STRIP_ROWS, height));
   guint8 *strip = g_new (guint8, (gsize) width * rows * 3);
 

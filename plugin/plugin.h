@@ -1,4 +1,5 @@
-/* plugin.h: shared by the GIMP 2.10 glue of gimp-convnet. */
+/* plugin.h: the procedures' work, host-neutral: drawables, images and
+ * layers are named by their IDs on GIMP 2.10 and GIMP 3 alike. */
 #ifndef CONVNET_PLUGIN_H
 #define CONVNET_PLUGIN_H
 
@@ -11,6 +12,10 @@
 #define PROC_SALIENCY     "plug-in-convnet-saliency"
 #define PROC_FINETUNE     "plug-in-convnet-finetune"
 #define PROC_DOWNLOAD     "plug-in-convnet-download"
+
+/* Binds the translations and finds the shipped data beside the
+ * executable; returns the locale folder. */
+const char *plugin_init_i18n_and_data (void);
 
 /* The folders models are looked up in, user's first (NULL-terminated;
  * owned by the plug-in). */

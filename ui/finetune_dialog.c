@@ -351,6 +351,12 @@ load_project_into_view (Tune *t)
   for (guint i = 0; i < G_N_ELEMENTS (augmentations); i++)
     gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (t->augment[i]),
                                   (t->project->augment & augmentations[i].flag) != 0);
+  if (t->project->class_names->len)
+    {
+      GtkTreePath *first = gtk_tree_path_new_first ();
+      gtk_tree_view_set_cursor (GTK_TREE_VIEW (t->class_view), first, NULL, FALSE);
+      gtk_tree_path_free (first);
+    }
   tune_show_thumbnails (t);
 }
 
@@ -380,10 +386,13 @@ on_project (GtkWidget *button, Tune *t)
       else
         {
           ConvnetUiProject *p = convnet_ui_project_load (path, &error);
+          /* in place: the caller holds t->project and saves it as the
+           * last project when the dialog closes */
           if (p)
             {
-              convnet_ui_project_free (t->project);
-              t->project = p;
+              convnet_ui_project_take (t->project, p);
+              convnet_ui_model_combo_fill (t->model, t->folders,
+                                           t->project->base_model);
               load_project_into_view (t);
             }
         }
@@ -574,12 +583,6 @@ convnet_ui_finetune_dialog (const char *const *folders,
   gtk_box_pack_start (GTK_BOX (hbox), classes_pane (&t), TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (hbox), settings_pane (&t), FALSE, FALSE, 0);
   load_project_into_view (&t);
-  if (t.project->class_names->len)
-    {
-      GtkTreePath *first = gtk_tree_path_new_first ();
-      gtk_tree_view_set_cursor (GTK_TREE_VIEW (t.class_view), first, NULL, FALSE);
-      gtk_tree_path_free (first);
-    }
   gtk_widget_show_all (t.dialog);
 
   gimp_dialog_run (GIMP_DIALOG (t.dialog));

@@ -8,17 +8,34 @@
 #include "convnet.h"
 #include "ui.h"
 
-void
-convnet_ui_project_free (ConvnetUiProject *p)
+static void
+project_clear (ConvnetUiProject *p)
 {
-  if (!p)
-    return;
   g_free (p->base_model);
   for (guint i = 0; p->class_names && i < p->class_names->len; i++)
     g_ptr_array_unref (g_ptr_array_index (p->class_files, i));
   g_clear_pointer (&p->class_names, g_ptr_array_unref);
   g_clear_pointer (&p->class_files, g_ptr_array_unref);
+}
+
+void
+convnet_ui_project_free (ConvnetUiProject *p)
+{
+  if (!p)
+    return;
+  project_clear (p);
   g_free (p);
+}
+
+/* Moves FROM's contents into PROJECT, whose old contents are freed, and
+ * frees FROM's shell: whoever holds PROJECT (the plug-in, which saves it as
+ * the last project) keeps a valid pointer that now holds FROM. */
+void
+convnet_ui_project_take (ConvnetUiProject *project, ConvnetUiProject *from)
+{
+  project_clear (project);
+  *project = *from;
+  g_free (from);
 }
 
 ConvnetUiProject *

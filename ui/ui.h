@@ -77,6 +77,9 @@ gboolean          convnet_ui_project_save      (const ConvnetUiProject *project,
                                                 GError                **error);
 ConvnetUiProject *convnet_ui_project_load      (const char *path,
                                                 GError    **error);
+/* Replaces PROJECT's contents with FROM's, in place, and frees FROM. */
+void              convnet_ui_project_take      (ConvnetUiProject *project,
+                                                ConvnetUiProject *from);
 
 /* Images open in GIMP, for the dialog: the host exports an image (or its
  * selection) as a PNG file and returns its path. */
