@@ -381,6 +381,7 @@ test_optimizer_settings (void)
   s.dampening = 0.0;
   opt = convnet_optimizer_new (&s, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (opt);
   convnet_optimizer_free (opt);
 }
 
@@ -432,6 +433,8 @@ check_resume (ConvnetOptimizerKind kind, double momentum)
       if (k >= SPLIT)
         convnet_optimizer_step (b, 1e-2);
     }
+  /* steps that changed nothing would resume "bit for bit" too */
+  g_assert_true (memcmp (pa, saved_p, sizeof pa) != 0);
   g_assert_cmpmem (pa, sizeof pa, pb, sizeof pb);
   convnet_optimizer_free (a);
   convnet_optimizer_free (b);
@@ -444,8 +447,8 @@ test_optimizer_resume (void)
   ConvnetOptimizer *opt;
   float p[3] = { 1, 2, 3 }, g[3] = { 0 };
 
+  /* (SGD without momentum keeps no state: nothing to resume) */
   check_resume (CONVNET_OPTIMIZER_SGD, 0.9);
-  check_resume (CONVNET_OPTIMIZER_SGD, 0.0);
   check_resume (CONVNET_OPTIMIZER_ADAM, 0.0);
   check_resume (CONVNET_OPTIMIZER_ADAMW, 0.0);
 
@@ -462,14 +465,6 @@ test_optimizer_resume (void)
   g_assert_nonnull (convnet_optimizer_buffer (opt, 0, 1));
   g_assert_null (convnet_optimizer_buffer (opt, 0, 2));
   convnet_optimizer_free (opt);
-}
-
-static void
-test_summary (void)
-{
-  g_test_message ("worst relative parameter difference from torch over "
-                  "all optimizer cases: %.3g (default kernels), %.3g "
-                  "(portable kernels)", worst_param[0], worst_param[1]);
 }
 
 int
@@ -526,10 +521,12 @@ main (int argc, char **argv)
   g_test_add_func ("/optimizer-api/resume", test_optimizer_resume);
   g_test_add_func ("/schedule-api/bad-specs", test_schedule_bad_specs);
   g_test_add_func ("/schedule-api/defaults", test_schedule_defaults);
-  /* Added last, so it runs after every fixture case. */
-  g_test_add_func ("/summary/worst", test_summary);
   g_free (path);
   status = g_test_run ();
+  /* a TAP comment, not a test: it cannot fail */
+  g_print ("# worst relative parameter difference from torch over all "
+           "optimizer cases: %.3g (default kernels), %.3g (portable "
+           "kernels)\n", worst_param[0], worst_param[1]);
   convnet_weight_file_free (fixture);
   return status;
 }
