@@ -48,8 +48,13 @@ def install_profile(build, source, profile):
         dest = os.path.join(plugin, "locale", "zh_CN", "LC_MESSAGES")
         os.makedirs(dest)
         shutil.copy(mo, dest)
-    shutil.copy(os.path.join(source, "plugin", "convnet-batch.scm"),
+    # the batch scripts, with the host glue of the GIMP this build is for
+    scripts = os.path.join(source, "plugin", "scripts")
+    shutil.copy(os.path.join(scripts, "convnet-batch.scm"),
                 os.path.join(profile, "scripts"))
+    shutil.copy(os.path.join(scripts, "convnet-host-gimp%s.scm"
+                             % os.environ.get("CONVNET_GIMP", "2")),
+                os.path.join(profile, "scripts", "convnet-host.scm"))
 
 
 def fashion_images(folder, count):

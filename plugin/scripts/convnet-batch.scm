@@ -5,9 +5,17 @@
 ; classifies every file matching the glob and writes a CSV with the columns
 ; file, rank, label, probability (one row per file and rank).  A file GIMP
 ; cannot open is reported on the console and skipped.
+;
+; What differs between GIMP 2.10 and GIMP 3 (loading, the selected
+; drawable, how our procedures are called and what they return, saving) is
+; in convnet-host.scm, installed from convnet-host-gimp2.scm or
+; convnet-host-gimp3.scm for the host the plug-in was built for.
 
 (define (convnet-nth items i)
   (if (vector? items) (vector-ref items i) (list-ref items i)))
+
+(define (convnet-length items)
+  (if (vector? items) (vector-length items) (length items)))
 
 (define (convnet-csv-field text)
   ; quote a field, doubling any quote inside it
@@ -18,15 +26,13 @@
           (else (loop (cdr chars) (cons (car chars) out))))))
 
 (define (convnet-classify-file filename model top-k port)
-  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE filename filename)))
-         (drawable (car (gimp-image-get-active-drawable image)))
-         (result (plug-in-convnet-classify RUN-NONINTERACTIVE image drawable
-                                           model top-k))
-         (count (car result))
-         (labels (cadr result))
-         (probabilities (cadddr result)))
+  (let* ((image (convnet-load filename))
+         (result (convnet-classify image (convnet-drawable image) model
+                                   top-k))
+         (labels (car result))
+         (probabilities (cadr result)))
     (let loop ((i 0))
-      (if (< i count)
+      (if (< i (convnet-length labels))
           (begin
             (display (convnet-csv-field filename) port)
             (display "," port)
@@ -40,7 +46,7 @@
     (gimp-image-delete image)))
 
 (define (convnet-classify-files pattern model top-k csv-path)
-  (let ((files (cadr (file-glob pattern 1)))
+  (let ((files (convnet-glob pattern))
         (port (open-output-file csv-path)))
     (display "file,rank,label,probability" port)
     (newline port)
@@ -61,31 +67,28 @@
 ; class, saves it all as an XCF, and exports the feature maps tiled in one
 ; layer as a PNG.
 (define (convnet-explain-file filename model node xcf-path grid-path)
-  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE filename filename)))
-         (drawable (car (gimp-image-get-active-drawable image)))
-         (result (plug-in-convnet-classify RUN-NONINTERACTIVE image drawable
-                                           model 5))
-         (labels (cadr result))
-         (probabilities (cadddr result)))
+  (let* ((image (convnet-load filename))
+         (drawable (convnet-drawable image))
+         (result (convnet-classify image drawable model 5))
+         (labels (car result))
+         (probabilities (cadr result)))
     (let loop ((i 0) (text (string-append model " on " filename ":")))
-      (if (< i (car result))
+      (if (< i (convnet-length labels))
           (loop (+ i 1)
                 (string-append text "\n  " (number->string (+ i 1)) ". "
                                (convnet-nth labels i) " "
                                (number->string (convnet-nth probabilities i))))
           (gimp-message text)))
-    (plug-in-convnet-feature-maps RUN-NONINTERACTIVE image drawable model node
-                                  0 FALSE)
-    (plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable model -1 "")
-    (gimp-xcf-save RUN-NONINTERACTIVE image drawable xcf-path xcf-path)
-    (let* ((grid-image (car (gimp-file-load RUN-NONINTERACTIVE filename
-                                            filename)))
-           (grid (car (plug-in-convnet-feature-maps
-                       RUN-NONINTERACTIVE grid-image
-                       (car (gimp-image-get-active-drawable grid-image))
-                       model node 0 TRUE))))
-      (file-png-save-defaults RUN-NONINTERACTIVE grid-image grid grid-path
-                              grid-path)
+    (convnet-feature-maps image drawable model node 0 #f)
+    (convnet-saliency image drawable model -1 "")
+    (convnet-save-xcf image drawable xcf-path)
+    ; the grid alone, in an image of its own size
+    (let* ((grid-image (convnet-load filename))
+           (photo (convnet-drawable grid-image))
+           (grid (convnet-feature-maps grid-image photo model node 0 #t)))
+      (gimp-image-remove-layer grid-image photo)
+      (gimp-image-resize-to-layers grid-image)
+      (convnet-save-png grid-image grid grid-path)
       (gimp-image-delete grid-image))
     (gimp-image-delete image)
-    (car result)))
+    (convnet-length labels)))
