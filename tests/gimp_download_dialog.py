@@ -5,8 +5,9 @@ wrong checkpoint is refused and leaves nothing, a slow download cancelled
 from the dialog leaves nothing, a checkpoint generated here by torch
 (named resnet18-<its SHA-256 prefix>.pth, as a mirror would) is saved
 into the weights folder and selected in the chooser, and Classify then
-runs it.  Driven by keyboard mnemonics; screenshots are test artifacts.
-TAP output.
+runs it; GIMP quits at the end of the script and leaves nothing running.
+Driven by keyboard mnemonics; screenshots are test artifacts, named in TAP
+comments.  TAP output.
 
 Usage: gimp_download_dialog.py BUILD_DIR SOURCE_DIR"""
 import hashlib
@@ -20,9 +21,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import http_server  # noqa: E402
 from gimp_e2e import install_profile, scheme_string  # noqa: E402
-from gimp_dialog import (gui_test_artifacts, report,  # noqa: E402
-                         wait_for_window, xdotool)
-from gimp_finetune_dialog import key, shot  # noqa: E402
+from gimp_dialog import (gui_test_artifacts, nothing_left,  # noqa: E402
+                         quits_alone, report, screenshot, wait_for_window,
+                         xdotool)
+from gimp_finetune_dialog import key  # noqa: E402
+from gimp_session import Session  # noqa: E402
+
+CHECKS = 10
 
 
 def type_url(display, window, url):
@@ -81,27 +86,29 @@ def main():
             f"\"lenet5-fashion\" 5)) (port (open-output-file "
             f"{scheme_string(result)}))) (display (car (cadr r)) port) "
             f"(close-output-port port))")
-        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        gimp = None
+        session = Session()
+        xvfb = session.start(["Xvfb", display, "-screen", "0", "1280x800x24"],
+                             os.environ, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
         try:
             time.sleep(2)
             env = dict(os.environ, DISPLAY=display, GIMP2_DIRECTORY=profile,
                        LANG="C.UTF-8")
-            gimp = subprocess.Popen(
-                ["dbus-run-session", "--", "gimp-2.10", "-d", "-f", "-s", "-b", script],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            gimp = session.start_gimp(
+                ["gimp-2.10", "-d", "-f", "-s", "-b", script,
+                 "-b", "(gimp-quit TRUE)"], env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
             classify = wait_for_window(display, "Classify", 120)
             checks.append((classify is not None, "the Classify dialog opens"))
             if not classify:
-                report(checks, 8)
+                report(checks, CHECKS)
             time.sleep(2)
             key(display, classify, "alt+d")       # _Download...
             window = wait_for_window(display, "Download Checkpoint", 30)
             checks.append((window is not None,
                            "Download... opens the Download Checkpoint dialog"))
             if not window:
-                report(checks, 8)
+                report(checks, CHECKS)
             time.sleep(1)
 
             def left():
@@ -111,7 +118,7 @@ def main():
             key(display, window, "alt+d")         # _Download
             requested = wait_until(lambda: any("/wrong/" in r for r in server.requests), 20)
             time.sleep(3)
-            shot(display, os.path.join(artifacts, "download-refused.png"))
+            screenshot(display, os.path.join(artifacts, "download-refused.png"))
             checks.append((requested and left() == [],
                            f"a wrong checkpoint is refused and leaves nothing ({left()})"))
 
@@ -124,14 +131,15 @@ def main():
             checks.append((started and wait_until(lambda: left() == [], 20),
                            f"Close during a download cancels it and leaves "
                            f"nothing ({left()})"))
-            shot(display, os.path.join(artifacts, "download-cancelled.png"))
+            screenshot(display, os.path.join(artifacts,
+                                             "download-cancelled.png"))
 
             type_url(display, window, f"{base}/good/{name}")
             key(display, window, "alt+d")
             target = os.path.join(weights, name)
             done = wait_until(lambda: left() == [name], 60)
             time.sleep(1)
-            shot(display, os.path.join(artifacts, "download-done.png"))
+            screenshot(display, os.path.join(artifacts, "download-done.png"))
             checks.append((done and open(target, "rb").read() == data,
                            "a good checkpoint is saved, verified, under its name"))
 
@@ -141,7 +149,8 @@ def main():
             checks.append((closed, "Close closes the download dialog"))
             key(display, classify, "alt+l")       # C_lassify, now with resnet18
             time.sleep(8)
-            shot(display, os.path.join(artifacts, "download-classified.png"))
+            screenshot(display, os.path.join(artifacts,
+                                             "download-classified.png"))
             key(display, classify, "alt+c")       # _Close
             wait_until(lambda: os.path.exists(result) and os.path.getsize(result), 60)
             got = open(result).read() if os.path.exists(result) else None
@@ -152,12 +161,12 @@ def main():
                            f"(an ImageNet class: {got})"))
             checks.append((any(r.startswith(f"/good/{name}") for r in server.requests),
                            "the checkpoint came from the local server"))
+            checks.append(quits_alone(session, gimp, xvfb))
         finally:
-            if gimp:
-                gimp.kill()
-            xvfb.kill()
+            session.end_all()
             server.shutdown()
-    report(checks, 8)
+        checks.append(nothing_left(session))
+    report(checks, CHECKS)
 
 
 if __name__ == "__main__":
