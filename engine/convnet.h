@@ -439,6 +439,10 @@ char         *convnet_model_registry_resolve (const char *const *folders,
 ConvnetModel *convnet_model_registry_load    (const char *const *folders,
                                               const char        *name,
                                               GError           **error);
+/* The architecture whose torchvision checkpoint the file name FILE is,
+ * under its official name or another release's (resnet18-0123abcd.pth
+ * for resnet18-f37072fd.pth), or NULL. */
+const ConvnetArch *convnet_arch_for_checkpoint (const char *file);
 
 /* ------------------------------------------------ downloading checkpoints */
 

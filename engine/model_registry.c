@@ -52,6 +52,19 @@ same_stem (const char *file, const char *checkpoint)
   return TRUE;
 }
 
+const ConvnetArch *
+convnet_arch_for_checkpoint (const char *file)
+{
+  for (guint a = 0; file && a < convnet_arch_count (); a++)
+    {
+      const ConvnetArch *arch = convnet_arch_nth (a);
+
+      if (arch->checkpoint && same_stem (file, arch->checkpoint))
+        return arch;
+    }
+  return NULL;
+}
+
 /* ARCH's checkpoint in FOLDERS: its official name first, else another
  * release of it (the first by name). */
 static char *

@@ -3,15 +3,17 @@
 Xvfb, against a local HTTP server (tests/http_server.py) on 127.0.0.1: a
 wrong checkpoint is refused and leaves nothing, a slow download cancelled
 from the dialog leaves nothing, a checkpoint generated here by torch
-(named resnet18-<its SHA-256 prefix>.pth, as a mirror would) is saved
-into the weights folder and selected in the chooser, and Classify then
-runs it; GIMP quits at the end of the script and leaves nothing running.
-Driven by keyboard mnemonics; screenshots are test artifacts, named in TAP
-comments.  TAP output.
+(named resnet18-<its SHA-256 prefix>.pth, as a mirror would) is shown
+as resnet18, saved into the weights folder and selected in the chooser,
+and Classify then runs it; GIMP quits at the end of the script and leaves
+nothing running.  Driven by keyboard mnemonics; what the dialog shows and
+selects is read from its debug log (G_MESSAGES_DEBUG=convnet);
+screenshots are test artifacts, named in TAP comments.  TAP output.
 
 Usage: gimp_download_dialog.py BUILD_DIR SOURCE_DIR"""
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +29,7 @@ from gimp_dialog import (gui_test_artifacts, nothing_left,  # noqa: E402
 from gimp_finetune_dialog import key  # noqa: E402
 from gimp_session import Session  # noqa: E402
 
-CHECKS = 10
+CHECKS = 12
 
 
 def type_url(display, window, url):
@@ -43,6 +45,12 @@ def wait_until(condition, seconds):
             return True
         time.sleep(0.5)
     return condition()
+
+
+def logged(log, pattern):
+    """The first match of PATTERN in the file LOG, or None."""
+    text = open(log, errors="replace").read() if os.path.exists(log) else ""
+    return re.search(pattern, text, re.M)
 
 
 def main():
@@ -90,14 +98,17 @@ def main():
         xvfb = session.start(["Xvfb", display, "-screen", "0", "1280x800x24"],
                              os.environ, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
+        log = os.path.join(tmp, "gimp.log")
         try:
             time.sleep(2)
             env = dict(os.environ, DISPLAY=display, GIMP2_DIRECTORY=profile,
-                       LANG="C.UTF-8")
-            gimp = session.start_gimp(
-                ["gimp-2.10", "-d", "-f", "-s", "-b", script,
-                 "-b", "(gimp-quit TRUE)"], env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+                       LANG="C.UTF-8", G_MESSAGES_DEBUG="convnet")
+            # GLib writes debug messages to stdout
+            with open(log, "w") as log_file:
+                gimp = session.start_gimp(
+                    ["gimp-2.10", "-d", "-f", "-s", "-b", script,
+                     "-b", "(gimp-quit TRUE)"], env,
+                    stdout=log_file, stderr=subprocess.STDOUT)
             classify = wait_for_window(display, "Classify", 120)
             checks.append((classify is not None, "the Classify dialog opens"))
             if not classify:
@@ -142,6 +153,18 @@ def main():
             screenshot(display, os.path.join(artifacts, "download-done.png"))
             checks.append((done and open(target, "rb").read() == data,
                            "a good checkpoint is saved, verified, under its name"))
+            shown = logged(log, rf"downloading {re.escape(base)}/good/"
+                                rf"{re.escape(name)} as architecture (\S+)$")
+            checks.append((shown is not None and shown[1] == "resnet18",
+                           f"the architecture shown follows the address: "
+                           f"resnet18 ({shown[1] if shown else 'not logged'})"))
+            wait_until(lambda: logged(log, rf"downloaded .*/{re.escape(name)}: "
+                                           rf"the chooser selects"), 10)
+            chosen = logged(log, rf"downloaded .*/{re.escape(name)}: the "
+                                 rf"chooser selects (\S+)$")
+            checks.append((chosen is not None and chosen[1] == "resnet18",
+                           f"the chooser selects the downloaded resnet18 "
+                           f"({chosen[1] if chosen else 'not logged'})"))
 
             key(display, window, "alt+c")         # _Close
             closed = wait_until(lambda: not xdotool(

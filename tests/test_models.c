@@ -338,6 +338,52 @@ test_load_mismatches (void)
                      (const char *const[]) { "0.bias", "I64", NULL });
 }
 
+/* A file name from an address (download.pytorch.org's, or a mirror's)
+ * tells its architecture: torchvision's names, and other releases of
+ * them, which keep the stem and change the SHA-256 prefix. */
+static void
+test_arch_for_checkpoint (void)
+{
+  static const struct { const char *file, *arch; } cases[] = {
+    { "resnet18-f37072fd.pth", "resnet18" },
+    { "resnet18-0123abcd.pth", "resnet18" },
+    { "resnet50-11ad3fa6.pth", "resnet50" },
+    { "alexnet-owt-7be5be79.pth", "alexnet" },
+    { "vgg11-8a719046.pth", "vgg11" },
+    { "vgg11_bn-6002323d.pth", "vgg11_bn" },
+    { "vgg19_bn-0123456789abcdef.pth", "vgg19_bn" },
+    { "googlenet-1378be20.pth", "googlenet" },
+    { "resnet18-f37072fd.safetensors", NULL },   /* not a checkpoint */
+    { "resnet18.pth", NULL },                    /* no SHA-256 prefix */
+    { "resnet18-f37.pth", NULL },                /* too short */
+    { "resnet18-f37072fz.pth", NULL },           /* not hex */
+    { "resnet-f37072fd.pth", NULL },
+    { "alexnet-7be5be79.pth", NULL },            /* torchvision's is -owt- */
+    { "myresnet18-f37072fd.pth", NULL },
+    { "lenet5-fashion.safetensors", NULL },
+    { "", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const ConvnetArch *arch = convnet_arch_for_checkpoint (cases[i].file);
+
+      if (g_strcmp0 (arch ? arch->name : NULL, cases[i].arch) != 0)
+        g_error ("%s: %s, expected %s", cases[i].file,
+                 arch ? arch->name : "none",
+                 cases[i].arch ? cases[i].arch : "none");
+    }
+  g_assert_null (convnet_arch_for_checkpoint (NULL));
+  /* no stem is another's prefix: each official name finds its own */
+  for (guint a = 0; a < convnet_arch_count (); a++)
+    {
+      const ConvnetArch *arch = convnet_arch_nth (a);
+
+      if (arch->checkpoint)
+        g_assert_true (convnet_arch_for_checkpoint (arch->checkpoint) == arch);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -352,5 +398,6 @@ main (int argc, char **argv)
   g_test_add_func ("/models/lenet5-matches-torch", test_lenet5_matches_torch);
   g_test_add_func ("/models/activation-needs-retain", test_activation_needs_retain);
   g_test_add_func ("/models/load-mismatches", test_load_mismatches);
+  g_test_add_func ("/models/arch-for-checkpoint", test_arch_for_checkpoint);
   return g_test_run ();
 }

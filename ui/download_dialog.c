@@ -1,11 +1,16 @@
 /* download_dialog.c: the Download... button beside the model chooser and
  * the dialog it opens, which fetches torchvision's official checkpoint of
- * an architecture into the user's weights folder, with progress and a
- * Cancel that leaves nothing behind. */
+ * an architecture, or the file at an address the user gives (the
+ * architecture shown follows its name), into the user's weights folder,
+ * with progress and a Cancel that leaves nothing behind.  With
+ * G_MESSAGES_DEBUG=convnet it logs what it downloads as which
+ * architecture, and what the chooser selects after. */
 #include "config.h"
 
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
+
+#include <string.h>
 
 #include "convnet.h"
 #include "ui.h"
@@ -32,6 +37,8 @@ typedef struct
 {
   GtkWidget         *dialog;
   GtkWidget         *arch;
+  GPtrArray         *arch_names;    /* what ARCH lists, in its order */
+  gboolean           following_url; /* ARCH is being set from URL */
   GtkWidget         *url;
   GtkWidget         *progress;
   GtkWidget         *status;
@@ -88,11 +95,12 @@ set_status (DownloadDialog *d,
   gtk_label_set_text (GTK_LABEL (d->status), text);
 }
 
+/* The status line for architecture ARCH (NULL: none): where its
+ * checkpoint already is, if it is. */
 static void
-update_url (DownloadDialog *d)
+show_existing (DownloadDialog *d,
+               const char     *arch)
 {
-  char *arch = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (d->arch));
-  char *url = arch ? convnet_checkpoint_url (arch, NULL) : NULL;
   const char *resolved_arch = NULL;
   char *have = arch ? convnet_model_registry_resolve (d->folders, arch,
                                                      &resolved_arch, NULL)
@@ -101,12 +109,57 @@ update_url (DownloadDialog *d)
                ? g_strdup_printf (_("Already downloaded: %s"), have)
                : g_strdup ("");
 
-  gtk_entry_set_text (GTK_ENTRY (d->url), url ? url : "");
   set_status (d, text);
   g_free (text);
   g_free (have);
+}
+
+/* The architecture chosen: its official address. */
+static void
+update_url (DownloadDialog *d)
+{
+  char *arch, *url;
+
+  if (d->following_url)
+    return;
+  arch = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (d->arch));
+  url = arch ? convnet_checkpoint_url (arch, NULL) : NULL;
+  gtk_entry_set_text (GTK_ENTRY (d->url), url ? url : "");
+  show_existing (d, arch);
   g_free (url);
   g_free (arch);
+}
+
+/* The file name that ends URL's path. */
+static char *
+url_file_name (const char *url)
+{
+  const char *end = url + strcspn (url, "?#");
+  const char *slash = g_strrstr_len (url, end - url, "/");
+
+  return g_strndup (slash ? slash + 1 : url, end - (slash ? slash + 1 : url));
+}
+
+/* An address typed or pasted: the architecture shown is the one its file
+ * is a checkpoint of, or none. */
+static void
+follow_url (DownloadDialog *d)
+{
+  char *file = url_file_name (gtk_entry_get_text (GTK_ENTRY (d->url)));
+  const ConvnetArch *arch = convnet_arch_for_checkpoint (file);
+  int index = -1;
+
+  for (guint i = 0; arch && i < d->arch_names->len; i++)
+    if (strcmp (g_ptr_array_index (d->arch_names, i), arch->name) == 0)
+      index = i;
+  if (index != gtk_combo_box_get_active (GTK_COMBO_BOX (d->arch)))
+    {
+      d->following_url = TRUE;
+      gtk_combo_box_set_active (GTK_COMBO_BOX (d->arch), index);
+      d->following_url = FALSE;
+      show_existing (d, index >= 0 ? arch->name : NULL);
+    }
+  g_free (file);
 }
 
 /* Refills the chooser after a download of PATH: the model that file
@@ -130,6 +183,10 @@ refresh_models (GtkWidget         *combo,
         }
     }
   convnet_ui_model_combo_fill (combo, folders, selected);
+  g_free (selected);
+  selected = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (combo));
+  g_debug ("downloaded %s: the chooser selects %s", path,
+           selected ? selected : "nothing");
   g_free (selected);
   g_ptr_array_unref (models);
 }
@@ -204,6 +261,7 @@ static void
 start_download (DownloadDialog *d)
 {
   Job *job = g_new0 (Job, 1);
+  char *arch = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (d->arch));
   GThread *thread;
 
   job->refs = 2;
@@ -211,6 +269,9 @@ start_download (DownloadDialog *d)
   job->url = g_strdup (gtk_entry_get_text (GTK_ENTRY (d->url)));
   job->folder = g_strdup (d->folders[0]);
   d->job = job;
+  g_debug ("downloading %s as architecture %s", job->url,
+           arch ? arch : "none");
+  g_free (arch);
   gtk_widget_set_sensitive (d->download, FALSE);
   gtk_widget_set_sensitive (d->arch, FALSE);
   gtk_widget_set_sensitive (d->url, FALSE);
@@ -272,6 +333,7 @@ run_download_dialog (GtkWidget *button,
   table = convnet_ui_dialog_table (d.dialog, 5);
 
   d.arch = gtk_combo_box_text_new ();
+  d.arch_names = g_ptr_array_new ();
   for (guint i = 0; i < convnet_arch_count (); i++)
     {
       const ConvnetArch *arch = convnet_arch_nth (i);
@@ -279,6 +341,7 @@ run_download_dialog (GtkWidget *button,
       if (arch->checkpoint == NULL)
         continue;
       gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (d.arch), arch->name);
+      g_ptr_array_add (d.arch_names, (gpointer) arch->name);
       if (g_strcmp0 (arch->name, current) == 0)
         active = n;
       n++;
@@ -315,6 +378,7 @@ run_download_dialog (GtkWidget *button,
                     GTK_FILL, GTK_FILL, 0, 0);
   update_url (&d);
   g_signal_connect_swapped (d.arch, "changed", G_CALLBACK (update_url), &d);
+  g_signal_connect_swapped (d.url, "changed", G_CALLBACK (follow_url), &d);
   g_signal_connect (d.dialog, "response", G_CALLBACK (on_response), &d);
   gtk_widget_show_all (d.dialog);
 
@@ -329,6 +393,7 @@ run_download_dialog (GtkWidget *button,
   if (d.model_combo)
     g_object_remove_weak_pointer (G_OBJECT (d.model_combo),
                                   (gpointer *) &d.model_combo);
+  g_ptr_array_unref (d.arch_names);
   g_free (current);
 }
 
