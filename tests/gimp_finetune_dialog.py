@@ -1,14 +1,21 @@
 #!/usr/bin/python3
 """The Fine-tune dialog in a real GIMP 2.10 under Xvfb, driven by its
 keyboard mnemonics.  It opens on the last project (three classes of
-Fashion-MNIST test images: tops, footwear, other); a training cancelled at
-once leaves no model file; Open Project loads a saved project (the same
-kinds of images under other class names), which then trains, shows its
-curves and confusion matrix and is saved under a name; an open image and
-its selection are added as images; Close returns the saved name to the
-calling script and remembers the opened project as the last one, without
-the plug-in crashing; the saved model classifies held-out images.
-Screenshots are saved as test artifacts.  TAP output.
+Fashion-MNIST test images: tops, footwear, other, with enough images,
+epochs and augmentation to train for a while); that training is cancelled
+once its first epoch has ended and must stop at once and leave no file.
+Open Project then loads a saved project (the same kinds of images under
+other class names), which trains to its end and is saved under a name; an
+open image and its selection are added as images; a training left unsaved
+is closed with the dialog.  Close returns the saved name to the calling
+script and remembers the opened project as the last one, without the
+plug-in crashing; the saved model classifies held-out images.
+
+The dialog's progress is read from the debug lines the training writes
+(G_MESSAGES_DEBUG=convnet): "fine-tune: epoch E of N ended at T" and
+"fine-tune: training completed|cancelled|failed at T", T in seconds since
+1970.  Screenshots are saved as test artifacts (TAP comments name them).
+TAP output.
 
 Usage: gimp_finetune_dialog.py BUILD_DIR SOURCE_DIR"""
 import glob
@@ -22,16 +29,23 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gimp_e2e import install_profile, regrouped_folders, scheme_string  # noqa
-from gimp_dialog import (gui_test_artifacts, report,  # noqa: E402
-                         wait_for_window, xdotool)
+from gimp_dialog import (gui_test_artifacts, nothing_left,  # noqa: E402
+                         quits_alone, report, screenshot, wait_for_window,
+                         xdotool)
+from gimp_session import Session  # noqa: E402
 
 # the opened project names the regrouped classes its own way, so that the
 # remembered project tells which of the two it is
 OPENED_NAMES = {"tops": "upper-body", "footwear": "shoes", "other": "rest"}
+# the last project trains long enough to be cancelled in the middle
+LONG_IMAGES, LONG_EPOCHS = 300, 200
+OPENED_EPOCHS = 15
 
 # what GIMP, glibc and the sanitizers print when a plug-in dies
 CRASH = re.compile(r"crashed|fatal error|AddressSanitizer|runtime error|"
                    r"double free|free\(\)|corrupted|Segmentation fault")
+PROGRESS = re.compile(r"fine-tune: (?:epoch (\d+) of (\d+) ended|"
+                      r"training (completed|cancelled|failed)) at ([0-9.]+)")
 
 
 def key(display, window, combo):
@@ -39,12 +53,31 @@ def key(display, window, combo):
     xdotool(display, "key", "--clearmodifiers", combo)
 
 
-def shot(display, path):
-    """Saves a screenshot; machinery, so a TAP comment, not a check."""
-    subprocess.run(["import", "-display", display, "-window", "root", path],
-                   check=False)
-    print(f"# screenshot: {path}" if os.path.exists(path)
-          else f"# no screenshot: {path}")
+def progress(log):
+    """The training's debug lines so far: ("epoch", E, N, T) and
+    ("completed"|"cancelled"|"failed", None, None, T)."""
+    events = []
+    for line in open(log, errors="replace"):
+        m = PROGRESS.search(line)
+        if m and m.group(1):
+            events.append(("epoch", int(m.group(1)), int(m.group(2)),
+                           float(m.group(4))))
+        elif m:
+            events.append((m.group(3), None, None, float(m.group(4))))
+    return events
+
+
+def wait_for_event(log, since, kinds, seconds):
+    """The first event after the first SINCE ones whose kind is in KINDS
+    (and, for epochs, the whole list after SINCE up to it), or None."""
+    end = time.time() + seconds
+    while time.time() < end:
+        events = progress(log)[since:]
+        for i, e in enumerate(events):
+            if e[0] in kinds:
+                return e, events[:i]
+        time.sleep(0.05)
+    return None, progress(log)[since:]
 
 
 def open_in_chooser(display, title, path):
@@ -72,11 +105,12 @@ def open_in_chooser(display, title, path):
     return False
 
 
-def project(classes, epochs):
+def project(classes, epochs, augment, last_block=False, lr=0.01):
     return {"format": "gimp-convnet fine-tune project 1",
             "base_model": "lenet5-fashion", "epochs": epochs,
-            "learning_rate": 0.01, "validation_share": 0.2,
-            "train_last_block": False, "augment": 1, "classes": classes}
+            "learning_rate": lr, "validation_share": 0.2,
+            "train_last_block": last_block, "augment": augment,
+            "classes": classes}
 
 
 def class_list(train, names=None):
@@ -96,6 +130,48 @@ def sanitizer_reports():
     return found
 
 
+def files_in(folder):
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def cancel_checks(display, window, log, weights):
+    """Trains the last project, cancels it once its first epoch has ended,
+    and checks that it stopped and left nothing."""
+    checks = []
+    key(display, window, "alt+t")                       # Train
+    first, _ = wait_for_event(log, 0, ("epoch", "completed", "cancelled",
+                                       "failed"), 180)
+    checks.append((first is not None and first[:3] == ("epoch", 1,
+                                                       LONG_EPOCHS),
+                   f"the dialog trains the last project, epoch by epoch "
+                   f"(first report: {first and first[:3]})"))
+    if first is None or first[0] != "epoch":
+        return checks
+    xdotool(display, "windowfocus", "--sync", window)
+    cancelled_at = time.time()
+    xdotool(display, "key", "--clearmodifiers", "alt+n")  # Cancel Training
+    ended, epochs = wait_for_event(log, 0, ("completed", "cancelled",
+                                            "failed"), 10)
+    took = ended[3] - cancelled_at if ended else None
+    checks.append((ended is not None and ended[0] == "cancelled"
+                   and took < 1.0,
+                   "Cancel stops the training within a second ("
+                   + (f"{ended[0]} {took:.2f} s after Cancel" if ended
+                      else "still training 10 s after Cancel") + ")"))
+    time.sleep(2)
+    later = [e for e in progress(log) if ended and e[3] > ended[3]]
+    last_epoch = max((e[1] for e in epochs if e[0] == "epoch"), default=0)
+    checks.append((ended is not None and not later
+                   and last_epoch < LONG_EPOCHS,
+                   f"the epoch counter stops at Cancel (last epoch "
+                   f"{last_epoch} of {LONG_EPOCHS}; reported after the "
+                   f"end: {later})"))
+    left = files_in(weights)
+    checks.append((left == [], f"a cancelled training leaves no temporary "
+                               f"or model file ({left})"))
+    return checks
+
+
 def main():
     build, source = sys.argv[1], sys.argv[2]
     artifacts = gui_test_artifacts(build)
@@ -104,20 +180,23 @@ def main():
     with tempfile.TemporaryDirectory(prefix="convnet-tune-dialog-") as tmp:
         profile = os.path.join(tmp, "profile")
         install_profile(build, source, profile)
-        last_train, _ = regrouped_folders(os.path.join(tmp, "last"), 20, 0)
+        long_train, _ = regrouped_folders(os.path.join(tmp, "last"),
+                                          LONG_IMAGES, 0)
         train, held_out = regrouped_folders(os.path.join(tmp, "opened"),
                                             20, 20)
         os.makedirs(os.path.join(profile, "gimp-convnet"))
         last = os.path.join(profile, "gimp-convnet", "last-project.json")
         with open(last, "w") as f:
-            json.dump(project(class_list(last_train), 15), f)
+            # every augmentation: each epoch runs the whole network
+            json.dump(project(class_list(long_train), LONG_EPOCHS, 31,
+                              last_block=True, lr=0.001), f)
         opened_classes = class_list(train, OPENED_NAMES)
         opened = os.path.join(tmp, "opened.json")
         with open(opened, "w") as f:
-            json.dump(project(opened_classes, 15), f)
+            json.dump(project(opened_classes, OPENED_EPOCHS, 1), f)
         weights = os.path.join(profile, "gimp-convnet", "weights")
         result = os.path.join(tmp, "result")
-        gimp_log = os.path.join(tmp, "gimp.log")
+        log = os.path.join(tmp, "gimp.log")
         sample = os.path.join(source, "samples", "bag.png")
         # an open image with a selection, for "Add Whole Image" and "Add
         # This Region"
@@ -130,56 +209,62 @@ def main():
                   f"{scheme_string(result)}))) (display (car r) port) "
                   f"(close-output-port port))")
         reports_before = sanitizer_reports()
-        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0",
-                                 "1280x960x24"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        gimp = None
+        session = Session()
+        xvfb = session.start(["Xvfb", display, "-screen", "0", "1280x960x24"],
+                             os.environ, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        regions = []
         try:
             time.sleep(2)
             # a home of its own: GTK's recently used files and the file
             # chooser's state do not carry over from other runs
             home = os.path.join(tmp, "home")
             env = dict(os.environ, DISPLAY=display, GIMP2_DIRECTORY=profile,
-                       LANG="C.UTF-8", HOME=home,
+                       LANG="C.UTF-8", HOME=home, G_MESSAGES_DEBUG="convnet",
                        XDG_DATA_HOME=os.path.join(home, ".local", "share"),
                        XDG_CONFIG_HOME=os.path.join(home, ".config"),
                        XDG_CACHE_HOME=os.path.join(home, ".cache"))
             # -c: GIMP's messages (a plug-in crash among them) go to its
-            # stderr, which the plug-in's own stderr shares
-            with open(gimp_log, "w") as log:
-                gimp = subprocess.Popen(
-                    ["dbus-run-session", "--", "gimp-2.10", "-d", "-f", "-s",
-                     "-c", "-b", script], env=env, stdout=log,
+            # stderr, which the plug-in shares
+            with open(log, "w") as out:
+                gimp = session.start_gimp(
+                    ["gimp-2.10", "-d", "-f", "-s", "-c", "-b", script,
+                     "-b", "(gimp-quit TRUE)"], env, stdout=out,
                     stderr=subprocess.STDOUT)
             window = wait_for_window(display, "Fine-tune", 120)
-            checks.append((window is not None,
-                           "the Fine-tune dialog opens on the last project"))
+            checks.append((window is not None, "the Fine-tune dialog opens"))
             if window:
                 time.sleep(3)
-                shot(display, os.path.join(artifacts, "finetune-dialog.png"))
-                key(display, window, "alt+t")           # Train
-                time.sleep(0.5)
-                key(display, window, "alt+n")           # Cancel Training
-                time.sleep(3)
-                models = glob.glob(os.path.join(weights, "*.safetensors"))
-                checks.append((models == [],
-                               "a cancelled training leaves no model",
-                               ))
+                screenshot(display, os.path.join(artifacts,
+                                                 "finetune-dialog.png"))
+                checks += cancel_checks(display, window, log, weights)
                 key(display, window, "alt+o")           # Open Project...
                 checks.append((open_in_chooser(display, "Open Project",
                                                opened),
                                "Open Project takes a project file"))
-                time.sleep(3)
+                time.sleep(2)
+                before = len(progress(log))
                 key(display, window, "alt+t")           # Train
-                end = time.time() + 90
+                ended, epochs = wait_for_event(log, before, (
+                    "completed", "cancelled", "failed"), 180)
+                last_epoch = epochs[-1][1:3] if epochs else None
+                checks.append((ended is not None and ended[0] == "completed"
+                               and last_epoch == (OPENED_EPOCHS,
+                                                  OPENED_EPOCHS),
+                               f"Train works again after a cancel: the opened "
+                               f"project trains to its last epoch "
+                               f"({ended and ended[0]}, last epoch "
+                               f"{last_epoch})"))
+                time.sleep(1)
+                key(display, window, "alt+s")           # Save Model
                 saved = os.path.join(weights, "my-classes.safetensors")
+                end = time.time() + 10
                 while time.time() < end and not os.path.exists(saved):
-                    time.sleep(3)
-                    key(display, window, "alt+s")       # Save, once possible
-                shot(display, os.path.join(artifacts,
-                                           "finetune-dialog-trained.png"))
+                    time.sleep(0.5)
                 checks.append((os.path.exists(saved),
                                "Save writes the model under its name"))
+                screenshot(display, os.path.join(
+                    artifacts, "finetune-dialog-trained.png"))
                 key(display, window, "alt+w")           # Add Whole Image
                 time.sleep(2)
                 key(display, window, "alt+g")           # Add This Region
@@ -192,8 +277,12 @@ def main():
                 checks.append((sizes == [(280, 280), (100, 60)],
                                f"an open image and its selection are added "
                                f"as images ({sizes})"))
+                # a training nobody saves: Close must not leave its file
+                before = len(progress(log))
+                key(display, window, "alt+t")           # Train
+                wait_for_event(log, before, ("epoch",), 60)
                 key(display, window, "alt+c")           # Close
-                end = time.time() + 30
+                end = time.time() + 60
                 while time.time() < end and not (
                         os.path.exists(result) and os.path.getsize(result)):
                     time.sleep(1)
@@ -202,26 +291,26 @@ def main():
                            f"the procedure returns the saved name ({got})"))
             try:
                 remembered = json.load(open(last))["classes"]
-            except (OSError, ValueError, KeyError) as e:
+            except (OSError, ValueError, KeyError, TypeError) as e:
                 remembered = repr(e)
-            # the opened classes, the first one with the two added images
+            # the opened classes, the first with the two images added to it
             expected = [dict(c) for c in opened_classes]
-            expected[0]["images"] = expected[0]["images"] + regions \
-                if window else expected[0]["images"]
+            expected[0]["images"] = expected[0]["images"] + regions
+            names = [c.get("name") for c in remembered] \
+                if isinstance(remembered, list) else remembered
             checks.append((remembered == expected,
-                           "the opened project is remembered as the last one "
-                           f"(classes {[c['name'] for c in remembered]})"
-                           if isinstance(remembered, list) else
-                           f"the opened project is remembered ({remembered})"))
-            time.sleep(1)
-            crashes = [line.strip() for line in open(gimp_log, errors="replace")
+                           f"the opened project is remembered as the last "
+                           f"one, with the added images (classes {names})"))
+            checks.append(quits_alone(session, gimp, xvfb))
+            left = [f for f in files_in(weights) if f != "my-classes.safetensors"]
+            checks.append((left == [], f"closing the dialog after an unsaved "
+                                       f"training leaves no file ({left})"))
+            crashes = [line.strip() for line in open(log, errors="replace")
                        if CRASH.search(line)]
             new_reports = sorted(sanitizer_reports() - reports_before)
             checks.append((not crashes and not new_reports,
                            f"GIMP reports no crash of the plug-in "
                            f"({(crashes + new_reports)[:3]})"))
-            leftovers = glob.glob(os.path.join(weights, ".finetune-*"))
-            checks.append((leftovers == [], "no temporary file is left"))
             saved = os.path.join(weights, "my-classes.safetensors")
             if os.path.exists(saved):
                 out = subprocess.run(
@@ -236,13 +325,15 @@ def main():
                                f"project, classifies held-out images "
                                f"({right}/{len(held_out)})"))
             if not all(ok for ok, _ in checks):
-                for line in open(gimp_log, errors="replace").readlines()[-40:]:
-                    print(f"# gimp: {line.rstrip()}")
+                noise = ("theme engine", "Gtk-CRITICAL", "Gtk-WARNING")
+                lines = [line.rstrip() for line in open(log, errors="replace")
+                         if line.strip() and not any(n in line for n in noise)]
+                for line in lines[-40:]:
+                    print(f"# gimp: {line}")
         finally:
-            if gimp:
-                gimp.kill()
-            xvfb.kill()
-    report(checks, 10)
+            session.end_all()
+        checks.append(nothing_left(session))
+    report(checks, 16)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,10 @@ show_progress (gpointer data)
                            p->val_loss, p->val_accuracy };
           g_array_append_val (t->points, e);
           gtk_widget_queue_draw (t->curves);
+          /* for whoever watches the dialog (its GUI test): the epoch
+           * counter and when it moved, in seconds since 1970 */
+          g_debug ("fine-tune: epoch %d of %d ended at %.3f", p->epoch,
+                   p->epochs, g_get_real_time () / 1e6);
         }
     }
   g_free (u);
@@ -236,9 +240,20 @@ training_done (gpointer data)
     }
   gtk_widget_set_sensitive (t->train_button, TRUE);
   gtk_widget_set_sensitive (t->cancel_button, FALSE);
+  g_debug ("fine-tune: training %s at %.3f",
+           !t->error ? "completed"
+           : g_error_matches (t->error, CONVNET_ERROR, CONVNET_ERROR_CANCELLED)
+           ? "cancelled" : "failed", g_get_real_time () / 1e6);
   if (t->error)
     {
-      gtk_label_set_text (GTK_LABEL (t->status), t->error->message);
+      /* a cancelled or failed training leaves no file behind */
+      if (t->temp_path)
+        g_unlink (t->temp_path);
+      g_clear_pointer (&t->temp_path, g_free);
+      gtk_label_set_text (GTK_LABEL (t->status),
+                          g_error_matches (t->error, CONVNET_ERROR,
+                                           CONVNET_ERROR_CANCELLED)
+                          ? _("Training cancelled.") : t->error->message);
       gtk_progress_bar_set_text (GTK_PROGRESS_BAR (t->progress), "");
       g_clear_error (&t->error);
     }
