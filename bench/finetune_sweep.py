@@ -17,7 +17,8 @@ trained on either).
 
 Every run appends a row to the CSV (one per fine-tune); the summary ranks
 the settings by mean held-out accuracy over all relabellings, sizes and
-draws.  About 6 minutes for the grid and 2 for the rest on one core.
+draws.  About 14 minutes in all (1,800 fine-tunes, one core, on a shared
+2-core machine).
 
 Usage: bench/finetune_sweep.py [--convnet build/cli/convnet]
            [--csv bench/results/finetune_sweep.csv] [--stage grid|settings|defaults|all]
@@ -66,10 +67,10 @@ GRID_EPOCHS = [10, 30, 60, 100]
 SETTINGS_BATCH = [8, 16, 32]
 SETTINGS_VALIDATION = [0.1, 0.2, 0.3]
 
+# no times: the same build writes the same file
 FIELDS = ["stage", "relabelling", "per_class", "draw", "optimizer", "lr",
           "epochs", "batch", "validation", "kept_epoch",
-          "validation_accuracy", "held_out_accuracy", "held_out_images",
-          "seconds"]
+          "validation_accuracy", "held_out_accuracy", "held_out_images"]
 
 
 def read_idx(name, offset):
@@ -131,7 +132,6 @@ def engine_defaults(convnet):
 
 
 def finetune(convnet, train_dir, held_dir, out, options):
-    start = time.monotonic()
     text = run([convnet, "finetune", "--weights", BASE, "--data", train_dir,
                 "--out", out, "--threads", "1"] + options)
     kept = re.search(r"kept epoch (\d+)", text)
@@ -142,8 +142,7 @@ def finetune(convnet, train_dir, held_dir, out, options):
     return {"kept_epoch": kept.group(1) if kept else "",
             "validation_accuracy": val.group(1) if val else "",
             "held_out_accuracy": held.group(1),
-            "held_out_images": held.group(2),
-            "seconds": f"{time.monotonic() - start:.2f}"}
+            "held_out_images": held.group(2)}
 
 
 def sweep(convnet, stage, configs, train_dirs, held_dirs, workdir, writer):

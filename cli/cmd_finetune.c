@@ -8,12 +8,14 @@
 int
 cmd_finetune (int argc, char **argv)
 {
+  ConvnetFinetuneSettings s;
   char *model = NULL, *weights = NULL, *data_dir = NULL, *out = NULL;
   char *augment = NULL, *freeze = NULL, *optimizer = NULL;
-  gboolean last_block = FALSE;
-  double lr = 1e-3, validation_share = 0.2;
-  int epochs = 10, batch = 16, threads = 2;
-  gint64 seed = 1;
+  gboolean last_block;
+  double lr, validation_share;
+  int epochs, batch, threads = 2;
+  gint64 seed;
+  char *help[6];
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model,
       "base architecture (not needed for our .safetensors)", "MODEL" },
@@ -23,11 +25,10 @@ cmd_finetune (int argc, char **argv)
       "image folder, one sub-folder per class", "DIR" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "model to write",
       "FILE.safetensors" },
-    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "epochs (10)", "N" },
-    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "batch size (16)", "B" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "learning rate (1e-3)", "LR" },
-    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer,
-      "sgd, adam or adamw (adam)", "NAME" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, NULL, "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, NULL, "B" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, NULL, "LR" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, NULL, "NAME" },
     { "augment", 0, 0, G_OPTION_ARG_STRING, &augment,
       "flip,crop,rotate,color,erase (none: features are computed once)",
       "LIST" },
@@ -36,29 +37,55 @@ cmd_finetune (int argc, char **argv)
     { "freeze", 0, 0, G_OPTION_ARG_STRING, &freeze,
       "freeze every node up to this one (default: the classifier's input)",
       "NODE" },
-    { "validation", 0, 0, G_OPTION_ARG_DOUBLE, &validation_share,
-      "held-out share of each class (0.2)", "SHARE" },
-    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "random seed (1)", "S" },
+    { "validation", 0, 0, G_OPTION_ARG_DOUBLE, &validation_share, NULL,
+      "SHARE" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, NULL, "S" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "threads (2)", "T" },
     { 0 }
   };
   GOptionContext *context = g_option_context_new ("- fine-tune on an image folder");
   GError *error = NULL;
   ConvnetDataset *data = NULL;
-  ConvnetFinetuneSettings s;
   ConvnetFinetuneResult result = { 0 };
   GPtrArray *skipped;
+  gboolean parsed;
   int status = 1;
 
+  convnet_finetune_defaults (&s);
+  epochs = s.epochs;
+  batch = s.batch_size;
+  lr = s.lr;
+  validation_share = s.validation_share;
+  seed = (gint64) s.seed;
+  last_block = s.train_last_block;
+  /* the help shows the engine's defaults, which the dialog and the
+   * plug-in start from too */
+  help[0] = g_strdup_printf ("epochs (default: %d)", s.epochs);
+  help[1] = g_strdup_printf ("batch size (default: %d)", s.batch_size);
+  help[2] = g_strdup_printf ("learning rate (default: %g)", s.lr);
+  help[3] = g_strdup_printf ("sgd, adam or adamw (default: %s)",
+                             convnet_optimizer_kind_name (s.optimizer));
+  help[4] = g_strdup_printf ("held-out share of each class; the epoch best "
+                             "on it is kept (default: %g)",
+                             s.validation_share);
+  help[5] = g_strdup_printf ("random seed (default: %" G_GUINT64_FORMAT ")",
+                             s.seed);
+  /* in the order of the entries without a description */
+  for (guint i = 0, k = 0; entries[i].long_name; i++)
+    if (!entries[i].description)
+      entries[i].description = help[k++];
+
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!cli_parse (context, &argc, &argv))
-    return 1;
+  parsed = cli_parse (context, &argc, &argv);
   g_option_context_free (context);
+  for (guint k = 0; k < G_N_ELEMENTS (help); k++)
+    g_free (help[k]);
+  if (!parsed)
+    return 1;
   if (!weights || !data_dir || !out)
     return cli_fail ("finetune needs --weights, --data and --out");
   convnet_set_threads (threads);
 
-  convnet_finetune_defaults (&s);
   s.base_weights = weights;
   s.base_arch = model;
   s.freeze_through = freeze;

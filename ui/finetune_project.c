@@ -6,6 +6,7 @@
 #include <json-glib/json-glib.h>
 
 #include "convnet.h"
+#include "train/train.h"
 #include "ui.h"
 
 static void
@@ -42,11 +43,16 @@ ConvnetUiProject *
 convnet_ui_project_new (void)
 {
   ConvnetUiProject *p = g_new0 (ConvnetUiProject, 1);
+  ConvnetFinetuneSettings defaults;
 
+  /* the engine's defaults, which convnet finetune and the plug-in use */
+  convnet_finetune_defaults (&defaults);
   p->base_model = g_strdup ("lenet5-fashion");
-  p->epochs = 10;
-  p->lr = 1e-3;
-  p->validation_share = 0.2;
+  p->epochs = defaults.epochs;
+  p->lr = defaults.lr;
+  p->validation_share = defaults.validation_share;
+  p->train_last_block = defaults.train_last_block;
+  p->augment = defaults.augment;
   p->class_names = g_ptr_array_new_with_free_func (g_free);
   p->class_files = g_ptr_array_new ();
   return p;
@@ -136,11 +142,12 @@ convnet_ui_project_load (const char *path, GError **error)
   p = convnet_ui_project_new ();
   g_free (p->base_model);
   p->base_model = g_strdup (json_object_get_string_member_with_default (o, "base_model", "lenet5-fashion"));
-  p->epochs = (int) json_object_get_int_member_with_default (o, "epochs", 10);
-  p->lr = json_object_get_double_member_with_default (o, "learning_rate", 1e-3);
-  p->validation_share = json_object_get_double_member_with_default (o, "validation_share", 0.2);
-  p->train_last_block = json_object_get_boolean_member_with_default (o, "train_last_block", FALSE);
-  p->augment = (guint) json_object_get_int_member_with_default (o, "augment", 0);
+  /* a setting the file lacks keeps the default of convnet_ui_project_new */
+  p->epochs = (int) json_object_get_int_member_with_default (o, "epochs", p->epochs);
+  p->lr = json_object_get_double_member_with_default (o, "learning_rate", p->lr);
+  p->validation_share = json_object_get_double_member_with_default (o, "validation_share", p->validation_share);
+  p->train_last_block = json_object_get_boolean_member_with_default (o, "train_last_block", p->train_last_block);
+  p->augment = (guint) json_object_get_int_member_with_default (o, "augment", p->augment);
   classes = json_object_get_array_member (o, "classes");
   for (guint c = 0; c < json_array_get_length (classes); c++)
     {
