@@ -10,6 +10,7 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
+#include "host.h"
 #include "plugin.h"
 #include "train/train.h"
 
@@ -119,7 +120,7 @@ char *
 plugin_export_image (int image, gboolean selection, gpointer user_data,
                      GError **error)
 {
-  const gint32 drawable = gimp_image_get_active_drawable (image);
+  const gint32 drawable = plugin_host_image_drawable (image);
   char *dir = g_build_filename (gimp_directory (), "gimp-convnet", "regions",
                                 NULL);
   char *name = NULL, *path = NULL;

@@ -2,6 +2,7 @@
  * as a coloured layer over the region, translucent so the photo shows. */
 #include "config.h"
 
+#include "host.h"
 #include "plugin.h"
 
 #define HEATMAP_OPACITY 55.0
@@ -64,7 +65,7 @@ plugin_saliency (gint32 image, gint32 drawable, ConvnetModel *model,
   layer = plugin_new_layer (image, name, w, h, HEATMAP_OPACITY,
                             GIMP_LAYER_MODE_NORMAL);
   plugin_insert_above (image, layer, drawable);
-  gimp_layer_set_offsets (layer, x, y);
+  plugin_host_layer_set_offsets (layer, x, y);
   plugin_fill_layer (layer, w, h, fill_heat, &fill);
   g_free (name);
   g_free (cam);

@@ -6,7 +6,7 @@
  * generate_data.py); the pipeline is then checked to be those blocks
  * composed, with the same random draws, and to be preprocessing itself
  * when nothing is enabled.  Random parameters are checked for their
- * bounds over many draws. */
+ * bounds over many draws.  Timings: test_augment -m perf. */
 #include "data/data.h"
 #include "test_util.h"
 
@@ -415,6 +415,122 @@ test_composition (void)
         }
 }
 
+/* ColorJitter by hand from RNG's draws: the order, then a factor for each
+ * adjustment, applied in that order. */
+static void
+jitter_by_hand (const ConvnetAugment *aug,
+                ConvnetImage         *image,
+                ConvnetRng           *rng)
+{
+  const double jitter[3] = { aug->brightness, aug->contrast, aug->saturation };
+  double       factor[3];
+  guint        order[3] = { 0, 1, 2 };
+  int          k;
+
+  convnet_shuffle (order, 3, rng);
+  for (k = 0; k < 3; k++)
+    {
+      double low = MAX (0.0, 1.0 - jitter[k]), high = 1.0 + jitter[k];
+
+      factor[k] = low + (high - low) * convnet_rng_uniform (rng);
+    }
+  for (k = 0; k < 3; k++)
+    if (order[k] == 0)
+      convnet_image_adjust_brightness (image, factor[0]);
+    else if (order[k] == 1)
+      convnet_image_adjust_contrast (image, factor[1]);
+    else
+      convnet_image_adjust_saturation (image, factor[2]);
+}
+
+/* With every transform but erasing (test_erase's), the pipeline is the
+ * blocks in torchvision's order fed with the same draws: the crop
+ * rectangle, the flip, the shift, the angle, then ColorJitter's order and
+ * factors.  A pipeline that skipped a step, or took them in another order,
+ * gives other samples. */
+static void
+test_composition_every_transform (void)
+{
+  static const char *const images[] = { "photo_40x30.png", "gray_29x23.png" };
+  const ConvnetPreprocess *pres[] = { &imagenet_pre, &lenet_pre };
+  const guint              flags = CONVNET_AUGMENT_CROP | CONVNET_AUGMENT_FLIP |
+                                   CONVNET_AUGMENT_SHIFT |
+                                   CONVNET_AUGMENT_ROTATE |
+                                   CONVNET_AUGMENT_COLOR;
+  guint                    i, p, seed, flipped = 0, shifted = 0, jittered = 0;
+
+  for (i = 0; i < G_N_ELEMENTS (images); i++)
+    for (p = 0; p < G_N_ELEMENTS (pres); p++)
+      for (seed = 0; seed < 20; seed++)
+        {
+          const ConvnetPreprocess *pre = pres[p];
+          ConvnetImage            *image = load_fixture (images[i]);
+          ConvnetAugment           aug;
+          ConvnetRng               rng;
+          ConvnetRect              rect;
+          ConvnetImage            *work, *moved, *rotated;
+          float                   *expected, *got;
+          gsize                    bytes;
+          guint8                  *before;
+          int                      sx, sy, dx, dy;
+
+          if (strstr (images[i], "gray") != NULL)
+            {
+              ConvnetImage *gray = to_one_channel (image);
+
+              convnet_image_free (image);
+              image = gray;
+            }
+          convnet_augment_defaults (&aug, flags);
+          convnet_rng_seed (&rng, seed);
+          convnet_augment_crop_rect (&aug, image->width, image->height, &rng,
+                                     &rect);
+          work = convnet_image_resized_crop (image, &rect, pre->crop_width,
+                                             pre->crop_height,
+                                             pre->grayscale);
+          if (convnet_rng_uniform (&rng) < aug.flip_p)
+            {
+              convnet_image_flip_horizontal (work);
+              flipped++;
+            }
+          sx = (int) lround (aug.shift_fraction * work->width);
+          sy = (int) lround (aug.shift_fraction * work->height);
+          dx = (int) convnet_rng_below (&rng, 2 * sx + 1) - sx;
+          dy = (int) convnet_rng_below (&rng, 2 * sy + 1) - sy;
+          shifted += dx != 0 || dy != 0;
+          moved = convnet_image_new (work->width, work->height,
+                                     work->channels);
+          convnet_image_shift (work, dx, dy, moved);
+          rotated = convnet_image_new (work->width, work->height,
+                                       work->channels);
+          convnet_image_rotate (moved, -aug.rotate_degrees + 2.0 *
+                                aug.rotate_degrees *
+                                convnet_rng_uniform (&rng), rotated);
+          bytes = (gsize) rotated->width * rotated->height * rotated->channels;
+          before = g_memdup2 (rotated->pixels, bytes);
+          jitter_by_hand (&aug, rotated, &rng);
+          jittered += memcmp (before, rotated->pixels, bytes) != 0;
+          expected = g_new (float, sample_size (pre));
+          normalise (pre, rotated, expected);
+
+          got = augment (&aug, pre, image, seed);
+          check_equal (got, expected, sample_size (pre));
+          g_free (got);
+          g_free (expected);
+          g_free (before);
+          convnet_image_free (rotated);
+          convnet_image_free (moved);
+          convnet_image_free (work);
+          convnet_image_free (image);
+        }
+  /* every step did something in most samples, so none can be left out */
+  g_test_message ("of 80 samples: %u flipped, %u shifted, %u jittered",
+                  flipped, shifted, jittered);
+  g_assert_cmpuint (flipped, >, 20);
+  g_assert_cmpuint (shifted, >, 40);
+  g_assert_cmpuint (jittered, >, 60);
+}
+
 static void
 test_determinism (void)
 {
@@ -706,7 +822,8 @@ synthetic_photo (int width,
   return image;
 }
 
-/* Timings are reported, never asserted: machines differ. */
+/* Timings, reported and never asserted (machines differ), so no check of
+ * the product: registered only for a performance run (-m perf). */
 static void
 test_timing (void)
 {
@@ -809,12 +926,15 @@ main (int    argc,
   g_test_add_func ("/augment/identity", test_identity);
   g_test_add_func ("/augment/flip", test_flip);
   g_test_add_func ("/augment/composition", test_composition);
+  g_test_add_func ("/augment/composition/every-transform",
+                   test_composition_every_transform);
   g_test_add_func ("/augment/determinism", test_determinism);
   g_test_add_func ("/augment/crop-rect", test_crop_rect);
   g_test_add_func ("/augment/erase", test_erase);
   g_test_add_func ("/augment/gray", test_gray);
   g_test_add_func ("/augment/errors", test_errors);
-  g_test_add_func ("/augment/timing", test_timing);
+  if (g_test_perf ())
+    g_test_add_func ("/augment/timing", test_timing);
   add_reference_cases ();
   g_test_add_func ("/augment/shift", test_shift);
   return g_test_run ();
