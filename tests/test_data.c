@@ -56,6 +56,59 @@ check_histogram (const ConvnetDataset *d,
   g_free (counts);
 }
 
+/* Sample INDEX of D has LABEL, and its pixels add up to SUM. */
+static void
+check_sample (const ConvnetDataset *d,
+              guint                 index,
+              int                   label,
+              guint                 sum)
+{
+  const ConvnetImage *image = d->images[index];
+  guint               total = 0, i;
+
+  for (i = 0; i < 28 * 28; i++)
+    total += image->pixels[i];
+  g_assert_cmpint (d->labels[index], ==, label);
+  g_assert_cmpuint (total, ==, sum);
+}
+
+/* The known content of Debian's Fashion-MNIST, read with numpy (gzip,
+ * offsets 16 and 8), not with the loader under test: the first labels,
+ * a row, and pixel sums at both ends and in the middle. */
+static void
+check_fashion_content (const ConvnetDataset *d,
+                       gboolean              train)
+{
+  static const int test_labels[10] = { 9, 2, 1, 1, 6, 1, 4, 6, 5, 7 };
+  static const int train_labels[10] = { 9, 0, 0, 3, 0, 2, 7, 2, 5, 5 };
+  static const guint8 test_row14[28] = {
+    0, 0, 0, 0, 0, 0, 2, 4, 1, 0, 0, 0, 98, 136, 110, 109, 110, 162, 135,
+    144, 149, 159, 167, 144, 158, 169, 119, 0
+  };
+  static const guint8 train_row14[28] = {
+    0, 0, 1, 4, 6, 7, 2, 0, 0, 0, 0, 0, 237, 226, 217, 223, 222, 219, 222,
+    221, 216, 223, 229, 215, 218, 255, 77, 0
+  };
+  guint i;
+
+  for (i = 0; i < 10; i++)
+    g_assert_cmpint (d->labels[i], ==, (train ? train_labels : test_labels)[i]);
+  g_assert_cmpmem (d->images[0]->pixels + 14 * 28, 28,
+                   train ? train_row14 : test_row14, 28);
+  if (train)
+    {
+      check_sample (d, 0, 9, 76247);
+      check_sample (d, 30000, 3, 59127);
+      check_sample (d, 59999, 5, 16684);
+    }
+  else
+    {
+      check_sample (d, 0, 9, 33456);
+      check_sample (d, 5000, 2, 86069);
+      check_sample (d, 9999, 5, 24390);
+    }
+}
+
 static void
 test_fashion_mnist (void)
 {
@@ -97,6 +150,7 @@ test_fashion_mnist (void)
       g_assert_cmpint (d->images[i]->channels, ==, 1);
     }
   check_histogram (d, 1000);
+  check_fashion_content (d, FALSE);
   /* The names are the ones the shipped label file gives the model's
    * outputs. */
   labels_path = g_build_filename (convnet_data_dir (), "labels",
@@ -118,6 +172,7 @@ test_fashion_mnist (void)
                   (g_get_monotonic_time () - start) / 1000.0);
   g_assert_cmpuint (d->n, ==, 60000);
   check_histogram (d, 6000);
+  check_fashion_content (d, TRUE);
   convnet_dataset_free (d);
 }
 
