@@ -460,6 +460,9 @@ add_tests (JsonObject    *manifest,
 {
   JsonArray *items = json_object_get_array_member (manifest, section);
 
+  /* a manifest that lost a section would pass with its tests gone */
+  if (items == NULL || json_array_get_length (items) == 0)
+    g_error ("the manifest has no '%s' fixtures", section);
   for (guint i = 0; i < json_array_get_length (items); i++)
     {
       JsonObject *item = json_array_get_object_element (items, i);
