@@ -14,7 +14,9 @@ line, the way MODE says:
 GET /log returns the requests so far, one "PATH RANGE" line each.
 
 Run as a program it prints the port on its first line, then serves until
-killed; fetch.py imports it instead."""
+killed or until its standard input closes, which happens when the program
+that started it with a pipe there exits, even by a crash; fetch.py
+imports it instead."""
 import http.server
 import os
 import re
@@ -114,4 +116,6 @@ if __name__ == "__main__":
     server = start(sys.argv[1])
     # one write: the reader may close the pipe once it has the line
     os.write(sys.stdout.fileno(), f"{server.port}\n".encode())
-    threading.Event().wait()
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)

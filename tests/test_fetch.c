@@ -5,13 +5,13 @@
 #include "test_util.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 
 static char *served;      /* the folder the server serves */
 static char *blob_name;   /* blob-<sha256 prefix>.bin in it */
@@ -19,6 +19,7 @@ static GBytes *blob;
 static char *base_url;    /* http://127.0.0.1:PORT */
 static GPid server_pid;
 static int server_out = -1;  /* kept open while the server runs */
+static int server_in = -1;   /* the server ends when this closes */
 
 typedef struct
 {
@@ -181,8 +182,11 @@ start_server (void)
   gssize n;
 
   argv[1] = g_test_build_filename (G_TEST_DIST, "http_server.py", NULL);
-  g_spawn_async_with_pipes (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                            &server_pid, NULL, &server_out, NULL, &error);
+  /* its standard input is ours: when this process ends, however it ends,
+   * the server reads end of file and exits */
+  g_spawn_async_with_pipes (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                            NULL, NULL, &server_pid, &server_in, &server_out,
+                            NULL, &error);
   g_assert_no_error (error);
   n = read (server_out, line, sizeof line - 1);
   g_assert_cmpint (n, >, 0);
@@ -221,8 +225,9 @@ main (int argc, char **argv)
   g_test_add_func ("/fetch/bad-addresses", test_bad_addresses);
   status = g_test_run ();
 
-  kill (server_pid, SIGTERM);
+  close (server_in);
   close (server_out);
+  g_assert_cmpint (waitpid (server_pid, NULL, 0), ==, server_pid);
   g_spawn_close_pid (server_pid);
   g_unlink (path);
   g_rmdir (served);
