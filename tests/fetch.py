@@ -4,8 +4,9 @@
 named like torchvision's (resnet18-<first 8 hex of its SHA-256>.pth) is
 downloaded, resumed after a dropped connection, refused when damaged or
 wrong, and the downloaded file gives torch's logits.  No test needs the
-internet; the one that tries torchvision's own address checks the message
-a user without a network gets.
+internet, nor reaches it: the one that asks for torchvision's own address
+goes through a proxy that refuses it, and checks the message a user
+without a network gets.
 
 Usage: fetch.py CONVNET   (TAP output; needs python3-torch)."""
 import hashlib
@@ -209,7 +210,12 @@ def main():
           and f"http://127.0.0.1:{port}/models/resnet18-f37072fd.pth" in r.stderr
           and d in r.stderr and "resnet18-f37072fd.pth" in r.stderr
           and files(d) == [], r.stderr)
-    r = fetch("resnet18", "--dir", d, env={"CONVNET_DOWNLOAD_URL": ""})
+    # a proxy that refuses every connection stands for the missing network,
+    # so the check holds on a machine that has one (it would download)
+    r = fetch("resnet18", "--dir", d, env={
+        "CONVNET_DOWNLOAD_URL": "", "no_proxy": "", "NO_PROXY": "",
+        "https_proxy": f"http://127.0.0.1:{port}",
+        "HTTPS_PROXY": f"http://127.0.0.1:{port}"})
     check("offline, torchvision's own address: the same clear message",
           r.returncode != 0
           and "https://download.pytorch.org/models/resnet18-f37072fd.pth" in r.stderr
