@@ -6,6 +6,7 @@
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "convnet.h"
@@ -421,11 +422,58 @@ any_image (gint32 image, gpointer data)
   return TRUE;
 }
 
+static double
+luminance (const GdkColor *c)
+{
+  return (0.299 * c->red + 0.587 * c->green + 0.114 * c->blue) / 65535.0;
+}
+
+/* A selected class's name in a colour that contrasts with the selection.
+ * GTK 2 draws a selected row in the theme's colours, but GIMP's dark theme
+ * without the pixmap engine gives the selection light text on a light
+ * background.  The renderer's own colours do not apply to a selected row;
+ * Pango attributes do: the text gets the theme's selection background
+ * behind it and a text colour that contrasts with it (black or white when
+ * the theme's is too close). */
+static void
+class_cell_colours (GtkTreeViewColumn *column, GtkCellRenderer *cell,
+                    GtkTreeModel *model, GtkTreeIter *iter, gpointer view)
+{
+  GtkTreeSelection *sel = gtk_tree_view_get_selection (GTK_TREE_VIEW (view));
+  GtkStyle *style = gtk_widget_get_style (GTK_WIDGET (view));
+  const GtkStateType state = gtk_widget_has_focus (GTK_WIDGET (view))
+                             ? GTK_STATE_SELECTED : GTK_STATE_ACTIVE;
+  const GdkColor *background = &style->base[state];
+  GdkColor text = style->text[state];
+  PangoAttrList *attributes;
+
+  (void) column; (void) model;
+  if (!gtk_tree_selection_iter_is_selected (sel, iter))
+    {
+      g_object_set (cell, "attributes", NULL, NULL);
+      return;
+    }
+  if (fabs (luminance (background) - luminance (&text)) < 0.4)
+    text.red = text.green = text.blue = luminance (background) > 0.5
+                                        ? 0 : 0xffff;
+  attributes = pango_attr_list_new ();
+  pango_attr_list_insert (attributes,
+                          pango_attr_foreground_new (text.red, text.green,
+                                                     text.blue));
+  pango_attr_list_insert (attributes,
+                          pango_attr_background_new (background->red,
+                                                     background->green,
+                                                     background->blue));
+  g_object_set (cell, "attributes", attributes, NULL);
+  pango_attr_list_unref (attributes);
+}
+
 static GtkWidget *
 classes_pane (Tune *t)
 {
   GtkWidget *vbox = gtk_vbox_new (FALSE, 6), *scroll, *row;
   GtkCellRenderer *cell = gtk_cell_renderer_text_new ();
+  GtkCellRenderer *count = gtk_cell_renderer_text_new ();
   static const GtkTargetEntry uris[] = { { (char *) "text/uri-list", 0, 0 } };
 
   t->classes = gtk_list_store_new (N_CLASS_COLUMNS, G_TYPE_STRING, G_TYPE_INT);
@@ -436,9 +484,14 @@ classes_pane (Tune *t)
                                                _("Class"), cell, "text",
                                                CLASS_NAME, NULL);
   gtk_tree_view_insert_column_with_attributes (GTK_TREE_VIEW (t->class_view), -1,
-                                               _("Images"),
-                                               gtk_cell_renderer_text_new (),
+                                               _("Images"), count,
                                                "text", CLASS_COUNT, NULL);
+  gtk_tree_view_column_set_cell_data_func (gtk_tree_view_get_column (GTK_TREE_VIEW (t->class_view), 0),
+                                           cell, class_cell_colours,
+                                           t->class_view, NULL);
+  gtk_tree_view_column_set_cell_data_func (gtk_tree_view_get_column (GTK_TREE_VIEW (t->class_view), 1),
+                                           count, class_cell_colours,
+                                           t->class_view, NULL);
   g_signal_connect_swapped (gtk_tree_view_get_selection (GTK_TREE_VIEW (t->class_view)),
                             "changed", G_CALLBACK (added), t);
   scroll = gtk_scrolled_window_new (NULL, NULL);

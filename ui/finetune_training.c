@@ -23,63 +23,204 @@ typedef struct
 
 /* ------------------------------------------------------------- curves */
 
-static void
-plot (cairo_t *cr, Tune *t, int w, int h, gsize offset, double scale,
-      double r, double g, double b)
+/* The four curves: loss on a scale up to its largest value (right), and
+ * accuracy from 0 to 1 (left); validation dashed. */
+static const struct
 {
-  cairo_set_source_rgb (cr, r, g, b);
+  gsize       offset;
+  const char *label;
+  double      r, g, b;
+  gboolean    loss, dashed;
+} curves[] = {
+  { G_STRUCT_OFFSET (EpochPoint, train_loss), N_("Training loss"),
+    0.8, 0.1, 0.1, TRUE, FALSE },
+  { G_STRUCT_OFFSET (EpochPoint, val_loss), N_("Validation loss"),
+    0.95, 0.5, 0.5, TRUE, TRUE },
+  { G_STRUCT_OFFSET (EpochPoint, train_accuracy), N_("Training accuracy"),
+    0.1, 0.2, 0.8, FALSE, FALSE },
+  { G_STRUCT_OFFSET (EpochPoint, val_accuracy), N_("Validation accuracy"),
+    0.4, 0.6, 1.0, FALSE, TRUE },
+};
+
+typedef struct
+{
+  double left, top, width, height;
+} PlotArea;
+
+static void
+set_curve_style (cairo_t *cr, guint c)
+{
+  static const double dash[] = { 5.0, 3.0 };
+
+  cairo_set_source_rgb (cr, curves[c].r, curves[c].g, curves[c].b);
   cairo_set_line_width (cr, 1.5);
+  cairo_set_dash (cr, dash, curves[c].dashed ? 2 : 0, 0);
+}
+
+static void
+plot (cairo_t *cr, Tune *t, const PlotArea *area, guint c, double scale)
+{
+  gboolean started = FALSE;
+
+  set_curve_style (cr, c);
   for (guint i = 0; i < t->points->len; i++)
     {
       const EpochPoint *e = &g_array_index (t->points, EpochPoint, i);
-      const double v = *(const double *) ((const char *) e + offset);
-      const double x = 30 + (w - 40) * (double) e->epoch
-                            / MAX (1, t->project->epochs);
-      const double y = h - 15 - (h - 25) * CLAMP (v / scale, 0.0, 1.0);
+      const double v = *(const double *) ((const char *) e + curves[c].offset);
+      const double x = area->left + area->width * e->epoch
+                                    / MAX (1, t->project->epochs);
+      const double y = area->top + area->height
+                       * (1.0 - CLAMP (v / scale, 0.0, 1.0));
 
       if (v < 0)
-        continue;
-      if (i == 0)
-        cairo_move_to (cr, x, y);
-      else
+        continue;       /* no validation images */
+      if (started)
         cairo_line_to (cr, x, y);
+      else
+        cairo_move_to (cr, x, y);
+      started = TRUE;
     }
   cairo_stroke (cr);
+}
+
+/* TEXT with its anchor point X, Y: XALIGN and YALIGN 0 for the text's
+ * left or top, 0.5 its middle, 1 its right or bottom. */
+static void
+show_text (cairo_t *cr, GtkWidget *widget, const char *text, double x,
+           double y, double xalign, double yalign)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (widget, text);
+  int w, h;
+
+  pango_layout_get_pixel_size (layout, &w, &h);
+  cairo_move_to (cr, x - xalign * w, y - yalign * h);
+  pango_cairo_show_layout (cr, layout);
+  g_object_unref (layout);
+}
+
+static int
+text_width (GtkWidget *widget, const char *text, int *height)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (widget, text);
+  int w, h;
+
+  pango_layout_get_pixel_size (layout, &w, &h);
+  g_object_unref (layout);
+  if (height)
+    *height = h;
+  return w;
+}
+
+/* 1, 2, 5, 10, 20, 50... epochs between labelled ticks: as few as keep
+ * the labels of EPOCHS epochs apart in WIDTH pixels. */
+static int
+epoch_step (int epochs, double width, int label_width)
+{
+  const int fits = MAX (1, (int) (width / (label_width + 12)));
+
+  for (int step = 1;; step *= 10)
+    for (int k = 0; k < 3; k++)
+      {
+        const int s = step * (k == 0 ? 1 : k == 1 ? 2 : 5);
+        if (epochs / s <= fits)
+          return s;
+      }
+}
+
+static void
+draw_legend (cairo_t *cr, GtkWidget *widget, double left, double top,
+             double width, int line_height)
+{
+  int column = 0;
+
+  for (guint c = 0; c < G_N_ELEMENTS (curves); c++)
+    column = MAX (column, text_width (widget, gettext (curves[c].label),
+                                      NULL) + 34);
+  for (guint c = 0; c < G_N_ELEMENTS (curves); c++)
+    {
+      const int per_row = MAX (1, (int) (width / column));
+      const double x = left + (c % per_row) * column;
+      const double y = top + (c / per_row) * (line_height + 2);
+
+      set_curve_style (cr, c);
+      cairo_move_to (cr, x, y + line_height / 2.0);
+      cairo_line_to (cr, x + 22, y + line_height / 2.0);
+      cairo_stroke (cr);
+      cairo_set_source_rgb (cr, 0.15, 0.15, 0.15);
+      show_text (cr, widget, gettext (curves[c].label), x + 28, y, 0, 0);
+    }
 }
 
 static gboolean
 on_expose (GtkWidget *widget, GdkEventExpose *event, Tune *t)
 {
   cairo_t *cr = gdk_cairo_create (gtk_widget_get_window (widget));
+  const int epochs = MAX (1, t->project->epochs);
   GtkAllocation a;
+  PlotArea area;
   double max_loss = 0.0;
+  char *text;
+  int line, label_width, step;
 
   (void) event;
   gtk_widget_get_allocation (widget, &a);
-  cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_paint (cr);
-  cairo_set_source_rgb (cr, 0.6, 0.6, 0.6);
-  cairo_rectangle (cr, 30, 10, a.width - 40, a.height - 25);
-  cairo_stroke (cr);
+  text = g_strdup_printf ("%d", epochs);
+  label_width = text_width (widget, text, &line);
+  g_free (text);
+  area.left = text_width (widget, "1.0", NULL) + 8;
+  area.top = line / 2 + 2;
+  area.width = a.width - area.left - text_width (widget, "0.000", NULL) - 8;
+  /* below the plot: tick labels, the axis title and two legend rows */
+  area.height = a.height - area.top - 4 * line - 16;
   for (guint i = 0; i < t->points->len; i++)
     {
       const EpochPoint *e = &g_array_index (t->points, EpochPoint, i);
       max_loss = MAX (max_loss, MAX (e->train_loss, e->val_loss));
     }
-  /* loss in red (train solid) and accuracy in blue, validation lighter */
-  plot (cr, t, a.width, a.height, G_STRUCT_OFFSET (EpochPoint, train_loss),
-        MAX (max_loss, 1e-6), 0.8, 0.1, 0.1);
-  plot (cr, t, a.width, a.height, G_STRUCT_OFFSET (EpochPoint, val_loss),
-        MAX (max_loss, 1e-6), 1.0, 0.6, 0.6);
-  plot (cr, t, a.width, a.height, G_STRUCT_OFFSET (EpochPoint, train_accuracy),
-        1.0, 0.1, 0.2, 0.8);
-  plot (cr, t, a.width, a.height, G_STRUCT_OFFSET (EpochPoint, val_accuracy),
-        1.0, 0.5, 0.7, 1.0);
-  cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-  cairo_move_to (cr, 2, 18);
-  cairo_show_text (cr, "1.0");
-  cairo_move_to (cr, 2, a.height - 15);
-  cairo_show_text (cr, "0");
+
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  cairo_set_source_rgb (cr, 0.6, 0.6, 0.6);
+  cairo_set_line_width (cr, 1.0);
+  cairo_rectangle (cr, area.left, area.top, area.width, area.height);
+  cairo_stroke (cr);
+
+  /* the epoch axis */
+  step = epoch_step (epochs, area.width, label_width);
+  for (int e = 0; e <= epochs; e += step)
+    {
+      const double x = area.left + area.width * e / epochs;
+      cairo_set_source_rgb (cr, 0.6, 0.6, 0.6);
+      cairo_move_to (cr, x, area.top + area.height);
+      cairo_line_to (cr, x, area.top + area.height + 4);
+      cairo_stroke (cr);
+      text = g_strdup_printf ("%d", e);
+      cairo_set_source_rgb (cr, 0.15, 0.15, 0.15);
+      show_text (cr, widget, text, x, area.top + area.height + 5, 0.5, 0);
+      g_free (text);
+    }
+  show_text (cr, widget, _("Epoch"), area.left + area.width / 2,
+             area.top + area.height + 5 + line, 0.5, 0);
+
+  /* accuracy's scale on the left, loss's on the right, in their colours */
+  cairo_set_source_rgb (cr, curves[2].r, curves[2].g, curves[2].b);
+  show_text (cr, widget, "1.0", area.left - 4, area.top, 1, 0.5);
+  show_text (cr, widget, "0", area.left - 4, area.top + area.height, 1, 0.5);
+  if (max_loss > 0)
+    {
+      text = g_strdup_printf ("%.3g", max_loss);
+      cairo_set_source_rgb (cr, curves[0].r, curves[0].g, curves[0].b);
+      show_text (cr, widget, text, area.left + area.width + 4, area.top, 0,
+                 0.5);
+      show_text (cr, widget, "0", area.left + area.width + 4,
+                 area.top + area.height, 0, 0.5);
+      g_free (text);
+    }
+
+  for (guint c = 0; c < G_N_ELEMENTS (curves); c++)
+    plot (cr, t, &area, c, curves[c].loss ? MAX (max_loss, 1e-6) : 1.0);
+  draw_legend (cr, widget, area.left, area.top + area.height + 10 + 2 * line,
+               a.width - area.left, line);
   cairo_destroy (cr);
   return TRUE;
 }
@@ -88,13 +229,17 @@ GtkWidget *
 tune_curves_new (Tune *t)
 {
   GtkWidget *area = gtk_drawing_area_new ();
+  int line;
 
-  gtk_widget_set_size_request (area, 320, 140);
+  text_width (area, "0", &line);
+  gtk_widget_set_size_request (area, 320, 110 + 4 * line + 16);
   g_signal_connect (area, "expose-event", G_CALLBACK (on_expose), t);
   gimp_help_set_help_data (area,
-                           _("Red: loss (training dark, validation light). "
-                             "Blue: accuracy (training dark, validation "
-                             "light)."), NULL);
+                           _("Loss (red, its scale on the right) and "
+                             "accuracy (blue, from 0 to 1 on the left) "
+                             "after each epoch, on the training images "
+                             "(solid) and the validation images (dashed)."),
+                           NULL);
   return area;
 }
 
