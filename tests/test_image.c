@@ -423,13 +423,15 @@ test_preprocess_bad_arguments (void)
 }
 
 /* A camera-sized image: the path the plug-in takes for every photo.  The
- * timing is informative only. */
+ * resize of the kept window is Pillow's (every seventh row of it, from
+ * generate_images.py), and the output its normalisation.  The timing is
+ * informative only. */
 static void
 test_preprocess_large (void)
 {
   ConvnetImage *image = convnet_image_new (4000, 3000, 3);
   float        *out = g_new (float, 3 * 224 * 224);
-  guint8       *full, *window;
+  guint8       *full, *window, *rows;
   GError       *error = NULL;
   GTimer       *timer;
   int           x, y;
@@ -460,6 +462,18 @@ test_preprocess_large (void)
   window = g_malloc (224 * 224 * 3);
   convnet_resize_bilinear_u8_window (image->pixels, 4000, 3000, 341, 256,
                                      58, 16, 224, 224, window, 3);
+  rows = read_reference ("camera_4000x3000.crop_rows7.gz", 32 * 224 * 3);
+  for (y = 0; y < 32; y++)
+    {
+      gsize n_diff;
+      int   worst = max_level_diff (window + y * 7 * 224 * 3,
+                                    rows + y * 224 * 3, 224 * 3, &n_diff);
+
+      if (worst > 1)
+        g_error ("row %d of the 4000x3000 window: %d levels from Pillow's",
+                 y * 7, worst);
+    }
+  g_free (rows);
   for (y = 0; y < 224; y++)
     {
       g_assert_cmpmem (window + y * 224 * 3, 224 * 3,
