@@ -68,8 +68,8 @@ def progress(log):
 
 
 def wait_for_event(log, since, kinds, seconds):
-    """The first event after the first SINCE ones whose kind is in KINDS
-    (and, for epochs, the whole list after SINCE up to it), or None."""
+    """(event, earlier): the first event past the first SINCE whose kind is
+    in KINDS, or None after SECONDS, and the events between."""
     end = time.time() + seconds
     while time.time() < end:
         events = progress(log)[since:]
@@ -88,10 +88,10 @@ def open_in_chooser(display, title, path):
         return False
     xdotool(display, "windowfocus", "--sync", chooser)
     xdotool(display, "key", "--clearmodifiers", "ctrl+l")
-    for attempt in range(3):
+    for _ in range(3):
         # the first keys typed into the location entry can be lost while
         # the chooser changes folder: the path is typed again over them
-        for _ in range(2):
+        for _typed in range(2):
             time.sleep(1)
             xdotool(display, "windowfocus", "--sync", chooser)
             xdotool(display, "key", "--clearmodifiers", "ctrl+a")
@@ -162,10 +162,10 @@ def cancel_checks(display, window, log, weights):
     later = [e for e in progress(log) if ended and e[3] > ended[3]]
     last_epoch = max((e[1] for e in epochs if e[0] == "epoch"), default=0)
     checks.append((ended is not None and not later
-                   and last_epoch < LONG_EPOCHS,
+                   and last_epoch < first[2],
                    f"the epoch counter stops at Cancel (last epoch "
-                   f"{last_epoch} of {LONG_EPOCHS}; reported after the "
-                   f"end: {later})"))
+                   f"{last_epoch} of {first[2]}; reported after the "
+                   f"end: {[e[:2] for e in later]})"))
     left = files_in(weights)
     checks.append((left == [], f"a cancelled training leaves no temporary "
                                f"or model file ({left})"))
@@ -302,7 +302,8 @@ def main():
                            f"the opened project is remembered as the last "
                            f"one, with the added images (classes {names})"))
             checks.append(quits_alone(session, gimp, xvfb))
-            left = [f for f in files_in(weights) if f != "my-classes.safetensors"]
+            left = [f for f in files_in(weights)
+                    if f != "my-classes.safetensors"]
             checks.append((left == [], f"closing the dialog after an unsaved "
                                        f"training leaves no file ({left})"))
             crashes = [line.strip() for line in open(log, errors="replace")
@@ -312,7 +313,10 @@ def main():
                            f"GIMP reports no crash of the plug-in "
                            f"({(crashes + new_reports)[:3]})"))
             saved = os.path.join(weights, "my-classes.safetensors")
-            if os.path.exists(saved):
+            if not os.path.exists(saved):
+                checks.append((False, "the saved model classifies held-out "
+                                      "images (no model was saved)"))
+            else:
                 out = subprocess.run(
                     [os.path.join(build, "cli", "convnet"), "classify",
                      "--weights", saved, "--top", "1", "--json"]
