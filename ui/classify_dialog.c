@@ -5,6 +5,7 @@
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
 
+#include "gtk-compat.h"
 #include "ui.h"
 
 #define RESPONSE_CLASSIFY 1
@@ -24,7 +25,7 @@ show_results (ClassifyDialog *d, char **labels, const double *probs, int n)
   g_list_free (children);
   for (int k = 0; k < n; k++)
     {
-      GtkWidget *bar = gtk_progress_bar_new ();
+      GtkWidget *bar = compat_progress_bar_new ();
       char *text = g_strdup_printf ("%s  %.1f%%", labels[k], 100.0 * probs[k]);
 
       gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (bar), probs[k]);
@@ -57,8 +58,8 @@ convnet_ui_classify_dialog (const char *const *folders, char *model,
                             char ***labels, double **probs, int *n)
 {
   ClassifyDialog d;
-  GtkWidget *dialog, *vbox, *table, *combo, *spin, *frame, *chooser, *label;
-  GtkObject *adj;
+  GtkWidget *dialog, *vbox, *grid, *combo, *spin, *frame, *chooser, *label;
+  GtkAdjustment *adj;
   gboolean have_result = FALSE;
   int response;
 
@@ -70,27 +71,25 @@ convnet_ui_classify_dialog (const char *const *folders, char *model,
   gtk_dialog_set_default_response (GTK_DIALOG (dialog), RESPONSE_CLASSIFY);
   gimp_window_set_transient (GTK_WINDOW (dialog));
 
-  vbox = gtk_vbox_new (FALSE, 12);
+  vbox = compat_box_new (GTK_ORIENTATION_VERTICAL, 12);
   gtk_container_set_border_width (GTK_CONTAINER (vbox), 12);
   gtk_box_pack_start (GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (dialog))),
                       vbox, TRUE, TRUE, 0);
 
-  table = gtk_table_new (2, 2, FALSE);
-  gtk_table_set_col_spacings (GTK_TABLE (table), 6);
-  gtk_table_set_row_spacings (GTK_TABLE (table), 6);
-  gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
+  grid = compat_grid_new (6, 6);
+  gtk_box_pack_start (GTK_BOX (vbox), grid, FALSE, FALSE, 0);
   chooser = convnet_ui_model_chooser (folders, model, &combo);
-  label = gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"),
-                                     0.0, 0.5, chooser, 1, FALSE);
+  label = compat_grid_attach_aligned (grid, 0, 0, _("_Model:"), 0.0, 0.5,
+                                      chooser, 1, FALSE);
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), combo);
-  adj = gtk_adjustment_new (*top_k, 1, 1000, 1, 5, 0);
-  spin = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 1, 0);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 1, _("_Top classes:"), 0.0,
-                             0.5, spin, 1, TRUE);
+  adj = GTK_ADJUSTMENT (gtk_adjustment_new (*top_k, 1, 1000, 1, 5, 0));
+  spin = gtk_spin_button_new (adj, 1, 0);
+  compat_grid_attach_aligned (grid, 0, 1, _("_Top classes:"), 0.0, 0.5, spin,
+                              1, TRUE);
 
   frame = gimp_frame_new (_("Result"));
   gtk_box_pack_start (GTK_BOX (vbox), frame, TRUE, TRUE, 0);
-  d.results = gtk_vbox_new (FALSE, 4);
+  d.results = compat_box_new (GTK_ORIENTATION_VERTICAL, 4);
   gtk_widget_set_size_request (d.results, 320, -1);
   gtk_container_add (GTK_CONTAINER (frame), d.results);
   show_error (&d, _("Press Classify to run the model on the selection."));

@@ -6,6 +6,7 @@
 #include <libgimp/gimpui.h>
 
 #include "convnet.h"
+#include "gtk-compat.h"
 #include "ui.h"
 
 typedef struct
@@ -95,8 +96,8 @@ convnet_ui_feature_maps_dialog (const char *const *folders, char *model,
                                 int *max_channels, gboolean *as_grid)
 {
   NodeChooser c = { folders, NULL, NULL, node };
-  GtkWidget *dialog, *table, *spin, *grid, *chooser, *label;
-  GtkObject *adj;
+  GtkWidget *dialog, *grid, *spin, *tiled, *chooser, *label;
+  GtkAdjustment *adj;
   gboolean ok;
 
   dialog = gimp_dialog_new (_("Feature Maps"), PLUG_IN_ROLE, NULL, 0,
@@ -105,23 +106,23 @@ convnet_ui_feature_maps_dialog (const char *const *folders, char *model,
                             _("_Cancel"), GTK_RESPONSE_CANCEL,
                             _("_OK"), GTK_RESPONSE_OK, NULL);
   gimp_window_set_transient (GTK_WINDOW (dialog));
-  table = convnet_ui_dialog_table (dialog, 4);
+  grid = convnet_ui_dialog_table (dialog, 4);
 
   chooser = convnet_ui_model_chooser (folders, model, &c.model);
   c.node = node_combo ();
-  label = gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"),
-                                     0.0, 0.5, chooser, 1, FALSE);
+  label = compat_grid_attach_aligned (grid, 0, 0, _("_Model:"), 0.0, 0.5,
+                                      chooser, 1, FALSE);
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), c.model);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 1, _("_Layer:"), 0.0, 0.5,
-                             c.node, 1, FALSE);
-  adj = gtk_adjustment_new (*max_channels, 0, 4096, 1, 16, 0);
-  spin = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 1, 0);
+  compat_grid_attach_aligned (grid, 0, 1, _("_Layer:"), 0.0, 0.5, c.node, 1,
+                              FALSE);
+  adj = GTK_ADJUSTMENT (gtk_adjustment_new (*max_channels, 0, 4096, 1, 16, 0));
+  spin = gtk_spin_button_new (adj, 1, 0);
   gimp_help_set_help_data (spin, _("0 shows every channel"), NULL);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 2, _("Ma_x channels:"),
-                             0.0, 0.5, spin, 1, TRUE);
-  grid = gtk_check_button_new_with_mnemonic (_("_One layer with all channels tiled"));
-  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (grid), *as_grid);
-  gtk_table_attach_defaults (GTK_TABLE (table), grid, 1, 2, 3, 4);
+  compat_grid_attach_aligned (grid, 0, 2, _("Ma_x channels:"), 0.0, 0.5, spin,
+                              1, TRUE);
+  tiled = gtk_check_button_new_with_mnemonic (_("_One layer with all channels tiled"));
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (tiled), *as_grid);
+  compat_grid_attach (grid, tiled, 1, 3, 1, 1, TRUE, TRUE);
   g_signal_connect (c.model, "changed", G_CALLBACK (fill_nodes), &c);
   fill_nodes (GTK_COMBO_BOX (c.model), &c);
   gtk_widget_show_all (dialog);
@@ -134,7 +135,7 @@ convnet_ui_feature_maps_dialog (const char *const *folders, char *model,
       g_free (name);
       read_node (&c, node, node_size);
       *max_channels = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (spin));
-      *as_grid = gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (grid));
+      *as_grid = gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (tiled));
     }
   gtk_widget_destroy (dialog);
   return ok;

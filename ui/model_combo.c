@@ -6,6 +6,7 @@
 #include <libgimp/gimpui.h>
 
 #include "convnet.h"
+#include "gtk-compat.h"
 #include "ui.h"
 
 void
@@ -50,15 +51,16 @@ convnet_ui_model_combo (const char *const *folders, const char *selected)
   return combo;
 }
 
+/* A grid (a table in GTK 2) for compat_grid_attach_aligned; it grows as
+ * rows are attached, so ROWS only documents the caller's layout. */
 GtkWidget *
 convnet_ui_dialog_table (GtkWidget *dialog, int rows)
 {
-  GtkWidget *table = gtk_table_new (rows, 2, FALSE);
+  GtkWidget *grid = compat_grid_new (6, 6);
 
-  gtk_container_set_border_width (GTK_CONTAINER (table), 12);
-  gtk_table_set_col_spacings (GTK_TABLE (table), 6);
-  gtk_table_set_row_spacings (GTK_TABLE (table), 6);
+  (void) rows;
+  gtk_container_set_border_width (GTK_CONTAINER (grid), 12);
   gtk_box_pack_start (GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (dialog))),
-                      table, TRUE, TRUE, 0);
-  return table;
+                      grid, TRUE, TRUE, 0);
+  return grid;
 }

@@ -5,6 +5,7 @@
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
 
+#include "gtk-compat.h"
 #include "ui.h"
 
 #define RESPONSE_FIND_CLASSES 1
@@ -15,7 +16,7 @@ convnet_ui_saliency_dialog (const char *const *folders, char *model,
                             char *class_label, gsize class_label_size,
                             ConvnetUiClassify classify, gpointer user_data)
 {
-  GtkWidget *dialog, *table, *combo, *classes, *node_entry, *status;
+  GtkWidget *dialog, *grid, *combo, *classes, *node_entry, *status;
   GtkWidget *chooser, *label;
   int response;
 
@@ -26,29 +27,29 @@ convnet_ui_saliency_dialog (const char *const *folders, char *model,
                             _("_Cancel"), GTK_RESPONSE_CANCEL,
                             _("_OK"), GTK_RESPONSE_OK, NULL);
   gimp_window_set_transient (GTK_WINDOW (dialog));
-  table = convnet_ui_dialog_table (dialog, 4);
+  grid = convnet_ui_dialog_table (dialog, 4);
 
   chooser = convnet_ui_model_chooser (folders, model, &combo);
-  label = gimp_table_attach_aligned (GTK_TABLE (table), 0, 0, _("_Model:"),
-                                     0.0, 0.5, chooser, 1, FALSE);
+  label = compat_grid_attach_aligned (grid, 0, 0, _("_Model:"), 0.0, 0.5,
+                                      chooser, 1, FALSE);
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), combo);
   classes = gtk_combo_box_text_new ();
   gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (classes),
                                   _("(the top class)"));
   gtk_combo_box_set_active (GTK_COMBO_BOX (classes), 0);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 1, _("C_lass:"), 0.0, 0.5,
-                             classes, 1, FALSE);
+  compat_grid_attach_aligned (grid, 0, 1, _("C_lass:"), 0.0, 0.5, classes, 1,
+                              FALSE);
   node_entry = gtk_entry_new ();
   gtk_entry_set_text (GTK_ENTRY (node_entry), node);
   gimp_help_set_help_data (node_entry,
                            _("Leave empty for the architecture's last "
                              "convolutional block"), NULL);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 2, _("La_yer:"), 0.0, 0.5,
-                             node_entry, 1, FALSE);
+  compat_grid_attach_aligned (grid, 0, 2, _("La_yer:"), 0.0, 0.5, node_entry,
+                              1, FALSE);
   status = gtk_label_new (_("Find Classes lists the model's top classes "
                             "for this image."));
   gtk_label_set_line_wrap (GTK_LABEL (status), TRUE);
-  gtk_table_attach_defaults (GTK_TABLE (table), status, 0, 2, 3, 4);
+  compat_grid_attach (grid, status, 0, 3, 2, 1, TRUE, TRUE);
   gtk_widget_show_all (dialog);
 
   while ((response = gimp_dialog_run (GIMP_DIALOG (dialog)))
