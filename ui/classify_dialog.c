@@ -41,11 +41,18 @@ show_error (ClassifyDialog *d, const char *message)
 {
   GList *children = gtk_container_get_children (GTK_CONTAINER (d->results));
   GtkWidget *label = gtk_label_new (message);
+  GtkAllocation shown;
+  int width;
 
   for (GList *l = children; l; l = l->next)
     gtk_widget_destroy (l->data);
   g_list_free (children);
   gtk_label_set_line_wrap (GTK_LABEL (label), TRUE);
+  /* at the results' width: GTK 2 otherwise wraps at a width of its own,
+   * and cut the text off at the dialog's edge */
+  gtk_widget_get_size_request (d->results, &width, NULL);
+  gtk_widget_get_allocation (d->results, &shown);
+  gtk_widget_set_size_request (label, MAX (width, shown.width), -1);
   gtk_label_set_selectable (GTK_LABEL (label), TRUE);
   gtk_box_pack_start (GTK_BOX (d->results), label, FALSE, FALSE, 0);
   gtk_widget_show (label);
