@@ -3,9 +3,21 @@
 BUILD_PACKAGES="build-essential pkg-config meson ninja-build libglib2.0-dev
   libgdk-pixbuf-2.0-dev libjson-glib-dev libopenblas-dev
   libcurl4-openssl-dev"
-# the GIMP 2.10 plug-in and its tests (gettext: the translations)
-GIMP_PACKAGES="gimp libgimp2.0-dev gettext xvfb xauth xdotool imagemagick
-  dbus"
+# the GIMP plug-in and its tests (gettext: the translations): GIMP 3 on
+# Debian 13 and later, GIMP 2.10 on Debian 12, which has no GIMP 3
+GIMP_VERSION=2.10
+if [ -r /etc/os-release ]; then
+  case "$(. /etc/os-release && echo "${VERSION_ID:-12}")" in
+    11|12) ;;
+    *) GIMP_VERSION=3.0 ;;
+  esac
+fi
+if [ "$GIMP_VERSION" = 3.0 ]; then
+  GIMP_PACKAGES="gimp libgimp-3.0-dev"
+else
+  GIMP_PACKAGES="gimp libgimp2.0-dev"
+fi
+GIMP_PACKAGES="$GIMP_PACKAGES gettext xvfb xauth xdotool imagemagick dbus"
 # PyTorch is the reference oracle of the test suite
 TEST_PACKAGES="python3 python3-numpy python3-torch python3-torchvision
   dataset-fashion-mnist"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # setup.sh: installs what is missing, builds, installs the GIMP plug-in into
-# a private GIMP profile (build/gimp-profile) and runs the main job: GIMP,
+# a private GIMP profile (build/gimp-profile) and runs the main job: GIMP
+# (3.0 on Debian 13, 2.10 on Debian 12),
 # headless, classifies a shipped sample with the shipped lenet5-fashion
 # model and writes an .xcf with the image, its feature maps and its
 # heatmap, and a PNG of the feature-map grid, into build/main-job/.
@@ -10,25 +11,32 @@ cd "$(dirname "$0")/.."
 # shellcheck disable=SC2086
 install_missing $BUILD_PACKAGES $GIMP_PACKAGES
 top=$(pwd)
-# everything installs inside build/: the convnet command into build/usr,
-# the plug-in into a private GIMP profile
-if [ ! -f build/build.ninja ]; then
-  meson setup build --buildtype=release
+# everything installs inside the build folder: the convnet command into
+# BUILD/usr, the plug-in into a private GIMP profile
+build=${CONVNET_BUILD_DIR:-build}
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" --buildtype=release
 fi
-meson configure build --prefix="$top/build/usr" \
-  -Dgimp_profile="$top/build/gimp-profile"
-meson compile -C build
-meson install -C build --quiet
+meson configure "$build" --prefix="$top/$build/usr" \
+  -Dgimp_profile="$top/$build/gimp-profile"
+meson compile -C "$build"
+meson install -C "$build" --quiet
 
-out="$top/build/main-job"
+out="$top/$build/main-job"
 mkdir -p "$out"
-profile="$top/build/gimp-profile"
+profile="$top/$build/gimp-profile"
 for d in scripts gradients brushes patterns palettes fonts dynamics tool-presets; do
   mkdir -p "$profile/$d"
 done
-GIMP2_DIRECTORY="$profile" gimp-console-2.10 -i -d -f \
-  -b "(convnet-explain-file \"$top/samples/ankle-boot.png\" \"lenet5-fashion\" \"3\" \"$out/ankle-boot.xcf\" \"$out/ankle-boot-feature-maps.png\")" \
-  -b '(gimp-quit 0)' 2>&1 | grep -v -e '^$' -e 'GeglBuffers leaked' -e 'GEGL-WARNING' -e 'tag cache'
+job="(convnet-explain-file \"$top/samples/ankle-boot.png\" \"lenet5-fashion\" \"3\" \"$out/ankle-boot.xcf\" \"$out/ankle-boot-feature-maps.png\")"
+if [ "$GIMP_VERSION" = 3.0 ]; then
+  GIMP3_DIRECTORY="$profile" gimp-console-3.0 -i -d -f \
+    --batch-interpreter=plug-in-script-fu-eval -b "$job" -b '(gimp-quit 0)'
+else
+  GIMP2_DIRECTORY="$profile" gimp-console-2.10 -i -d -f \
+    -b "$job" -b '(gimp-quit 0)'
+fi 2>&1 | grep -v -e '^$' -e 'GeglBuffers leaked' -e 'GEGL-WARNING' \
+  -e 'tag cache' -e 'gimp_flush(): error: Broken pipe'
 echo
 echo "wrote $out/ankle-boot.xcf (image, feature maps, heatmap)"
 echo "wrote $out/ankle-boot-feature-maps.png"
