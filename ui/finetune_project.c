@@ -136,7 +136,7 @@ convnet_ui_project_load (const char *path, GError **error)
       || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "classes")))
     {
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_FORMAT,
-                   "%s is not a fine-tune project (no class list)", path);
+                   _("%s is not a fine-tune project (no class list)"), path);
       goto out;
     }
   p = convnet_ui_project_new ();
