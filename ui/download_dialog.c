@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "convnet.h"
+#include "gtk-compat.h"
 #include "ui.h"
 
 #define RESPONSE_DOWNLOAD 1
@@ -313,7 +314,7 @@ run_download_dialog (GtkWidget *button,
   const char *const *folders = g_object_get_data (G_OBJECT (button),
                                                   "convnet-folders");
   DownloadDialog d = { 0 };
-  GtkWidget *table, *label;
+  GtkWidget *grid, *label;
   char *current = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (model_combo));
   char *where;
   int row = 0, active = 0, n = 0;
@@ -330,7 +331,7 @@ run_download_dialog (GtkWidget *button,
                               _("_Download"), RESPONSE_DOWNLOAD, NULL);
   d.download = gtk_dialog_get_widget_for_response (GTK_DIALOG (d.dialog),
                                                    RESPONSE_DOWNLOAD);
-  table = convnet_ui_dialog_table (d.dialog, 5);
+  grid = convnet_ui_dialog_table (d.dialog, 5);
 
   d.arch = gtk_combo_box_text_new ();
   d.arch_names = g_ptr_array_new ();
@@ -347,35 +348,30 @@ run_download_dialog (GtkWidget *button,
       n++;
     }
   gtk_combo_box_set_active (GTK_COMBO_BOX (d.arch), active);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _("_Architecture:"),
-                             0.0, 0.5, d.arch, 1, FALSE);
+  compat_grid_attach_aligned (grid, 0, row++, _("_Architecture:"), 0.0, 0.5,
+                              d.arch, 1, FALSE);
   d.url = gtk_entry_new ();
   gtk_entry_set_width_chars (GTK_ENTRY (d.url), 56);
   gimp_help_set_help_data (d.url,
                            _("torchvision's address. A mirror works too: "
                              "the file name must keep its SHA-256 prefix "
                              "(name-1234abcd.pth), which is checked."), NULL);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _("_From:"), 0.0,
-                             0.5, d.url, 1, FALSE);
+  compat_grid_attach_aligned (grid, 0, row++, _("_From:"), 0.0, 0.5, d.url,
+                              1, FALSE);
   where = g_strdup_printf (_("Saved into %s"), folders[0]);
   label = gtk_label_new (where);
   g_free (where);
-  gtk_misc_set_alignment (GTK_MISC (label), 0.0, 0.5);
+  compat_label_set_alignment (label, 0.0, 0.5);
   gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-  gtk_table_attach (GTK_TABLE (table), label, 0, 2, row, row + 1,
-                    GTK_FILL, GTK_FILL, 0, 0);
-  row++;
-  d.progress = gtk_progress_bar_new ();
-  gtk_table_attach (GTK_TABLE (table), d.progress, 0, 2, row, row + 1,
-                    GTK_FILL | GTK_EXPAND, GTK_FILL, 0, 0);
-  row++;
+  compat_grid_attach (grid, label, 0, row++, 2, 1, FALSE, FALSE);
+  d.progress = compat_progress_bar_new ();
+  compat_grid_attach (grid, d.progress, 0, row++, 2, 1, TRUE, FALSE);
   d.status = gtk_label_new ("");
   gtk_label_set_line_wrap (GTK_LABEL (d.status), TRUE);
   gtk_label_set_selectable (GTK_LABEL (d.status), TRUE);
   gtk_widget_set_size_request (d.status, 480, -1);
-  gtk_misc_set_alignment (GTK_MISC (d.status), 0.0, 0.0);
-  gtk_table_attach (GTK_TABLE (table), d.status, 0, 2, row, row + 1,
-                    GTK_FILL, GTK_FILL, 0, 0);
+  compat_label_set_alignment (d.status, 0.0, 0.0);
+  compat_grid_attach (grid, d.status, 0, row, 2, 1, FALSE, FALSE);
   update_url (&d);
   g_signal_connect_swapped (d.arch, "changed", G_CALLBACK (update_url), &d);
   g_signal_connect_swapped (d.url, "changed", G_CALLBACK (follow_url), &d);
@@ -402,7 +398,7 @@ convnet_ui_model_chooser (const char *const *folders,
                           const char        *selected,
                           GtkWidget        **combo)
 {
-  GtkWidget *hbox = gtk_hbox_new (FALSE, 6);
+  GtkWidget *hbox = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *button = gtk_button_new_with_mnemonic (_("_Download…"));
 
   *combo = convnet_ui_model_combo (folders, selected);
