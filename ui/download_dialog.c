@@ -331,7 +331,7 @@ run_download_dialog (GtkWidget *button,
                               _("_Download"), RESPONSE_DOWNLOAD, NULL);
   d.download = gtk_dialog_get_widget_for_response (GTK_DIALOG (d.dialog),
                                                    RESPONSE_DOWNLOAD);
-  grid = convnet_ui_dialog_table (d.dialog, 5);
+  grid = convnet_ui_dialog_table (d.dialog);
 
   d.arch = gtk_combo_box_text_new ();
   d.arch_names = g_ptr_array_new ();

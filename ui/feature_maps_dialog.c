@@ -106,7 +106,7 @@ convnet_ui_feature_maps_dialog (const char *const *folders, char *model,
                             _("_Cancel"), GTK_RESPONSE_CANCEL,
                             _("_OK"), GTK_RESPONSE_OK, NULL);
   gimp_window_set_transient (GTK_WINDOW (dialog));
-  grid = convnet_ui_dialog_table (dialog, 4);
+  grid = convnet_ui_dialog_table (dialog);
 
   chooser = convnet_ui_model_chooser (folders, model, &c.model);
   c.node = node_combo ();

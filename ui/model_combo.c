@@ -51,14 +51,11 @@ convnet_ui_model_combo (const char *const *folders, const char *selected)
   return combo;
 }
 
-/* A grid (a table in GTK 2) for compat_grid_attach_aligned; it grows as
- * rows are attached, so ROWS only documents the caller's layout. */
 GtkWidget *
-convnet_ui_dialog_table (GtkWidget *dialog, int rows)
+convnet_ui_dialog_table (GtkWidget *dialog)
 {
   GtkWidget *grid = compat_grid_new (6, 6);
 
-  (void) rows;
   gtk_container_set_border_width (GTK_CONTAINER (grid), 12);
   gtk_box_pack_start (GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (dialog))),
                       grid, TRUE, TRUE, 0);

@@ -27,7 +27,7 @@ convnet_ui_saliency_dialog (const char *const *folders, char *model,
                             _("_Cancel"), GTK_RESPONSE_CANCEL,
                             _("_OK"), GTK_RESPONSE_OK, NULL);
   gimp_window_set_transient (GTK_WINDOW (dialog));
-  grid = convnet_ui_dialog_table (dialog, 4);
+  grid = convnet_ui_dialog_table (dialog);
 
   chooser = convnet_ui_model_chooser (folders, model, &combo);
   label = compat_grid_attach_aligned (grid, 0, 0, _("_Model:"), 0.0, 0.5,

@@ -1,5 +1,7 @@
-/* ui.h: the plug-in's dialogs.  GTK 2 and libgimpui only; they talk to
- * the engine, never to GIMP's core. */
+/* ui.h: the plug-in's dialogs.  GTK and libgimpui only (GTK 2 with
+ * libgimpui-2.0 for GIMP 2.10, GTK 3 with libgimpui-3.0 for GIMP 3, the
+ * differences kept in gtk-compat.h); they talk to the engine, never to
+ * GIMP's core. */
 #ifndef CONVNET_UI_H
 #define CONVNET_UI_H
 
@@ -97,7 +99,9 @@ char *convnet_ui_finetune_dialog (const char *const          *folders,
                                   const ConvnetUiImageSource *source,
                                   ConvnetUiProject           *project);
 
-/* A two-column table of ROWS rows, packed into DIALOG's content area. */
-GtkWidget *convnet_ui_dialog_table (GtkWidget *dialog, int rows);
+/* A grid (a table in GTK 2) packed into DIALOG's content area, for a
+ * label and its widget per row (compat_grid_attach_aligned); it grows as
+ * rows are attached. */
+GtkWidget *convnet_ui_dialog_table (GtkWidget *dialog);
 
 #endif
