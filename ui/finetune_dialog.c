@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "convnet.h"
+#include "gtk-compat.h"
 #include "train/train.h"
 #include "ui.h"
 
@@ -415,17 +416,17 @@ button (const char *label, GCallback callback, Tune *t)
   return b;
 }
 
-static gboolean
-any_image (gint32 image, gpointer data)
+static double
+luminance (const double rgb[3])
 {
-  (void) image; (void) data;
-  return TRUE;
+  return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
 }
 
-static double
-luminance (const GdkColor *c)
+/* A colour component from 0 to 1 as Pango's 16 bits. */
+static guint16
+pango_component (double value)
 {
-  return (0.299 * c->red + 0.587 * c->green + 0.114 * c->blue) / 65535.0;
+  return (guint16) CLAMP (value * 65535.0 + 0.5, 0.0, 65535.0);
 }
 
 /* A selected class's name in a colour that contrasts with the selection.
@@ -440,11 +441,7 @@ class_cell_colours (GtkTreeViewColumn *column, GtkCellRenderer *cell,
                     GtkTreeModel *model, GtkTreeIter *iter, gpointer view)
 {
   GtkTreeSelection *sel = gtk_tree_view_get_selection (GTK_TREE_VIEW (view));
-  GtkStyle *style = gtk_widget_get_style (GTK_WIDGET (view));
-  const GtkStateType state = gtk_widget_has_focus (GTK_WIDGET (view))
-                             ? GTK_STATE_SELECTED : GTK_STATE_ACTIVE;
-  const GdkColor *background = &style->base[state];
-  GdkColor text = style->text[state];
+  double background[3], text[3];
   PangoAttrList *attributes;
 
   (void) column; (void) model;
@@ -453,17 +450,18 @@ class_cell_colours (GtkTreeViewColumn *column, GtkCellRenderer *cell,
       g_object_set (cell, "attributes", NULL, NULL);
       return;
     }
-  if (fabs (luminance (background) - luminance (&text)) < 0.4)
-    text.red = text.green = text.blue = luminance (background) > 0.5
-                                        ? 0 : 0xffff;
+  compat_widget_get_selection_colours (GTK_WIDGET (view), background, text);
+  if (fabs (luminance (background) - luminance (text)) < 0.4)
+    text[0] = text[1] = text[2] = luminance (background) > 0.5 ? 0.0 : 1.0;
   attributes = pango_attr_list_new ();
   pango_attr_list_insert (attributes,
-                          pango_attr_foreground_new (text.red, text.green,
-                                                     text.blue));
+                          pango_attr_foreground_new (pango_component (text[0]),
+                                                     pango_component (text[1]),
+                                                     pango_component (text[2])));
   pango_attr_list_insert (attributes,
-                          pango_attr_background_new (background->red,
-                                                     background->green,
-                                                     background->blue));
+                          pango_attr_background_new (pango_component (background[0]),
+                                                     pango_component (background[1]),
+                                                     pango_component (background[2])));
   g_object_set (cell, "attributes", attributes, NULL);
   pango_attr_list_unref (attributes);
 }
@@ -471,7 +469,8 @@ class_cell_colours (GtkTreeViewColumn *column, GtkCellRenderer *cell,
 static GtkWidget *
 classes_pane (Tune *t)
 {
-  GtkWidget *vbox = gtk_vbox_new (FALSE, 6), *scroll, *row;
+  GtkWidget *vbox = compat_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *scroll, *row;
   GtkCellRenderer *cell = gtk_cell_renderer_text_new ();
   GtkCellRenderer *count = gtk_cell_renderer_text_new ();
   static const GtkTargetEntry uris[] = { { (char *) "text/uri-list", 0, 0 } };
@@ -495,10 +494,13 @@ classes_pane (Tune *t)
   g_signal_connect_swapped (gtk_tree_view_get_selection (GTK_TREE_VIEW (t->class_view)),
                             "changed", G_CALLBACK (added), t);
   scroll = gtk_scrolled_window_new (NULL, NULL);
+  /* GTK 2's default, which GTK 3 does not share */
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll),
+                                  GTK_POLICY_ALWAYS, GTK_POLICY_ALWAYS);
   gtk_widget_set_size_request (scroll, 200, 160);
   gtk_container_add (GTK_CONTAINER (scroll), t->class_view);
   gtk_box_pack_start (GTK_BOX (vbox), scroll, TRUE, TRUE, 0);
-  row = gtk_hbox_new (FALSE, 4);
+  row = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
   gtk_box_pack_start (GTK_BOX (row), button (_("_Add Class"), G_CALLBACK (on_add_class), t), FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (row), button (_("_Remove"), G_CALLBACK (on_remove_class), t), FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), row, FALSE, FALSE, 0);
@@ -514,16 +516,18 @@ classes_pane (Tune *t)
                            _("Drop image files or folders here to add them "
                              "to the selected class"), NULL);
   scroll = gtk_scrolled_window_new (NULL, NULL);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroll),
+                                  GTK_POLICY_ALWAYS, GTK_POLICY_ALWAYS);
   gtk_widget_set_size_request (scroll, 360, 220);
   gtk_container_add (GTK_CONTAINER (scroll), t->icon_view);
   gtk_box_pack_start (GTK_BOX (vbox), scroll, TRUE, TRUE, 0);
 
-  row = gtk_hbox_new (FALSE, 4);
+  row = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
   gtk_box_pack_start (GTK_BOX (row), button (_("Add _Images..."), G_CALLBACK (on_add_files), t), FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (row), button (_("Add _Folders..."), G_CALLBACK (on_add_folders), t), FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), row, FALSE, FALSE, 0);
-  row = gtk_hbox_new (FALSE, 4);
-  t->image_combo = gimp_image_combo_box_new (any_image, NULL);
+  row = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
+  t->image_combo = compat_image_combo_box_new ();
   gtk_box_pack_start (GTK_BOX (row), t->image_combo, TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (row), button (_("Add _Whole Image"), G_CALLBACK (on_add_image), t), FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (row), button (_("Add This Re_gion"), G_CALLBACK (on_add_selection), t), FALSE, FALSE, 0);
@@ -534,36 +538,39 @@ classes_pane (Tune *t)
 static GtkWidget *
 settings_pane (Tune *t)
 {
-  GtkWidget *vbox = gtk_vbox_new (FALSE, 6), *table, *aug, *row;
-  GtkWidget *chooser, *label;
-  GtkObject *adj;
+  GtkWidget *vbox = compat_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *grid, *aug, *row, *chooser, *label;
+  GtkAdjustment *adj;
 
-  table = gtk_table_new (5, 2, FALSE);
-  gtk_table_set_col_spacings (GTK_TABLE (table), 6);
-  gtk_table_set_row_spacings (GTK_TABLE (table), 4);
-  gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
+  grid = compat_grid_new (4, 6);
+  gtk_box_pack_start (GTK_BOX (vbox), grid, FALSE, FALSE, 0);
   chooser = convnet_ui_model_chooser (t->folders, t->project->base_model,
                                       &t->model);
-  label = gimp_table_attach_aligned (GTK_TABLE (table), 0, 0,
-                                     _("_Base model:"), 0.0, 0.5, chooser, 1,
-                                     FALSE);
+  label = compat_grid_attach_aligned (grid, 0, 0, _("_Base model:"), 0.0, 0.5,
+                                      chooser, 1, FALSE);
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), t->model);
-  adj = gtk_adjustment_new (t->project->epochs, 1, 1000, 1, 10, 0);
-  t->epochs = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 1, 0);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 1, _("_Epochs:"), 0.0, 0.5, t->epochs, 1, TRUE);
-  adj = gtk_adjustment_new (t->project->lr, 1e-5, 1.0, 1e-4, 1e-3, 0);
-  t->lr = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 1e-4, 5);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 2, _("_Learning rate:"), 0.0, 0.5, t->lr, 1, TRUE);
-  adj = gtk_adjustment_new (t->project->validation_share, 0.05, 0.5, 0.05, 0.1, 0);
-  t->share = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 0.05, 2);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, 3, _("_Validation share:"), 0.0, 0.5, t->share, 1, TRUE);
+  adj = GTK_ADJUSTMENT (gtk_adjustment_new (t->project->epochs, 1, 1000, 1,
+                                            10, 0));
+  t->epochs = gtk_spin_button_new (adj, 1, 0);
+  compat_grid_attach_aligned (grid, 0, 1, _("_Epochs:"), 0.0, 0.5, t->epochs,
+                              1, TRUE);
+  adj = GTK_ADJUSTMENT (gtk_adjustment_new (t->project->lr, 1e-5, 1.0, 1e-4,
+                                            1e-3, 0));
+  t->lr = gtk_spin_button_new (adj, 1e-4, 5);
+  compat_grid_attach_aligned (grid, 0, 2, _("_Learning rate:"), 0.0, 0.5,
+                              t->lr, 1, TRUE);
+  adj = GTK_ADJUSTMENT (gtk_adjustment_new (t->project->validation_share,
+                                            0.05, 0.5, 0.05, 0.1, 0));
+  t->share = gtk_spin_button_new (adj, 0.05, 2);
+  compat_grid_attach_aligned (grid, 0, 3, _("_Validation share:"), 0.0, 0.5,
+                              t->share, 1, TRUE);
   t->last_block = gtk_check_button_new_with_mnemonic (_("Also train the last bloc_k"));
   gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (t->last_block), t->project->train_last_block);
-  gtk_table_attach_defaults (GTK_TABLE (table), t->last_block, 1, 2, 4, 5);
+  compat_grid_attach (grid, t->last_block, 1, 4, 1, 1, TRUE, TRUE);
 
   aug = gimp_frame_new (_("Augmentation"));
   gtk_box_pack_start (GTK_BOX (vbox), aug, FALSE, FALSE, 0);
-  row = gtk_vbox_new (FALSE, 2);
+  row = compat_box_new (GTK_ORIENTATION_VERTICAL, 2);
   gtk_container_add (GTK_CONTAINER (aug), row);
   for (guint i = 0; i < G_N_ELEMENTS (augmentations); i++)
     {
@@ -573,27 +580,27 @@ settings_pane (Tune *t)
       g_signal_connect (t->augment[i], "toggled", G_CALLBACK (on_augment_toggled), t);
       gtk_box_pack_start (GTK_BOX (row), t->augment[i], FALSE, FALSE, 0);
     }
-  t->preview = gtk_hbox_new (FALSE, 4);
+  t->preview = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
   gtk_box_pack_start (GTK_BOX (row), t->preview, FALSE, FALSE, 0);
 
-  row = gtk_hbox_new (FALSE, 4);
+  row = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
   t->train_button = button (_("_Train"), G_CALLBACK (tune_on_train), t);
   t->cancel_button = button (_("Ca_ncel Training"), G_CALLBACK (tune_on_cancel), t);
   gtk_widget_set_sensitive (t->cancel_button, FALSE);
   gtk_box_pack_start (GTK_BOX (row), t->train_button, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (row), t->cancel_button, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (vbox), row, FALSE, FALSE, 0);
-  t->progress = gtk_progress_bar_new ();
+  t->progress = compat_progress_bar_new ();
   gtk_box_pack_start (GTK_BOX (vbox), t->progress, FALSE, FALSE, 0);
   t->curves = tune_curves_new (t);
   gtk_box_pack_start (GTK_BOX (vbox), t->curves, TRUE, TRUE, 0);
   t->status = gtk_label_new ("");
   gtk_label_set_line_wrap (GTK_LABEL (t->status), TRUE);
   gtk_box_pack_start (GTK_BOX (vbox), t->status, FALSE, FALSE, 0);
-  t->results = gtk_vbox_new (FALSE, 4);
+  t->results = compat_box_new (GTK_ORIENTATION_VERTICAL, 4);
   gtk_box_pack_start (GTK_BOX (vbox), t->results, FALSE, FALSE, 0);
 
-  row = gtk_hbox_new (FALSE, 4);
+  row = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
   t->name = gtk_entry_new ();
   gtk_entry_set_text (GTK_ENTRY (t->name), _("my-classes"));
   t->save_button = button (_("_Save Model"), G_CALLBACK (tune_on_save), t);
@@ -625,11 +632,9 @@ convnet_ui_finetune_dialog (const char *const *folders,
   open = button (_("_Open Project..."), G_CALLBACK (on_project), &t);
   save = button (_("Save _Project..."), G_CALLBACK (on_project), &t);
   g_object_set_data (G_OBJECT (save), "save", GINT_TO_POINTER (1));
-  gtk_box_pack_start (GTK_BOX (gtk_dialog_get_action_area (GTK_DIALOG (t.dialog))),
-                      open, FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (gtk_dialog_get_action_area (GTK_DIALOG (t.dialog))),
-                      save, FALSE, FALSE, 0);
-  hbox = gtk_hbox_new (FALSE, 12);
+  compat_dialog_pack_button (t.dialog, open);
+  compat_dialog_pack_button (t.dialog, save);
+  hbox = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_container_set_border_width (GTK_CONTAINER (hbox), 12);
   gtk_box_pack_start (GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (t.dialog))),
                       hbox, TRUE, TRUE, 0);
