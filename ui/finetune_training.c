@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "finetune_dialog.h"
+#include "gtk-compat.h"
 
 typedef struct
 {
@@ -152,9 +153,9 @@ draw_legend (cairo_t *cr, GtkWidget *widget, double left, double top,
 }
 
 static gboolean
-on_expose (GtkWidget *widget, GdkEventExpose *event, Tune *t)
+draw_curves (GtkWidget *widget, cairo_t *cr, gpointer data)
 {
-  cairo_t *cr = gdk_cairo_create (gtk_widget_get_window (widget));
+  Tune *t = data;
   const int epochs = MAX (1, t->project->epochs);
   GtkAllocation a;
   PlotArea area;
@@ -162,7 +163,6 @@ on_expose (GtkWidget *widget, GdkEventExpose *event, Tune *t)
   char *text;
   int line, label_width, step;
 
-  (void) event;
   gtk_widget_get_allocation (widget, &a);
   text = g_strdup_printf ("%d", epochs);
   label_width = text_width (widget, text, &line);
@@ -221,7 +221,6 @@ on_expose (GtkWidget *widget, GdkEventExpose *event, Tune *t)
     plot (cr, t, &area, c, curves[c].loss ? MAX (max_loss, 1e-6) : 1.0);
   draw_legend (cr, widget, area.left, area.top + area.height + 10 + 2 * line,
                a.width - area.left, line);
-  cairo_destroy (cr);
   return TRUE;
 }
 
@@ -233,7 +232,7 @@ tune_curves_new (Tune *t)
 
   text_width (area, "0", &line);
   gtk_widget_set_size_request (area, 320, 110 + 4 * line + 16);
-  g_signal_connect (area, "expose-event", G_CALLBACK (on_expose), t);
+  compat_widget_connect_draw (area, draw_curves, t);
   gimp_help_set_help_data (area,
                            _("Loss (red, its scale on the right) and "
                              "accuracy (blue, from 0 to 1 on the left) "
@@ -307,7 +306,7 @@ show_misclassified (GtkWidget *button, Tune *t)
                                                    GTK_WINDOW (t->dialog), 0,
                                                    _("_Close"), GTK_RESPONSE_CLOSE,
                                                    NULL);
-  GtkWidget *box = gtk_hbox_new (FALSE, 4);
+  GtkWidget *box = compat_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
   const ConvnetEvaluation *e = &t->result.validation;
 
   for (guint i = 0; i < e->n; i++)
@@ -336,26 +335,24 @@ show_results (Tune *t)
 {
   const ConvnetEvaluation *e = &t->result.validation;
   const int n = e->n_classes;
-  GtkWidget *table = gtk_table_new (n + 1, n + 2, FALSE);
+  GtkWidget *grid = compat_grid_new (0, 0);
   GList *old = gtk_container_get_children (GTK_CONTAINER (t->results));
 
   for (GList *l = old; l; l = l->next)
     gtk_widget_destroy (l->data);
   g_list_free (old);
-  gtk_table_attach_defaults (GTK_TABLE (table),
-                             gtk_label_new (_("true \\ predicted")), 0, 1, 0, 1);
+  compat_grid_attach (grid, gtk_label_new (_("true \\ predicted")), 0, 0, 1, 1,
+                      TRUE, TRUE);
   for (int c = 0; c < n; c++)
     {
       char *acc = isnan (e->class_accuracy[c]) ? g_strdup ("-")
                   : g_strdup_printf ("%.0f%%", 100.0 * e->class_accuracy[c]);
-      gtk_table_attach_defaults (GTK_TABLE (table),
-                                 gtk_label_new (t->result.class_names[c]),
-                                 c + 1, c + 2, 0, 1);
-      gtk_table_attach_defaults (GTK_TABLE (table),
-                                 gtk_label_new (t->result.class_names[c]),
-                                 0, 1, c + 1, c + 2);
-      gtk_table_attach_defaults (GTK_TABLE (table), gtk_label_new (acc),
-                                 n + 1, n + 2, c + 1, c + 2);
+      compat_grid_attach (grid, gtk_label_new (t->result.class_names[c]),
+                          c + 1, 0, 1, 1, TRUE, TRUE);
+      compat_grid_attach (grid, gtk_label_new (t->result.class_names[c]),
+                          0, c + 1, 1, 1, TRUE, TRUE);
+      compat_grid_attach (grid, gtk_label_new (acc), n + 1, c + 1, 1, 1,
+                          TRUE, TRUE);
       g_free (acc);
       for (int p = 0; p < n; p++)
         {
@@ -364,12 +361,11 @@ show_results (Tune *t)
           g_object_set_data (G_OBJECT (cell), "truth", GINT_TO_POINTER (c));
           g_object_set_data (G_OBJECT (cell), "predicted", GINT_TO_POINTER (p));
           g_signal_connect (cell, "clicked", G_CALLBACK (show_misclassified), t);
-          gtk_table_attach_defaults (GTK_TABLE (table), cell, p + 1, p + 2,
-                                     c + 1, c + 2);
+          compat_grid_attach (grid, cell, p + 1, c + 1, 1, 1, TRUE, TRUE);
           g_free (count);
         }
     }
-  gtk_box_pack_start (GTK_BOX (t->results), table, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (t->results), grid, FALSE, FALSE, 0);
   gtk_widget_show_all (t->results);
 }
 
