@@ -142,6 +142,78 @@ def scheme_string(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# plugin/feature_maps.c's grids on a 280x280 image, tiles separated by
+# 4-pixel transparent gaps: lenet5's 16 maps at node 3 in 4 x 4 tiles of
+# 67 pixels, and 5 of them in 3 columns (90 or 91 pixels) and 2 rows (138)
+TILES_4 = [(0, 67), (71, 138), (142, 209), (213, 280)]
+TILES_3 = [(0, 90), (94, 185), (189, 280)]
+TILES_2 = [(0, 138), (142, 280)]
+
+
+def lenet5_fashion_node3(source, png):
+    """Node 3 of lenet5-fashion in PyTorch for the image PNG, preprocessed
+    as torchvision does (gray, bilinear to 28x28; its border is dark)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+    sys.path.insert(0, os.path.join(source, "tests", "fixtures"))
+    from fixture_io import read_safetensors
+    from generate_models import lenet5
+    net = lenet5().eval()
+    net.load_state_dict(read_safetensors(os.path.join(
+        source, "weights", "lenet5-fashion.safetensors"))[0])
+    gray = Image.open(png).convert("L").resize((28, 28), Image.BILINEAR)
+    x = torch.from_numpy(np.asarray(gray, np.float32) / 255)[None, None]
+    with torch.no_grad():
+        return net[:4](x)[0].numpy()
+
+
+def levels(plane):
+    """A map as the plug-in shows it: stretched to 0..255."""
+    import numpy as np
+    lo, hi = plane.min(), plane.max()
+    return np.round(255 * (plane - lo) / (hi - lo))
+
+
+def check_grid(tap, png, act, what, columns=TILES_4, rows=TILES_4, n=16):
+    """Gaps and tiles past the N-th transparent, the N tiles opaque, tile K
+    showing the K-th most active channel, nearest-sampled."""
+    import numpy as np
+    from PIL import Image
+    if not os.path.exists(png):
+        tap.ok(False, f"{what}: tiles and gaps", "no PNG written")
+        return
+    rgba = np.asarray(Image.open(png).convert("RGBA")).astype(int)
+    if rgba.shape != (280, 280, 4):
+        tap.ok(False, f"{what}: tiles and gaps", f"shape {rgba.shape}")
+        return
+
+    def tile(k):
+        return rows[k // len(columns)], columns[k % len(columns)]
+
+    shown = np.zeros((280, 280), bool)
+    for k in range(n):
+        (y0, y1), (x0, x1) = tile(k)
+        shown[y0:y1, x0:x1] = True
+    alpha = rgba[..., 3]
+    tap.ok(np.all(alpha[~shown] == 0) and np.all(alpha[shown] == 255),
+           f"{what}: transparent gaps between opaque tiles",
+           f"{int((alpha[~shown] != 0).sum())} pixels outside the tiles not "
+           f"transparent, {int((alpha[shown] != 255).sum())} tile pixels not "
+           "opaque")
+    order = np.argsort(-act.mean(axis=(1, 2)), kind="stable")
+    worst = 0
+    for k, channel in enumerate(order[:n]):
+        (y0, y1), (x0, x1) = tile(k)
+        ys = np.arange(y1 - y0) * act.shape[1] // (y1 - y0)
+        xs = np.arange(x1 - x0) * act.shape[2] // (x1 - x0)
+        want = levels(act[channel])[ys[:, None], xs[None, :]]
+        worst = max(worst, int(np.abs(rgba[y0:y1, x0:x1, :3]
+                                      - want[..., None]).max()))
+    tap.ok(worst <= 2, f"{what}: each tile is its channel, most active first",
+           f"worst level difference {worst}")
+
+
 def main():
     build, source = sys.argv[1], sys.argv[2]
     tap = Tap()
@@ -178,6 +250,16 @@ def main():
                 f"(plug-in-convnet-classify RUN-NONINTERACTIVE image "
                 f"drawable \"lenet5-fashion\" 3))))"))
         first = files[0][0]
+        # layers the checks read back as PNGs (not in tmp: the CSV script
+        # below classifies tmp/*.png)
+        out = os.path.join(tmp, "out")
+        os.makedirs(out)
+
+        def save_png(drawable, name):
+            path = scheme_string(os.path.join(out, name))
+            return (f"(file-png-save-defaults RUN-NONINTERACTIVE image "
+                    f"{drawable} {path} {path})")
+
         commands.append(record(
             "feature-maps",
             f"(let* ((image {load(first)}) (drawable (car "
@@ -189,6 +271,20 @@ def main():
             f"(gimp-drawable-width layer))) \"x\" (number->string (car "
             f"(gimp-drawable-height layer))) \" \" (car (gimp-item-get-name "
             f"layer)) \" \" (car (gimp-item-get-name group))))"))
+        for channels in (0, 5):
+            commands.append(record(
+                f"feature-grid-{channels}",
+                f"(let* ((image {load(first)}) (drawable (car "
+                f"(gimp-image-get-active-drawable image))) (layer (car "
+                f"(plug-in-convnet-feature-maps RUN-NONINTERACTIVE image "
+                f"drawable \"lenet5-fashion\" \"3\" {channels} 1)))) "
+                f"{save_png('layer', f'grid-{channels}.png')} \"saved\")"))
+        explain_grid = os.path.join(out, "explain-grid.png")
+        commands.append(record(
+            "explain-file",
+            f"(convnet-explain-file {scheme_string(first)} \"lenet5-fashion\" "
+            f"\"3\" {scheme_string(os.path.join(out, 'explain.xcf'))} "
+            f"{scheme_string(explain_grid)})"))
         commands.append(record(
             "saliency",
             f"(let* ((image {load(first)}) (drawable (car "
@@ -339,6 +435,12 @@ def main():
         tap.ok(fm is not None and parts[0] == "16" and parts[1] == "280x280"
                and parts[2] == "3" and parts[3].startswith("ch "),
                "feature maps of lenet5's second convolution", str(fm))
+        act = lenet5_fashion_node3(source, first)
+        check_grid(tap, os.path.join(out, "grid-0.png"), act,
+                   "feature-map grid (as-grid 1)")
+        check_grid(tap, os.path.join(out, "grid-5.png"), act,
+                   "feature-map grid of 5 channels", TILES_3, TILES_2, 5)
+        check_grid(tap, explain_grid, act, "convnet-explain-file's grid PNG")
         sal = result("saliency")
         tap.ok(sal is not None and sal.startswith("Grad-CAM: "),
                "saliency gives a heatmap layer", str(sal))
