@@ -40,14 +40,6 @@ plugin_saliency (gint32 image, gint32 drawable, ConvnetModel *model,
   input = plugin_model_input (model, drawable, &x, &y, &w, &h, error);
   if (!input)
     return -1;
-  if (class_index >= model->n_classes)
-    {
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
-                   "class %d: %s has classes 0 to %d", class_index,
-                   model->arch, model->n_classes - 1);
-      g_free (input);
-      return -1;
-    }
   gimp_progress_update (0.3);
   if (!convnet_gradcam (model, input, node, &class_index, &cam, &fill.ch,
                         &fill.cw, error))

@@ -148,6 +148,10 @@ def scheme_string(s):
 TILES_4 = [(0, 67), (71, 138), (142, 209), (213, 280)]
 TILES_3 = [(0, 90), (94, 185), (189, 280)]
 TILES_2 = [(0, 138), (142, 280)]
+# engine/explain.c's convnet_colormap, from cold to hot
+HEAT_STOPS = [(0.19, 0.07, 0.23), (0.16, 0.47, 0.93), (0.10, 0.85, 0.82),
+              (0.40, 0.98, 0.35), (0.95, 0.80, 0.20), (0.93, 0.35, 0.08),
+              (0.48, 0.02, 0.01)]
 
 
 def lenet5_fashion_node3(source, png):
@@ -173,6 +177,22 @@ def levels(plane):
     import numpy as np
     lo, hi = plane.min(), plane.max()
     return np.round(255 * (plane - lo) / (hi - lo))
+
+
+def decode_heat(rgb):
+    """The value in [0, 1] whose colour is nearest each pixel's."""
+    import numpy as np
+    v = np.linspace(0, 1, 3001)
+    t = v * 6
+    i = np.minimum(t.astype(int), 5)
+    stops = np.array(HEAT_STOPS)
+    table = np.round(255 * (stops[i] * (1 - (t - i))[:, None]
+                            + stops[i + 1] * (t - i)[:, None]))
+    colours, index = np.unique(rgb.reshape(-1, 3), axis=0,
+                               return_inverse=True)
+    nearest = np.array([np.argmin(((table - c) ** 2).sum(1))
+                        for c in colours])
+    return v[nearest][index.reshape(-1)].reshape(rgb.shape[:2])
 
 
 def check_grid(tap, png, act, what, columns=TILES_4, rows=TILES_4, n=16):
@@ -212,6 +232,79 @@ def check_grid(tap, png, act, what, columns=TILES_4, rows=TILES_4, n=16):
                                       - want[..., None]).max()))
     tap.ok(worst <= 2, f"{what}: each tile is its channel, most active first",
            f"worst level difference {worst}")
+
+
+def check_feature_maps(tap, source, image, out, recorded):
+    """16 layers of the region's size, the most active channel first,
+    stretched bilinearly and to 0..255."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+    act = lenet5_fashion_node3(source, image)
+    top = int(np.argmax(act.mean(axis=(1, 2))))
+    parts = recorded.split(" ", 3) if recorded else []
+    tap.ok(len(parts) == 4 and parts[:3] == ["16", "280x280", "3"]
+           and parts[3].startswith(f"ch {top} "),
+           "feature maps of lenet5's second convolution, the most active "
+           f"channel ({top}) first", str(recorded))
+    png = os.path.join(out, "first-map.png")
+    if not os.path.exists(png):
+        tap.ok(False, "the first feature-map layer shows its channel",
+               "no PNG written")
+        return
+    got = np.asarray(Image.open(png).convert("L")).astype(int)
+    plane = act[top]
+    up = F.interpolate(torch.from_numpy(plane)[None, None], size=(280, 280),
+                       mode="bilinear", align_corners=False)[0, 0].numpy()
+    want = np.round(255 * (up - plane.min()) / (plane.max() - plane.min()))
+    worst = int(np.abs(got - want).max()) if got.shape == want.shape else -1
+    tap.ok(0 <= worst <= 2, "the first feature-map layer is its channel "
+           "resized bilinearly", f"worst level difference {worst}")
+
+
+def check_saliency(tap, build, source, image, out, recorded):
+    """The saliency layer is `convnet explain`'s map on the same image:
+    its colours decode to that map resized to the layer, and it is hottest
+    where the map is, within one cell of the node's grid."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+    cam, up = os.path.join(out, "cam.npy"), os.path.join(out, "up.npy")
+    r = subprocess.run([os.path.join(build, "cli", "convnet"), "explain",
+                        "--weights", os.path.join(source, "weights",
+                                                  "lenet5-fashion.safetensors"),
+                        "--output", cam, "--upsampled", up, image],
+                       capture_output=True, text=True)
+    label = r.stdout.split("(", 1)[1].split(")")[0] if "(" in r.stdout else ""
+    tap.ok(r.returncode == 0 and recorded == f"Grad-CAM: {label} 55.0",
+           "saliency gives a translucent layer named for the class convnet "
+           "explain explains", f"{recorded}; {r.stdout.strip()}"
+           f"{r.stderr.strip()}")
+    png = os.path.join(out, "saliency.png")
+    if r.returncode != 0 or not os.path.exists(png):
+        tap.ok(False, "the saliency layer is convnet explain's map",
+               "no map or no layer PNG")
+        tap.ok(False, "the saliency layer peaks where convnet explain's "
+               "map does")
+        return
+    heat = decode_heat(np.asarray(Image.open(png).convert("RGB")))
+    cam = np.load(cam)
+    want = F.interpolate(torch.from_numpy(cam)[None, None], size=heat.shape,
+                         mode="bilinear", align_corners=False)[0, 0].numpy()
+    err = float(np.abs(heat - want).max())
+    tap.ok(err <= 0.02, "the saliency layer is convnet explain's map, "
+           "resized bilinearly and coloured", f"max |diff| {err:.3g}")
+    up = np.load(up)
+    cell = heat.shape[0] / cam.shape[0]
+    hot = np.array(np.unravel_index(np.argmax(heat), heat.shape))
+    peak = (np.array(np.unravel_index(np.argmax(up), up.shape)) + 0.5) \
+        * heat.shape[0] / up.shape[0]
+    tap.ok(np.all(np.abs(hot - peak) <= cell),
+           "the saliency layer peaks where convnet explain --upsampled does",
+           f"layer at (y, x) {tuple(hot)}, explain at {tuple(peak)}, "
+           f"cell {cell:g}")
 
 
 def main():
@@ -266,7 +359,8 @@ def main():
             f"(gimp-image-get-active-drawable image))) (group (car "
             f"(plug-in-convnet-feature-maps RUN-NONINTERACTIVE image drawable "
             f"\"lenet5-fashion\" \"3\" 0 0))) (kids (gimp-item-get-children "
-            f"group)) (layer (vector-ref (cadr kids) 0))) (string-append "
+            f"group)) (layer (vector-ref (cadr kids) 0))) "
+            f"{save_png('layer', 'first-map.png')} (string-append "
             f"(number->string (car kids)) \" \" (number->string (car "
             f"(gimp-drawable-width layer))) \"x\" (number->string (car "
             f"(gimp-drawable-height layer))) \" \" (car (gimp-item-get-name "
@@ -290,9 +384,16 @@ def main():
             f"(let* ((image {load(first)}) (drawable (car "
             f"(gimp-image-get-active-drawable image))) (layer (car "
             f"(plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable "
-            f"\"lenet5-fashion\" -1 \"\")))) (string-append (car "
+            f"\"lenet5-fashion\" -1 \"\")))) "
+            f"{save_png('layer', 'saliency.png')} (string-append (car "
             f"(gimp-item-get-name layer)) \" \" (number->string (car "
             f"(gimp-layer-get-opacity layer)))))"))
+        commands.append(record(
+            "saliency-bad-class",
+            f"(let* ((image {load(first)}) (drawable (car "
+            f"(gimp-image-get-active-drawable image)))) (car "
+            f"(plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable "
+            f"\"lenet5-fashion\" 10 \"\")))"))
         commands.append(record(
             "bad-model",
             f"(let* ((image {load(first)}) (drawable (car "
@@ -419,7 +520,8 @@ def main():
             "csv", f"(convnet-classify-files {scheme_string(tmp + '/*.png')} "
                    f"\"lenet5-fashion\" 2 {scheme_string(csv)})"))
 
-        output = gimp(profile, commands)
+        # about 100 plug-in calls: minutes on a loaded machine
+        output = gimp(profile, commands, timeout=1500)
         server.shutdown()
 
         def result(key):
@@ -430,20 +532,18 @@ def main():
                     for i, (_, label) in enumerate(files))
         tap.ok(right >= 9, "classify 10 Fashion-MNIST images at 280x280",
                f"{right}/10 top-1 right")
-        fm = result("feature-maps")
-        parts = fm.split(" ", 3) if fm else []
-        tap.ok(fm is not None and parts[0] == "16" and parts[1] == "280x280"
-               and parts[2] == "3" and parts[3].startswith("ch "),
-               "feature maps of lenet5's second convolution", str(fm))
+        check_feature_maps(tap, source, first, out, result("feature-maps"))
         act = lenet5_fashion_node3(source, first)
         check_grid(tap, os.path.join(out, "grid-0.png"), act,
                    "feature-map grid (as-grid 1)")
         check_grid(tap, os.path.join(out, "grid-5.png"), act,
                    "feature-map grid of 5 channels", TILES_3, TILES_2, 5)
         check_grid(tap, explain_grid, act, "convnet-explain-file's grid PNG")
-        sal = result("saliency")
-        tap.ok(sal is not None and sal.startswith("Grad-CAM: "),
-               "saliency gives a heatmap layer", str(sal))
+        check_saliency(tap, build, source, first, out, result("saliency"))
+        tap.ok(result("saliency-bad-class") is None
+               and "class 10: lenet5 has classes 0 to 9" in output,
+               "saliency of a class the model does not have is a PDB error "
+               "naming it")
         tap.ok(result("bad-model") is None
                and "no-such-model" in output
                and result("after-bad-model") == "still running",
@@ -477,7 +577,7 @@ def main():
                "a checkpoint that calls os.system is refused as a PDB error")
         tap.ok(result("hostile-broken") is None and "truncated" in output,
                "a truncated weights file is a PDB error")
-        tap.ok(result("after-hostile") == want,
+        tap.ok(want is not None and result("after-hostile") == want,
                "every other model stays usable after them",
                str(result("after-hostile")))
         imagenet = open(os.path.join(source, "weights", "labels",
@@ -497,12 +597,23 @@ def main():
                and result("after-download") == "still running",
                "a wrong file from a mirror is a PDB error, nothing is kept, "
                "and GIMP goes on")
-        rows = open(csv).read().splitlines() if os.path.exists(csv) else []
-        tap.ok(len(rows) == 1 + 2 * 10 and rows[0] ==
-               "file,rank,label,probability"
-               and all(r.count(",") >= 3 for r in rows[1:]),
-               "the CSV batch script writes a header and 2 rows per file",
-               f"{len(rows)} lines")
+        import csv as csv_module
+        rows = (list(csv_module.reader(open(csv))) if os.path.exists(csv)
+                else [])
+        # each file's two rows: rank 1 is what classify said, and the
+        # probabilities are in order
+        by_file = {path: [r for r in rows[1:] if r[0] == path]
+                   for path, _ in files}
+        right = sum(len(r) == 2 and [x[1] for x in r] == ["1", "2"]
+                    and r[0][2] == result(f"classify-{i}")
+                    and 1 >= float(r[0][3]) >= float(r[1][3]) > 0
+                    for i, r in enumerate(by_file.values()))
+        tap.ok(len(rows) == 1 + 2 * 10
+               and rows[0] == ["file", "rank", "label", "probability"]
+               and right == 10,
+               "the CSV batch script writes a header and, for each file, "
+               "its top 2 classes as classify gives them",
+               f"{len(rows)} lines, {right}/10 files right")
         if tap.failed:
             print("# GIMP said:\n# " + output.replace("\n", "\n# "))
     print(f"1..{tap.n}")
