@@ -136,7 +136,8 @@ compat_label_set_alignment (GtkWidget *label,
 /* -------------------------------------------------------- progress bars */
 
 /* A progress bar that shows the text set on it, as GTK 2's always do
- * (GTK 3 shows it only when asked). */
+ * (GTK 3 shows it only when asked), and nothing before (GTK 3 would show
+ * a percentage). */
 static inline GtkWidget *
 compat_progress_bar_new (void)
 {
@@ -144,6 +145,7 @@ compat_progress_bar_new (void)
 
 #if GTK_CHECK_VERSION (3, 0, 0)
   gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (bar), TRUE);
+  gtk_progress_bar_set_text (GTK_PROGRESS_BAR (bar), "");
 #endif
   return bar;
 }
