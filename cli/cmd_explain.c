@@ -1,6 +1,7 @@
 /* cmd_explain.c: `convnet explain`: the Grad-CAM map the saliency filter
- * colours, as numbers: at the node's resolution and, upsampled as the
- * filter does, at the network input's. */
+ * colours, as numbers: at the node's resolution and, upsampled, at the
+ * network input's.  The filter stretches the map over the window of the
+ * image the network sees (convnet_preprocess_window), not the input. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -85,7 +86,9 @@ cmd_explain (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       "the map at the node's resolution, H x W", "CAM.npy" },
     { "upsampled", 'u', 0, G_OPTION_ARG_FILENAME, &upsampled,
-      "also the map resized (bilinear) to the network input's H x W",
+      "also the map resized (bilinear) to the network input's H x W; it "
+      "covers only the part of IMAGE the network sees (for ImageNet models "
+      "the centre crop of IMAGE resized to 256 on its shorter side)",
       "UP.npy" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "T" },
     { 0 }

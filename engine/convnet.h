@@ -550,6 +550,35 @@ gboolean convnet_preprocess_image (const ConvnetPreprocess *pre,
                                    float                   *out,
                                    GError                 **error);
 
+/* The part of a WIDTH x HEIGHT image the network sees after PRE's resize
+ * and centre crop, in source pixels (fractional: the crop's edges fall
+ * between source pixels).  X and Y are negative, and the window larger
+ * than the image, where the crop pads; resize_shorter 0 gives the whole
+ * image. */
+typedef struct
+{
+  double x, y, width, height;
+} ConvnetWindow;
+
+gboolean convnet_preprocess_window (const ConvnetPreprocess *pre,
+                                    int                      width,
+                                    int                      height,
+                                    ConvnetWindow           *window,
+                                    GError                 **error);
+/* The same window in whole pixels for a region at (REGION_X, REGION_Y) of
+ * an image, e.g. where a layer of the network's view goes: each edge
+ * rounded to the nearest pixel edge, at least 1 x 1. */
+gboolean convnet_preprocess_window_rect (const ConvnetPreprocess *pre,
+                                         int                      region_x,
+                                         int                      region_y,
+                                         int                      region_width,
+                                         int                      region_height,
+                                         int                     *x,
+                                         int                     *y,
+                                         int                     *width,
+                                         int                     *height,
+                                         GError                 **error);
+
 /* Antialiased bilinear resize of interleaved 8-bit pixels, as PIL's
  * Image.resize(BILINEAR). */
 void convnet_resize_bilinear_u8 (const guint8 *src, int sw, int sh,

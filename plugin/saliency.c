@@ -1,5 +1,6 @@
 /* saliency.c: plug-in-convnet-saliency: a Grad-CAM heatmap of one class
- * as a coloured layer over the region, translucent so the photo shows. */
+ * as a coloured layer over the part of the region the network sees (an
+ * ImageNet model's centre crop), translucent so the photo shows. */
 #include "config.h"
 
 #include "host.h"
@@ -40,6 +41,12 @@ plugin_saliency (gint32 image, gint32 drawable, ConvnetModel *model,
   input = plugin_model_input (model, drawable, &x, &y, &w, &h, error);
   if (!input)
     return -1;
+  if (!convnet_preprocess_window_rect (&model->preprocess, x, y, w, h, &x, &y,
+                                       &w, &h, error))
+    {
+      g_free (input);
+      return -1;
+    }
   gimp_progress_update (0.3);
   if (!convnet_gradcam (model, input, node, &class_index, &cam, &fill.ch,
                         &fill.cw, error))

@@ -95,6 +95,49 @@ border_mean (const guint8 *pixels, int width, int height, int channels)
   return count ? sum / count : 0.0;
 }
 
+/* The size Resize gives an image of WIDTH x HEIGHT before the crop. */
+static gboolean
+resized_size (const ConvnetPreprocess *pre,
+              int                      width,
+              int                      height,
+              int                     *rw,
+              int                     *rh,
+              GError                 **error)
+{
+  if (pre->resize_shorter > 0)
+    {
+      int     shorter = MIN (width, height);
+      int     longer = MAX (width, height);
+      /* Python's int (size * long / short): the product is exact in a
+       * double and the division correctly rounded, as in Python. */
+      double  scaled = (double) pre->resize_shorter * longer / shorter;
+
+      if (scaled >= (double) G_MAXINT / 4)
+        {
+          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                       "Image of %d x %d is too elongated to resize",
+                       width, height);
+          return FALSE;
+        }
+      if (width <= height)
+        {
+          *rw = pre->resize_shorter;
+          *rh = (int) scaled;
+        }
+      else
+        {
+          *rw = (int) scaled;
+          *rh = pre->resize_shorter;
+        }
+    }
+  else
+    {
+      *rw = pre->crop_width;
+      *rh = pre->crop_height;
+    }
+  return TRUE;
+}
+
 static gboolean
 check_arguments (const ConvnetPreprocess *pre,
                  const ConvnetImage      *image,
@@ -167,37 +210,10 @@ convnet_preprocess_image (const ConvnetPreprocess *pre,
       src_channels = 1;
     }
 
-  if (pre->resize_shorter > 0)
+  if (!resized_size (pre, image->width, image->height, &rw, &rh, error))
     {
-      int     shorter = MIN (image->width, image->height);
-      int     longer = MAX (image->width, image->height);
-      /* Python's int (size * long / short): the product is exact in a
-       * double and the division correctly rounded, as in Python. */
-      double  scaled = (double) pre->resize_shorter * longer / shorter;
-
-      if (scaled >= (double) G_MAXINT / 4)
-        {
-          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
-                       "Image of %d x %d is too elongated to resize",
-                       image->width, image->height);
-          g_free (gray);
-          return FALSE;
-        }
-      if (image->width <= image->height)
-        {
-          rw = pre->resize_shorter;
-          rh = (int) scaled;
-        }
-      else
-        {
-          rw = (int) scaled;
-          rh = pre->resize_shorter;
-        }
-    }
-  else
-    {
-      rw = pre->crop_width;
-      rh = pre->crop_height;
+      g_free (gray);
+      return FALSE;
     }
 
   ax = crop_axis (rw, pre->crop_width);
@@ -247,5 +263,81 @@ convnet_preprocess_image (const ConvnetPreprocess *pre,
 
   g_free (window);
   g_free (gray);
+  return TRUE;
+}
+
+gboolean
+convnet_preprocess_window (const ConvnetPreprocess *pre,
+                           int                      width,
+                           int                      height,
+                           ConvnetWindow           *window,
+                           GError                 **error)
+{
+  int      rw, rh;
+  CropAxis ax, ay;
+  double   sx, sy;
+
+  g_return_val_if_fail (pre != NULL && window != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (pre->crop_height <= 0 || pre->crop_width <= 0 ||
+      pre->crop_height > MAX_SIDE || pre->crop_width > MAX_SIDE ||
+      pre->resize_shorter < 0 || pre->resize_shorter > MAX_SIDE ||
+      width <= 0 || height <= 0)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
+                   "Invalid preprocessing window: image %d x %d, resize %d, "
+                   "crop %d x %d", width, height, pre->resize_shorter,
+                   pre->crop_width, pre->crop_height);
+      return FALSE;
+    }
+  if (!resized_size (pre, width, height, &rw, &rh, error))
+    return FALSE;
+
+  ax = crop_axis (rw, pre->crop_width);
+  ay = crop_axis (rh, pre->crop_height);
+  /* PIL maps resized pixel i onto source [i, i + 1) * size / resized; a
+   * padded crop starts dst_offset pixels before the resized image. */
+  sx = (double) width / rw;
+  sy = (double) height / rh;
+  window->x = (ax.src_offset - ax.dst_offset) * sx;
+  window->y = (ay.src_offset - ay.dst_offset) * sy;
+  window->width = pre->crop_width * sx;
+  window->height = pre->crop_height * sy;
+  return TRUE;
+}
+
+/* One axis of a window in whole pixels: both edges rounded to the nearest
+ * pixel edge, at least one pixel wide. */
+static void
+round_span (double start, double size, int origin, int *pixel_start,
+            int *pixel_size)
+{
+  double first = floor (start + 0.5);
+  double last = floor (start + size + 0.5);
+
+  *pixel_start = origin + (int) first;
+  *pixel_size = MAX (1, (int) (last - first));
+}
+
+gboolean
+convnet_preprocess_window_rect (const ConvnetPreprocess *pre,
+                                int                      region_x,
+                                int                      region_y,
+                                int                      region_width,
+                                int                      region_height,
+                                int                     *x,
+                                int                     *y,
+                                int                     *width,
+                                int                     *height,
+                                GError                 **error)
+{
+  ConvnetWindow window;
+
+  if (!convnet_preprocess_window (pre, region_width, region_height, &window,
+                                  error))
+    return FALSE;
+  round_span (window.x, window.width, region_x, x, width);
+  round_span (window.y, window.height, region_y, y, height);
   return TRUE;
 }
