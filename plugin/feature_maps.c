@@ -1,6 +1,7 @@
 /* feature_maps.c: plug-in-convnet-feature-maps: a node's activations as
- * layers over the region they came from, one per channel (most active
- * first) or tiled in one layer with transparent gaps between the tiles. */
+ * layers over the part of the region the network sees (an ImageNet
+ * model's centre crop), one per channel (most active first) or tiled in
+ * one layer with transparent gaps between the tiles. */
 #include "config.h"
 
 #include <gegl.h>
@@ -196,7 +197,9 @@ plugin_feature_maps (gint32 image, gint32 drawable, ConvnetModel *model,
   input = plugin_model_input (model, drawable, &x, &y, &w, &h, error);
   if (!input)
     return -1;
-  if (!convnet_feature_maps (model, input, node, &maps, &shape, &order,
+  if (!convnet_preprocess_window_rect (&model->preprocess, x, y, w, h, &x, &y,
+                                       &w, &h, error) ||
+      !convnet_feature_maps (model, input, node, &maps, &shape, &order,
                              error))
     goto out;
   fill.maps = maps;
@@ -222,7 +225,7 @@ plugin_feature_maps (gint32 image, gint32 drawable, ConvnetModel *model,
                        fill.tile_hi + k);
       group = new_grid_layer (image, title, w, h);
       plugin_insert_above (image, group, drawable);
-      gimp_layer_set_offsets (group, x, y);
+      plugin_host_layer_set_offsets (group, x, y);
       plugin_fill_layer (group, w, h, fill_grid, &fill);
       clear_gaps (group, &fill);
       g_free (fill.tile_lo);
@@ -230,8 +233,8 @@ plugin_feature_maps (gint32 image, gint32 drawable, ConvnetModel *model,
     }
   else
     {
-      group = gimp_layer_group_new (image);
-      gimp_item_set_name (group, title);
+      group = plugin_host_layer_group_new (image);
+      plugin_host_item_set_name (group, title);
       plugin_insert_above (image, group, drawable);
       for (int k = 0; k < fill.n; k++)
         {
@@ -241,8 +244,8 @@ plugin_feature_maps (gint32 image, gint32 drawable, ConvnetModel *model,
           fill.channels = order + k;
           channel_range (maps + (gsize) order[k] * shape.h * shape.w,
                          (gsize) shape.h * shape.w, &fill.lo, &fill.hi);
-          gimp_image_insert_layer (image, layer, group, k);
-          gimp_layer_set_offsets (layer, x, y);
+          plugin_host_insert_layer (image, layer, group, k);
+          plugin_host_layer_set_offsets (layer, x, y);
           plugin_fill_layer (layer, w, h, fill_channel, &fill);
           gimp_progress_update ((k + 1.0) / fill.n);
           g_free (name);

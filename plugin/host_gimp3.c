@@ -39,8 +39,11 @@ set_i18n (GimpPlugIn *plug_in G_GNUC_UNUSED,
           const gchar *procedure_name G_GNUC_UNUSED,
           gchar **gettext_domain, gchar **catalog_dir)
 {
+  /* GIMP 3 takes the catalogues' folder relative to the plug-in's own,
+   * where meson installs them */
+  plugin_init_i18n_and_data ();
   *gettext_domain = g_strdup (GETTEXT_PACKAGE);
-  *catalog_dir = g_strdup (plugin_init_i18n_and_data ());
+  *catalog_dir = g_strdup ("locale");
   return TRUE;
 }
 

@@ -11,7 +11,7 @@
   (vector-ref (car (gimp-image-get-selected-drawables image)) 0))
 
 (define (convnet-glob pattern)
-  (car (file-glob pattern 1)))
+  (car (file-glob #:pattern pattern #:filename-encoding TRUE)))
 
 ; (labels probabilities), best first
 (define (convnet-classify image drawable model top-k)
@@ -25,7 +25,7 @@
                                      #:drawables (vector drawable)
                                      #:model model #:node node
                                      #:max-channels max-channels
-                                     #:as-grid grid)))
+                                     #:as-grid (if grid TRUE FALSE))))
 
 (define (convnet-saliency image drawable model class node)
   (car (plug-in-convnet-saliency #:run-mode RUN-NONINTERACTIVE #:image image
