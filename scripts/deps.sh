@@ -23,7 +23,8 @@ TEST_PACKAGES="python3 python3-numpy python3-torch python3-torchvision
   dataset-fashion-mnist"
 # the libFuzzer targets and the memcheck pass over the engine's suites
 FUZZ_PACKAGES="clang libclang-rt-dev"
-CHECK_PACKAGES="valgrind"
+# valgrind: memcheck; debootstrap: the Debian 13 root with GIMP 3
+CHECK_PACKAGES="valgrind debootstrap"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -1,8 +1,9 @@
 #!/bin/sh
 # test.sh: installs what the tests need, builds, and runs every suite: the
 # unit suites, the full-size PyTorch parity suite, the download suite and
-# the GIMP suites; then all of them again with the engine, the command and
-# the plug-in built with ASan and UBSan; the engine's suites under valgrind
+# the GIMP suites; the plug-in on GIMP 3 in a Debian 13 root
+# (scripts/test-gimp3.sh); all of them again with the engine, the command
+# and the plug-in built with ASan and UBSan; the engine's suites under valgrind
 # memcheck; and a short run of every fuzzer.  Arguments go to meson test.
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,6 +39,9 @@ if [ -n "$(ls -A "$reports")" ]; then
   status=1
 fi
 
+# The plug-in on GIMP 3, in a Debian 13 root (scripts/test-gimp3.sh)
+scripts/test-gimp3.sh || status=$?
+
 # valgrind memcheck over the engine's suites, on the normal build
 meson test -C build --print-errorlogs --num-processes 2 \
   --no-suite parity --no-suite gimp --no-suite fetch --logbase memcheck \
@@ -60,13 +64,34 @@ fi
 /usr/bin/python3 - build/meson-logs/testlog.json \
   build-sanitize/meson-logs/sanitize.json \
   build-sanitize/meson-logs/sanitize-gimp.json \
-  build/meson-logs/memcheck-valgrind.json build-fuzz/ci-fuzz.txt <<'PY'
+  build/meson-logs/memcheck-valgrind.json build-fuzz/ci-fuzz.txt \
+  build-gimp3/meson-logs/testlog.json build-gimp3/tap <<'PY'
 import json, os, re, sys
 passed = failed = skipped = 0
 lines = []
+logs = []
 for log in sys.argv[1:]:
+    if os.path.isdir(log):  # a folder of TAP files, one a suite
+        logs += [os.path.join(log, f) for f in sorted(os.listdir(log))
+                 if f.endswith(".tap")]
+    else:
+        logs.append(log)
+for log in logs:
     if not os.path.exists(log):
         failed += 1  # a pass that did not run is no pass
+    elif log.endswith(".tap"):
+        # a GIMP 3 suite run outside meson: its TAP lines, and a suite
+        # that ended without its plan has failed
+        text = open(log).read()
+        for verdict, rest in re.findall(r"^(ok|not ok)\b(.*)$", text, re.M):
+            if "# SKIP" in rest:
+                skipped += 1
+            elif verdict == "ok":
+                passed += 1
+            else:
+                failed += 1
+        if not re.search(r"^1\.\.\d+", text, re.M) or "Bail out!" in text:
+            failed += 1
     elif log.endswith(".txt"):
         for line in open(log):
             if line.startswith("fuzz_"):

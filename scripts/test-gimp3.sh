@@ -1,0 +1,34 @@
+#!/bin/sh
+# test-gimp3.sh: the plug-in on GIMP 3.  Builds it with -Dgimp=3 inside
+# the Debian 13 root of scripts/gimp3-root.sh (made on first use, then
+# reused), runs there the suites that need no PyTorch (the dialogs on
+# GTK 3 under Xvfb, the zh_CN catalogue) and runs here, beside PyTorch, the
+# GIMP suites named in $CONVNET_GIMP3_SUITES, which start GIMP 3 inside
+# the root (CONVNET_GIMP=3).  Meson's log is build-gimp3/meson-logs/
+# testlog.json; each GIMP suite's TAP output is build-gimp3/tap/SUITE.tap.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+scripts/gimp3-root.sh ensure
+status=0
+scripts/gimp3-root.sh run sh -c '
+  [ -f build-gimp3/build.ninja ] ||
+    meson setup build-gimp3 --buildtype=release -Dgimp=3 >/dev/null
+  meson compile -C build-gimp3 >/dev/null &&
+  meson test -C build-gimp3 --print-errorlogs --suite ui --suite po' ||
+  status=1
+rm -rf build-gimp3/tap
+mkdir -p build-gimp3/tap
+for suite in ${CONVNET_GIMP3_SUITES-}; do
+  if ! CONVNET_GIMP=3 CONVNET_FIXTURES="$top/tests/fixtures" \
+      CONVNET_DATA_DIR="$top/weights" CONVNET_REQUIRE_DATASETS=1 \
+      timeout 2400 /usr/bin/python3 "tests/$suite.py" "$top/build-gimp3" \
+      "$top" >"build-gimp3/tap/$suite.tap" 2>"build-gimp3/tap/$suite.err"
+  then
+    echo "GIMP 3: $suite failed:"
+    grep -v '^ok' "build-gimp3/tap/$suite.tap" || true
+    tail -20 "build-gimp3/tap/$suite.err"
+    status=1
+  fi
+done
+exit $status
