@@ -70,6 +70,21 @@ import json, os, re, sys
 passed = failed = skipped = 0
 lines = []
 logs = []
+
+
+def count_tap(oks):
+    """Adds TAP lines (verdict, rest) to the counts."""
+    global passed, failed, skipped
+    for verdict, rest in oks:
+        if "# SKIP" in rest:
+            skipped += 1
+        elif verdict == "ok":
+            passed += 1
+        else:
+            failed += 1
+
+
+
 for log in sys.argv[1:]:
     if os.path.isdir(log):  # a folder of TAP files, one a suite
         logs += [os.path.join(log, f) for f in sorted(os.listdir(log))
@@ -83,13 +98,7 @@ for log in logs:
         # a GIMP 3 suite run outside meson: its TAP lines, and a suite
         # that ended without its plan has failed
         text = open(log).read()
-        for verdict, rest in re.findall(r"^(ok|not ok)\b(.*)$", text, re.M):
-            if "# SKIP" in rest:
-                skipped += 1
-            elif verdict == "ok":
-                passed += 1
-            else:
-                failed += 1
+        count_tap(re.findall(r"^(ok|not ok)\b(.*)$", text, re.M))
         if not re.search(r"^1\.\.\d+", text, re.M) or "Bail out!" in text:
             failed += 1
     elif log.endswith(".txt"):
@@ -105,13 +114,7 @@ for line in lines:
     r = json.loads(line)
     oks = re.findall(r"^(ok|not ok)\b(.*)$", r.get("stdout", ""), re.M)
     if oks and r["result"] in ("OK", "FAIL", "ERROR"):
-        for verdict, rest in oks:
-            if "# SKIP" in rest:
-                skipped += 1
-            elif verdict == "ok":
-                passed += 1
-            else:
-                failed += 1
+        count_tap(oks)
         # a crash after some subtests still fails the suite
         if r["result"] != "OK" and not any(v == "not ok" for v, _ in oks):
             failed += 1
