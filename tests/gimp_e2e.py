@@ -441,8 +441,8 @@ def main():
         commands.append(record(
             "finetune",
             f"(let ((r (plug-in-convnet-finetune RUN-NONINTERACTIVE "
-            f"\"lenet5-fashion\" {scheme_string(train_dir)} \"three-groups\" 20 "
-            f"0.01 0 0))) (string-append (car r) \" \" (number->string "
+            f"\"lenet5-fashion\" {scheme_string(train_dir)} \"three-groups\" 0 "
+            f"0 0 0))) (string-append (car r) \" \" (number->string "
             f"(cadr r))))"))
         for i, (path, _) in enumerate(held_out):
             commands.append(record(
