@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""End-to-end tests of the GIMP 2.10 plug-in: gimp-console-2.10 with a
-private profile (GIMP2_DIRECTORY) holding the freshly built plug-in, driven
-by Script-Fu batch commands.  TAP output.
+"""End-to-end tests of the GIMP plug-in: gimp-console with a private
+profile holding the freshly built plug-in, driven by Script-Fu batch
+commands.  The host is GIMP 2.10, or GIMP 3.0 with CONVNET_GIMP=3 (inside
+the root of scripts/gimp3-root.sh); tests/gimp_host.py writes the Script-Fu
+of each.  TAP output.
 
 Usage: gimp_e2e.py BUILD_DIR SOURCE_DIR
 Needs: gimp, and Fashion-MNIST (Debian package dataset-fashion-mnist)."""
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 
+import gimp_host as host
 import http_server
 
 FASHION = os.environ.get("CONVNET_FASHION_MNIST",
@@ -53,7 +56,7 @@ def install_profile(build, source, profile):
     shutil.copy(os.path.join(scripts, "convnet-batch.scm"),
                 os.path.join(profile, "scripts"))
     shutil.copy(os.path.join(scripts, "convnet-host-gimp%s.scm"
-                             % os.environ.get("CONVNET_GIMP", "2")),
+                             % host.HOST),
                 os.path.join(profile, "scripts", "convnet-host.scm"))
 
 
@@ -115,14 +118,12 @@ def gimp(profile, commands, timeout=600):
     ended and fails the suite: a TAP bail-out."""
     from gimp_session import Session
     session = Session()
-    env = dict(os.environ, GIMP2_DIRECTORY=profile, LANG="C.UTF-8")
-    args = ["gimp-console-2.10", "-i", "-d", "-f"]
-    for c in commands + ["(gimp-quit 0)"]:
-        args += ["-b", c]
+    env = dict(os.environ, LANG="C.UTF-8", **host.profile_env(profile))
+    args = host.console_on_bus(commands + ["(gimp-quit 0)"])
     # files, not pipes: a process left behind would hold a pipe open
     with tempfile.TemporaryFile("w+") as out, \
             tempfile.TemporaryFile("w+") as err:
-        proc = session.start_gimp(args, env, stdout=out, stderr=err)
+        proc = session.start(args, env, stdout=out, stderr=err)
         try:
             proc.wait(timeout)
             left = session.left()
@@ -272,11 +273,12 @@ def check_saliency(tap, build, source, image, out, recorded):
     import torch.nn.functional as F
     from PIL import Image
     cam, up = os.path.join(out, "cam.npy"), os.path.join(out, "up.npy")
-    r = subprocess.run([os.path.join(build, "cli", "convnet"), "explain",
-                        "--weights", os.path.join(source, "weights",
-                                                  "lenet5-fashion.safetensors"),
-                        "--output", cam, "--upsampled", up, image],
-                       capture_output=True, text=True)
+    r = subprocess.run(host.tool([
+        os.path.join(build, "cli", "convnet"), "explain",
+        "--weights", os.path.join(source, "weights",
+                                  "lenet5-fashion.safetensors"),
+        "--output", cam, "--upsampled", up, image]),
+        capture_output=True, text=True)
     label = r.stdout.split("(", 1)[1].split(")")[0] if "(" in r.stdout else ""
     tap.ok(r.returncode == 0 and recorded == f"Grad-CAM: {label} 55.0",
            "saliency gives a translucent layer named for the class convnet "
@@ -310,9 +312,10 @@ def check_saliency(tap, build, source, image, out, recorded):
 def main():
     build, source = sys.argv[1], sys.argv[2]
     tap = Tap()
-    if shutil.which("gimp-console-2.10") is None or not os.path.isdir(FASHION):
-        print("1..1\nnot ok 1 - needs gimp and dataset-fashion-mnist "
-              "(apt-get install gimp dataset-fashion-mnist)")
+    if not host.available() or not os.path.isdir(FASHION):
+        print(f"1..1\nnot ok 1 - needs {host.NAME} and dataset-fashion-mnist "
+              "(apt-get install gimp dataset-fashion-mnist; GIMP 3: "
+              "scripts/gimp3-root.sh ensure)")
         sys.exit(1)
     with tempfile.TemporaryDirectory(prefix="convnet-gimp-") as tmp:
         profile = os.path.join(tmp, "profile")
@@ -325,53 +328,57 @@ def main():
         os.makedirs(log)
 
         def record(key, expr):
-            """Writes EXPR's value to log/KEY, or nothing if it fails."""
+            """Writes EXPR's value to log/KEY, or nothing if it fails (its
+            error, on GIMP 3, to log/KEY.error)."""
             path = os.path.join(log, key)
-            return (f"(let ((value {expr}) (port (open-output-file "
-                    f"{scheme_string(path)}))) (display value port) "
-                    f"(close-output-port port))")
+            return host.guarded(
+                f"(let ((value {expr}) (port (open-output-file "
+                f"{scheme_string(path)}))) (display value port) "
+                f"(close-output-port port))", path + ".error")
 
-        def load(path):
-            return (f"(car (gimp-file-load RUN-NONINTERACTIVE "
-                    f"{scheme_string(path)} {scheme_string(path)}))")
+        load = host.load
+        drawable = host.drawable("image")
+
+        def top_label(image, drawable_expr, model, top_k):
+            return host.first(host.labels(host.classify(
+                image, drawable_expr, model, top_k)))
+
+        def loaded(path, body):
+            """BODY with `image` the image at PATH, `drawable` its layer."""
+            return (f"(let* ((image {load(path)}) (drawable {drawable})) "
+                    f"{body})")
 
         for i, (path, _) in enumerate(files):
             commands.append(record(
                 f"classify-{i}",
-                f"(let* ((image {load(path)}) (drawable (car "
-                f"(gimp-image-get-active-drawable image)))) (car (cadr "
-                f"(plug-in-convnet-classify RUN-NONINTERACTIVE image "
-                f"drawable \"lenet5-fashion\" 3))))"))
+                loaded(path, top_label("image", "drawable",
+                                       "lenet5-fashion", 3))))
         first = files[0][0]
         # layers the checks read back as PNGs (not in tmp: the CSV script
         # below classifies tmp/*.png)
         out = os.path.join(tmp, "out")
         os.makedirs(out)
 
-        def save_png(drawable, name):
-            path = scheme_string(os.path.join(out, name))
-            return (f"(file-png-save-defaults RUN-NONINTERACTIVE image "
-                    f"{drawable} {path} {path})")
+        def save_png(layer, name):
+            return host.save_png("image", layer, os.path.join(out, name))
 
         commands.append(record(
             "feature-maps",
-            f"(let* ((image {load(first)}) (drawable (car "
-            f"(gimp-image-get-active-drawable image))) (group (car "
-            f"(plug-in-convnet-feature-maps RUN-NONINTERACTIVE image drawable "
-            f"\"lenet5-fashion\" \"3\" 0 0))) (kids (gimp-item-get-children "
-            f"group)) (layer (vector-ref (cadr kids) 0))) "
+            f"(let* ((image {load(first)}) (drawable {drawable}) (group (car "
+            f"{host.feature_maps('image', 'drawable', 'lenet5-fashion', '3', 0, False)})) "
+            f"(kids {host.children('group')}) "
+            f"(layer (vector-ref (cadr kids) 0))) "
             f"{save_png('layer', 'first-map.png')} (string-append "
-            f"(number->string (car kids)) \" \" (number->string (car "
-            f"(gimp-drawable-width layer))) \"x\" (number->string (car "
-            f"(gimp-drawable-height layer))) \" \" (car (gimp-item-get-name "
+            f"(number->string (car kids)) \" \" (number->string "
+            f"{host.width('layer')}) \"x\" (number->string "
+            f"{host.height('layer')}) \" \" (car (gimp-item-get-name "
             f"layer)) \" \" (car (gimp-item-get-name group))))"))
         for channels in (0, 5):
             commands.append(record(
                 f"feature-grid-{channels}",
-                f"(let* ((image {load(first)}) (drawable (car "
-                f"(gimp-image-get-active-drawable image))) (layer (car "
-                f"(plug-in-convnet-feature-maps RUN-NONINTERACTIVE image "
-                f"drawable \"lenet5-fashion\" \"3\" {channels} 1)))) "
+                f"(let* ((image {load(first)}) (drawable {drawable}) "
+                f"(layer (car "
+                f"{host.feature_maps('image', 'drawable', 'lenet5-fashion', '3', channels, True)}))) "
                 f"{save_png('layer', f'grid-{channels}.png')} \"saved\")"))
         explain_grid = os.path.join(out, "explain-grid.png")
         commands.append(record(
@@ -381,25 +388,19 @@ def main():
             f"{scheme_string(explain_grid)})"))
         commands.append(record(
             "saliency",
-            f"(let* ((image {load(first)}) (drawable (car "
-            f"(gimp-image-get-active-drawable image))) (layer (car "
-            f"(plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable "
-            f"\"lenet5-fashion\" -1 \"\")))) "
+            f"(let* ((image {load(first)}) (drawable {drawable}) (layer (car "
+            f"{host.saliency('image', 'drawable', 'lenet5-fashion', -1, '')}))) "
             f"{save_png('layer', 'saliency.png')} (string-append (car "
             f"(gimp-item-get-name layer)) \" \" (number->string (car "
             f"(gimp-layer-get-opacity layer)))))"))
         commands.append(record(
             "saliency-bad-class",
-            f"(let* ((image {load(first)}) (drawable (car "
-            f"(gimp-image-get-active-drawable image)))) (car "
-            f"(plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable "
-            f"\"lenet5-fashion\" 10 \"\")))"))
+            loaded(first, "(car " + host.saliency(
+                "image", "drawable", "lenet5-fashion", 10, "") + ")")))
         commands.append(record(
             "bad-model",
-            f"(let* ((image {load(first)}) (drawable (car "
-            f"(gimp-image-get-active-drawable image)))) "
-            f"(plug-in-convnet-feature-maps RUN-NONINTERACTIVE image drawable "
-            f"\"no-such-model\" \"3\" 0 0))"))
+            loaded(first, host.feature_maps(
+                "image", "drawable", "no-such-model", "3", 0, False))))
         commands.append(record("after-bad-model", "\"still running\""))
 
         # every image type and precision gives the RGB 8-bit answer
@@ -407,14 +408,17 @@ def main():
             "rgba": "(gimp-layer-add-alpha drawable)",
             "gray": "(gimp-image-convert-grayscale image)",
             "graya": "(begin (gimp-image-convert-grayscale image) "
-                     "(gimp-layer-add-alpha (car "
-                     "(gimp-image-get-active-drawable image))))",
+                     f"(gimp-layer-add-alpha {drawable}))",
             "indexed": "(gimp-image-convert-indexed image CONVERT-DITHER-NONE "
                        "CONVERT-PALETTE-GENERATE 255 FALSE FALSE \"\")",
-            "u16": "(gimp-image-convert-precision image PRECISION-U16-GAMMA)",
-            "u32": "(gimp-image-convert-precision image PRECISION-U32-GAMMA)",
-            "half": "(gimp-image-convert-precision image PRECISION-HALF-LINEAR)",
-            "float": "(gimp-image-convert-precision image PRECISION-FLOAT-LINEAR)",
+            "u16": "(gimp-image-convert-precision image "
+                   f"{host.precision('U16-GAMMA')})",
+            "u32": "(gimp-image-convert-precision image "
+                   f"{host.precision('U32-GAMMA')})",
+            "half": "(gimp-image-convert-precision image "
+                    f"{host.precision('HALF-LINEAR')})",
+            "float": "(gimp-image-convert-precision image "
+                     f"{host.precision('FLOAT-LINEAR')})",
             "offset-layer": "(gimp-layer-set-offsets drawable 37 -11)",
             "selection": "(gimp-image-select-rectangle image CHANNEL-OP-REPLACE "
                          "20 20 240 240)",
@@ -422,42 +426,36 @@ def main():
         for kind, convert in conversions.items():
             commands.append(record(
                 f"type-{kind}",
-                f"(let* ((image {load(first)}) (drawable (car "
-                f"(gimp-image-get-active-drawable image)))) {convert} (car "
-                f"(cadr (plug-in-convnet-classify RUN-NONINTERACTIVE image "
-                f"(car (gimp-image-get-active-drawable image)) "
-                f"\"lenet5-fashion\" 1))))"))
+                loaded(first, f"{convert} " + top_label(
+                    "image", drawable, "lenet5-fashion", 1))))
         for size in (1, 3, 20000):
             commands.append(record(
                 f"size-{size}",
                 f"(let* ((image (car (gimp-image-new {size} {size} RGB))) "
-                f"(layer (car (gimp-layer-new image {size} {size} RGB-IMAGE "
-                f"\"l\" 100 LAYER-MODE-NORMAL)))) (gimp-image-insert-layer "
-                f"image layer 0 0) (gimp-drawable-fill layer FILL-WHITE) "
-                f"(car (cadr (plug-in-convnet-classify "
-                f"RUN-NONINTERACTIVE image layer \"lenet5-fashion\" 1))))"))
+                f"(layer (car {host.layer_new('image', size, size, 'RGB-IMAGE', 'l', 100, 'LAYER-MODE-NORMAL')}))) "
+                f"(gimp-image-insert-layer image layer 0 0) "
+                f"(gimp-drawable-fill layer FILL-WHITE) "
+                f"{top_label('image', 'layer', 'lenet5-fashion', 1)})"))
         train_dir, held_out = regrouped_folders(os.path.join(tmp, "tuning"),
                                                 20, 20)
+        # 0 epochs and 0 learning rate: the engine's defaults, as the
+        # README recommends
         commands.append(record(
             "finetune",
-            f"(let ((r (plug-in-convnet-finetune RUN-NONINTERACTIVE "
-            f"\"lenet5-fashion\" {scheme_string(train_dir)} \"three-groups\" 0 "
-            f"0 0 0))) (string-append (car r) \" \" (number->string "
-            f"(cadr r))))"))
+            f"(let ((r {host.finetune('lenet5-fashion', train_dir, 'three-groups', 0, 0, 0, False)})) "
+            f"(string-append (car r) \" \" (number->string (cadr r))))"))
         for i, (path, _) in enumerate(held_out):
             commands.append(record(
                 f"tuned-{i}",
-                f"(let* ((image {load(path)}) (drawable (car "
-                f"(gimp-image-get-active-drawable image)))) (car (cadr "
-                f"(plug-in-convnet-classify RUN-NONINTERACTIVE image "
-                f"drawable \"three-groups\" 1))))"))
+                loaded(path, top_label("image", "drawable", "three-groups",
+                                       1))))
         lone = os.path.join(tmp, "lone", "only-class")
         os.makedirs(lone)
         shutil.copy(files[0][0], lone)
         commands.append(record(
             "finetune-one-class",
-            f"(plug-in-convnet-finetune RUN-NONINTERACTIVE \"lenet5-fashion\" "
-            f"{scheme_string(os.path.dirname(lone))} \"lonely\" 2 0.01 0 0)"))
+            host.finetune("lenet5-fashion", os.path.dirname(lone), "lonely",
+                          2, 0.01, 0, False)))
         commands.append(record("after-one-class", "\"still running\""))
         # hostile and broken files in the weights folder: an error for that
         # model, every other model still usable
@@ -471,16 +469,12 @@ def main():
         for name in ("resnet18", "broken"):
             commands.append(record(
                 f"hostile-{name}",
-                f"(let* ((image {load(first)}) (drawable (car "
-                f"(gimp-image-get-active-drawable image)))) (car "
-                f"(plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable "
-                f"\"{name}\" -1 \"\")))"))
+                loaded(first, "(car " + host.saliency(
+                    "image", "drawable", name, -1, "") + ")")))
         commands.append(record(
             "after-hostile",
-            f"(let* ((image {load(first)}) (drawable (car "
-            f"(gimp-image-get-active-drawable image)))) (car (cadr "
-            f"(plug-in-convnet-classify RUN-NONINTERACTIVE image drawable "
-            f"\"lenet5-fashion\" 1))))"))
+            loaded(first, top_label("image", "drawable", "lenet5-fashion",
+                                    1))))
         # downloads in batch, from a local server: a checkpoint made here
         # (resnet34, named by its own SHA-256 like torchvision's), the same
         # name with other bytes, and the official name from a "mirror"
@@ -503,17 +497,14 @@ def main():
         base = f"http://127.0.0.1:{server.port}"
         os.environ["CONVNET_DOWNLOAD_URL"] = f"{base}/wrong/"
         commands.append(record(
-            "download", f"(car (plug-in-convnet-download RUN-NONINTERACTIVE "
-                        f"\"resnet34\" \"{base}/good/{tuned_name}\"))"))
+            "download",
+            f"(car {host.download('resnet34', f'{base}/good/{tuned_name}')})"))
         commands.append(record(
             "downloaded-classify",
-            f"(let* ((image {load(first)}) (drawable (car "
-            f"(gimp-image-get-active-drawable image)))) (car (cadr "
-            f"(plug-in-convnet-classify RUN-NONINTERACTIVE image drawable "
-            f"\"resnet34\" 1))))"))
+            loaded(first, top_label("image", "drawable", "resnet34", 1))))
         commands.append(record(
-            "download-official", "(car (plug-in-convnet-download "
-                                 "RUN-NONINTERACTIVE \"resnet50\" \"\"))"))
+            "download-official",
+            f"(car {host.download('resnet50', '')})"))
         commands.append(record("after-download", "\"still running\""))
         csv = os.path.join(tmp, "out.csv")
         commands.append(record(
@@ -523,6 +514,10 @@ def main():
         # about 100 plug-in calls: minutes on a loaded machine
         output = gimp(profile, commands, timeout=1500)
         server.shutdown()
+        # GIMP 3's failures, which guarded() writes beside the results
+        for name in sorted(os.listdir(log)):
+            if name.endswith(".error"):
+                output += f"\n{name}: " + open(os.path.join(log, name)).read()
 
         def result(key):
             path = os.path.join(log, key)
@@ -561,7 +556,8 @@ def main():
         accuracy = float(tuned.split()[1]) if tuned else 0.0
         tap.ok(tuned is not None and tuned.startswith("three-groups ")
                and accuracy >= 0.9,
-               "fine-tune lenet5-fashion on 3 new classes, 20 images each",
+               "fine-tune lenet5-fashion on 3 new classes, 20 images each, "
+               "with the engine's default epochs and learning rate",
                f"validation accuracy {accuracy}")
         right = sum(result(f"tuned-{i}") == group
                     for i, (_, group) in enumerate(held_out))
@@ -615,7 +611,8 @@ def main():
                "its top 2 classes as classify gives them",
                f"{len(rows)} lines, {right}/10 files right")
         if tap.failed:
-            print("# GIMP said:\n# " + output.replace("\n", "\n# "))
+            print(f"# {host.NAME} said:\n# " + output.replace("\n", "\n# "))
+    print(f"# host: {host.NAME}")
     print(f"1..{tap.n}")
     print(f"# {tap.n - tap.failed} passed, {tap.failed} failed")
     sys.exit(1 if tap.failed else 0)
