@@ -3,8 +3,8 @@
 # the Debian 13 root of scripts/gimp3-root.sh (made on first use, then
 # reused), runs there the suites that need no PyTorch (the dialogs on
 # GTK 3 under Xvfb, the zh_CN catalogue) and runs here, beside PyTorch, the
-# GIMP suites named in $CONVNET_GIMP3_SUITES, which start GIMP 3 inside
-# the root (CONVNET_GIMP=3).  Meson's log is build-gimp3/meson-logs/
+# GIMP suites named in $CONVNET_GIMP3_SUITES (default gimp_e2e), which
+# start GIMP 3 inside the root (CONVNET_GIMP=3).  Meson's log is build-gimp3/meson-logs/
 # testlog.json; each GIMP suite's TAP output is build-gimp3/tap/SUITE.tap.
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ scripts/gimp3-root.sh run sh -c '
   status=1
 rm -rf build-gimp3/tap
 mkdir -p build-gimp3/tap
-for suite in ${CONVNET_GIMP3_SUITES-}; do
+for suite in ${CONVNET_GIMP3_SUITES-gimp_e2e}; do
   if ! CONVNET_GIMP=3 CONVNET_FIXTURES="$top/tests/fixtures" \
       CONVNET_DATA_DIR="$top/weights" CONVNET_REQUIRE_DATASETS=1 \
       timeout 2400 /usr/bin/python3 "tests/$suite.py" "$top/build-gimp3" \
