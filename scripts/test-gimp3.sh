@@ -2,10 +2,13 @@
 # test-gimp3.sh: the plug-in on GIMP 3.  Builds it with -Dgimp=3 inside
 # the Debian 13 root of scripts/gimp3-root.sh (made on first use, then
 # reused), runs there the suites that need no PyTorch (the dialogs on
-# GTK 3 under Xvfb, the zh_CN catalogue) and runs here, beside PyTorch, the
-# GIMP suites named in $CONVNET_GIMP3_SUITES (default gimp_e2e), which
-# start GIMP 3 inside the root (CONVNET_GIMP=3).  Meson's log is build-gimp3/meson-logs/
-# testlog.json; each GIMP suite's TAP output is build-gimp3/tap/SUITE.tap.
+# GTK 3 outside GIMP under Xvfb, the zh_CN catalogue) and runs here, beside
+# PyTorch, the GIMP suites named in $CONVNET_GIMP3_SUITES (default: the
+# end-to-end suite and the three dialog suites), which start GIMP 3 inside
+# the root (CONVNET_GIMP=3).  Meson's log is build-gimp3/meson-logs/
+# testlog.json; each GIMP suite's TAP output is build-gimp3/tap/SUITE.tap;
+# the dialogs' screenshots are build/tests/artifacts/gimp3-*.png, beside
+# GIMP 2.10's.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -19,8 +22,11 @@ scripts/gimp3-root.sh run sh -c '
   status=1
 rm -rf build-gimp3/tap
 mkdir -p build-gimp3/tap
-for suite in ${CONVNET_GIMP3_SUITES-gimp_e2e}; do
+suites=${CONVNET_GIMP3_SUITES-"gimp_e2e gimp_dialog gimp_finetune_dialog
+  gimp_download_dialog"}
+for suite in $suites; do
   if ! CONVNET_GIMP=3 CONVNET_FIXTURES="$top/tests/fixtures" \
+      CONVNET_ARTIFACTS="$top/build/tests/artifacts" \
       CONVNET_DATA_DIR="$top/weights" CONVNET_REQUIRE_DATASETS=1 \
       timeout 2400 /usr/bin/python3 "tests/$suite.py" "$top/build-gimp3" \
       "$top" >"build-gimp3/tap/$suite.tap" 2>"build-gimp3/tap/$suite.err"

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""The interactive Classify dialog in a real GIMP 2.10 under Xvfb: it opens
-on a sample, Classify is clicked, a screenshot of the model list and the
+"""The interactive Classify dialog in a real GIMP under Xvfb (2.10, or 3
+inside its root with CONVNET_GIMP=3; see gimp_host.py): it opens on a
+sample, Classify is pressed (its mnemonic), a screenshot of the model list and the
 probability bars is saved as a test artifact (a TAP comment names it),
 Close returns the result to the calling script, GIMP quits at the end of
 the script, and nothing the suite started is left running.  TAP output.
@@ -14,7 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gimp_e2e import install_profile, scheme_string  # noqa: E402
+import gimp_host as host  # noqa: E402
+from gimp_e2e import install_profile  # noqa: E402
 from gimp_session import Session  # noqa: E402
 
 
@@ -34,14 +36,12 @@ def wait_for_window(display, title, seconds):
     return None
 
 
-def click(display, window, dx, dy):
-    """Clicks at (DX, DY) from the window's bottom-right corner."""
-    geometry = xdotool(display, "getwindowgeometry", "--shell", window)
-    g = dict(line.split("=") for line in geometry.splitlines())
-    x = int(g["X"]) + int(g["WIDTH"]) + dx
-    y = int(g["Y"]) + int(g["HEIGHT"]) + dy
-    xdotool(display, "mousemove", str(x), str(y), "mousedown", "1",
-            "sleep", "0.2", "mouseup", "1")
+def key(display, window, combo):
+    """Presses COMBO (a mnemonic such as alt+l) in WINDOW: buttons are
+    found by their mnemonics, which GTK 2 and GTK 3 share, not by where
+    each toolkit draws them."""
+    xdotool(display, "windowfocus", "--sync", window)
+    xdotool(display, "key", "--clearmodifiers", combo)
 
 
 def screenshot(display, path):
@@ -79,17 +79,19 @@ def nothing_left(session):
 
 
 def gui_test_artifacts(build):
-    """Fails the suite (a TAP "not ok") unless the tools the GUI tests drive
-    GIMP with are installed; returns the folder for screenshots."""
-    needed = ["Xvfb", "gimp-2.10", "xdotool", "import", "dbus-run-session"]
+    """Fails the suite (a TAP "not ok") unless the GIMP of this host and
+    the tools the GUI tests drive it with are installed; returns a
+    function of a screenshot's name that gives its path."""
+    needed = ["Xvfb", "xdotool", "import", "dbus-run-session"]
     missing = [t for t in needed if shutil.which(t) is None]
+    if not host.available():
+        missing.append(host.NAME + " (GIMP 3: scripts/gimp3-root.sh ensure)")
     if missing:
         print(f"1..1\nnot ok 1 - needs {', '.join(missing)} (apt-get install "
               "xvfb gimp xdotool imagemagick dbus)")
         sys.exit(1)
-    artifacts = os.path.join(build, "tests", "artifacts")
-    os.makedirs(artifacts, exist_ok=True)
-    return artifacts
+    folder, prefix = host.artifacts(build)
+    return lambda name: os.path.join(folder, prefix + name)
 
 
 def report(checks, expected):
@@ -103,10 +105,22 @@ def report(checks, expected):
     sys.exit(1 if failed or len(checks) < expected else 0)
 
 
+def classify_in_dialog(sample, result):
+    """Script-Fu that opens SAMPLE in a window, runs Classify interactively
+    on it and writes the top label it returns to RESULT."""
+    return (f"(let* ((image {host.load(sample)}) "
+            f"(drawable {host.drawable('image')}) "
+            f"(shown (gimp-display-new image)) "
+            f"(r {host.classify('image', 'drawable', 'lenet5-fashion', 5, 'RUN-INTERACTIVE')}) "
+            f"(port (open-output-file {host.scheme_string(result)}))) "
+            f"(display {host.first(host.labels('r'))} port) "
+            f"(close-output-port port))")
+
+
 def main():
     build, source = sys.argv[1], sys.argv[2]
-    artifacts = gui_test_artifacts(build)
-    shot = os.path.join(artifacts, "classify-dialog.png")
+    artifact = gui_test_artifacts(build)
+    shot = artifact("classify-dialog.png")
     display = ":%d" % (90 + os.getpid() % 9)
     checks = []
     with tempfile.TemporaryDirectory(prefix="convnet-dialog-") as tmp:
@@ -120,29 +134,20 @@ def main():
                              stderr=subprocess.DEVNULL)
         try:
             time.sleep(2)
-            script = (
-                f"(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "
-                f"{scheme_string(sample)} {scheme_string(sample)}))) "
-                f"(drawable (car (gimp-image-get-active-drawable image))) "
-                f"(shown (gimp-display-new image)) "
-                f"(r (plug-in-convnet-classify RUN-INTERACTIVE image drawable "
-                f"\"lenet5-fashion\" 5)) (port (open-output-file "
-                f"{scheme_string(result)}))) (display (car (cadr r)) port) "
-                f"(close-output-port port))")
-            env = dict(os.environ, DISPLAY=display, GIMP2_DIRECTORY=profile,
-                       LANG="C.UTF-8")
-            gimp = session.start_gimp(
-                ["gimp-2.10", "-d", "-f", "-s", "-b", script,
-                 "-b", "(gimp-quit TRUE)"], env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+            script = classify_in_dialog(sample, result)
+            env = dict(os.environ, DISPLAY=display, LANG="C.UTF-8",
+                       **host.profile_env(profile))
+            gimp = session.start(
+                host.gui_on_bus([script, "(gimp-quit TRUE)"]), env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             window = wait_for_window(display, "Classify", 120)
             checks.append((window is not None, "the Classify dialog opens"))
             if window:
                 time.sleep(2)
-                click(display, window, -55, -22)      # Classify
+                key(display, window, "alt+l")      # C_lassify
                 time.sleep(6)
                 screenshot(display, shot)
-                click(display, window, -145, -22)     # Close
+                key(display, window, "alt+c")      # _Close
                 end = time.time() + 60
                 # the script writes the file after the dialog returns
                 while time.time() < end and not (

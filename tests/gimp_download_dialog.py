@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The Download... button of the Classify dialog in a real GIMP 2.10 under
-Xvfb, against a local HTTP server (tests/http_server.py) on 127.0.0.1: a
+"""The Download... button of the Classify dialog in a real GIMP under Xvfb
+(2.10, or 3 inside its root with CONVNET_GIMP=3; see gimp_host.py), against a local HTTP server (tests/http_server.py) on 127.0.0.1: a
 wrong checkpoint is refused and leaves nothing, a slow download cancelled
 from the dialog leaves nothing, a checkpoint generated here by torch
 (named resnet18-<its SHA-256 prefix>.pth, as a mirror would) is shown
@@ -22,11 +22,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import http_server  # noqa: E402
-from gimp_e2e import install_profile, scheme_string  # noqa: E402
-from gimp_dialog import (gui_test_artifacts, nothing_left,  # noqa: E402
-                         quits_alone, report, screenshot, wait_for_window,
-                         xdotool)
-from gimp_finetune_dialog import key  # noqa: E402
+import gimp_host as host  # noqa: E402
+from gimp_e2e import install_profile  # noqa: E402
+from gimp_dialog import (classify_in_dialog, gui_test_artifacts,  # noqa
+                         key, nothing_left, quits_alone, report, screenshot,
+                         wait_for_window, xdotool)
 from gimp_session import Session  # noqa: E402
 
 CHECKS = 12
@@ -55,7 +55,7 @@ def logged(log, pattern):
 
 def main():
     build, source = sys.argv[1], sys.argv[2]
-    artifacts = gui_test_artifacts(build)
+    artifact = gui_test_artifacts(build)
     try:
         import torch
         import torchvision.models as tvm
@@ -85,15 +85,7 @@ def main():
         weights = os.path.join(profile, "gimp-convnet", "weights")
         result = os.path.join(tmp, "result")
         sample = os.path.join(source, "samples", "ankle-boot.png")
-        script = (
-            f"(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "
-            f"{scheme_string(sample)} {scheme_string(sample)}))) "
-            f"(drawable (car (gimp-image-get-active-drawable image))) "
-            f"(shown (gimp-display-new image)) "
-            f"(r (plug-in-convnet-classify RUN-INTERACTIVE image drawable "
-            f"\"lenet5-fashion\" 5)) (port (open-output-file "
-            f"{scheme_string(result)}))) (display (car (cadr r)) port) "
-            f"(close-output-port port))")
+        script = classify_in_dialog(sample, result)
         session = Session()
         xvfb = session.start(["Xvfb", display, "-screen", "0", "1280x800x24"],
                              os.environ, stdout=subprocess.DEVNULL,
@@ -101,13 +93,12 @@ def main():
         log = os.path.join(tmp, "gimp.log")
         try:
             time.sleep(2)
-            env = dict(os.environ, DISPLAY=display, GIMP2_DIRECTORY=profile,
-                       LANG="C.UTF-8", G_MESSAGES_DEBUG="convnet")
+            env = dict(os.environ, DISPLAY=display, LANG="C.UTF-8",
+                       G_MESSAGES_DEBUG="convnet", **host.profile_env(profile))
             # GLib writes debug messages to stdout
             with open(log, "w") as log_file:
-                gimp = session.start_gimp(
-                    ["gimp-2.10", "-d", "-f", "-s", "-b", script,
-                     "-b", "(gimp-quit TRUE)"], env,
+                gimp = session.start(
+                    host.gui_on_bus([script, "(gimp-quit TRUE)"]), env,
                     stdout=log_file, stderr=subprocess.STDOUT)
             classify = wait_for_window(display, "Classify", 120)
             checks.append((classify is not None, "the Classify dialog opens"))
@@ -129,7 +120,7 @@ def main():
             key(display, window, "alt+d")         # _Download
             requested = wait_until(lambda: any("/wrong/" in r for r in server.requests), 20)
             time.sleep(3)
-            screenshot(display, os.path.join(artifacts, "download-refused.png"))
+            screenshot(display, artifact("download-refused.png"))
             checks.append((requested and left() == [],
                            f"a wrong checkpoint is refused and leaves nothing ({left()})"))
 
@@ -142,15 +133,14 @@ def main():
             checks.append((started and wait_until(lambda: left() == [], 20),
                            f"Close during a download cancels it and leaves "
                            f"nothing ({left()})"))
-            screenshot(display, os.path.join(artifacts,
-                                             "download-cancelled.png"))
+            screenshot(display, artifact("download-cancelled.png"))
 
             type_url(display, window, f"{base}/good/{name}")
             key(display, window, "alt+d")
             target = os.path.join(weights, name)
             done = wait_until(lambda: left() == [name], 60)
             time.sleep(1)
-            screenshot(display, os.path.join(artifacts, "download-done.png"))
+            screenshot(display, artifact("download-done.png"))
             checks.append((done and open(target, "rb").read() == data,
                            "a good checkpoint is saved, verified, under its name"))
             shown = logged(log, rf"downloading {re.escape(base)}/good/"
@@ -172,8 +162,7 @@ def main():
             checks.append((closed, "Close closes the download dialog"))
             key(display, classify, "alt+l")       # C_lassify, now with resnet18
             time.sleep(8)
-            screenshot(display, os.path.join(artifacts,
-                                             "download-classified.png"))
+            screenshot(display, artifact("download-classified.png"))
             key(display, classify, "alt+c")       # _Close
             wait_until(lambda: os.path.exists(result) and os.path.getsize(result), 60)
             got = open(result).read() if os.path.exists(result) else None

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""The Fine-tune dialog in a real GIMP 2.10 under Xvfb, driven by its
+"""The Fine-tune dialog in a real GIMP under Xvfb (2.10, or 3 inside its
+root with CONVNET_GIMP=3; see gimp_host.py), driven by its
 keyboard mnemonics.  It opens on the last project (three classes of
 Fashion-MNIST test images: tops, footwear, other, with enough images,
 epochs and augmentation to train for a while); that training is cancelled
@@ -28,8 +29,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gimp_e2e import install_profile, regrouped_folders, scheme_string  # noqa
-from gimp_dialog import (gui_test_artifacts, nothing_left,  # noqa: E402
+import gimp_host as host  # noqa: E402
+from gimp_e2e import install_profile, regrouped_folders  # noqa: E402
+from gimp_dialog import (gui_test_artifacts, key, nothing_left,  # noqa: E402
                          quits_alone, report, screenshot, wait_for_window,
                          xdotool)
 from gimp_session import Session  # noqa: E402
@@ -46,11 +48,6 @@ CRASH = re.compile(r"crashed|fatal error|AddressSanitizer|runtime error|"
                    r"double free|free\(\)|corrupted|Segmentation fault")
 PROGRESS = re.compile(r"fine-tune: (?:epoch (\d+) of (\d+) ended|"
                       r"training (completed|cancelled|failed)) at ([0-9.]+)")
-
-
-def key(display, window, combo):
-    xdotool(display, "windowfocus", "--sync", window)
-    xdotool(display, "key", "--clearmodifiers", combo)
 
 
 def progress(log):
@@ -174,7 +171,7 @@ def cancel_checks(display, window, log, weights):
 
 def main():
     build, source = sys.argv[1], sys.argv[2]
-    artifacts = gui_test_artifacts(build)
+    artifact = gui_test_artifacts(build)
     display = ":%d" % (80 + os.getpid() % 9)
     checks = []
     with tempfile.TemporaryDirectory(prefix="convnet-tune-dialog-") as tmp:
@@ -200,13 +197,12 @@ def main():
         sample = os.path.join(source, "samples", "bag.png")
         # an open image with a selection, for "Add Whole Image" and "Add
         # This Region"
-        script = (f"(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "
-                  f"{scheme_string(sample)} {scheme_string(sample)}))) "
+        script = (f"(let* ((image {host.load(sample)}) "
                   f"(shown (gimp-display-new image)) (selected "
                   f"(gimp-image-select-rectangle image CHANNEL-OP-REPLACE 10 "
-                  f"20 100 60)) (r (plug-in-convnet-finetune RUN-INTERACTIVE "
-                  f"\"\" \"\" \"\" 0 0 0 0)) (port (open-output-file "
-                  f"{scheme_string(result)}))) (display (car r) port) "
+                  f"20 100 60)) (r {host.finetune_dialog()}) "
+                  f"(port (open-output-file "
+                  f"{host.scheme_string(result)}))) (display (car r) port) "
                   f"(close-output-port port))")
         reports_before = sanitizer_reports()
         session = Session()
@@ -219,24 +215,23 @@ def main():
             # a home of its own: GTK's recently used files and the file
             # chooser's state do not carry over from other runs
             home = os.path.join(tmp, "home")
-            env = dict(os.environ, DISPLAY=display, GIMP2_DIRECTORY=profile,
+            env = dict(os.environ, DISPLAY=display,
                        LANG="C.UTF-8", HOME=home, G_MESSAGES_DEBUG="convnet",
                        XDG_DATA_HOME=os.path.join(home, ".local", "share"),
                        XDG_CONFIG_HOME=os.path.join(home, ".config"),
-                       XDG_CACHE_HOME=os.path.join(home, ".cache"))
+                       XDG_CACHE_HOME=os.path.join(home, ".cache"),
+                       **host.profile_env(profile))
             # -c: GIMP's messages (a plug-in crash among them) go to its
             # stderr, which the plug-in shares
             with open(log, "w") as out:
-                gimp = session.start_gimp(
-                    ["gimp-2.10", "-d", "-f", "-s", "-c", "-b", script,
-                     "-b", "(gimp-quit TRUE)"], env, stdout=out,
-                    stderr=subprocess.STDOUT)
+                gimp = session.start(
+                    host.gui_on_bus([script, "(gimp-quit TRUE)"], ["-c"]),
+                    env, stdout=out, stderr=subprocess.STDOUT)
             window = wait_for_window(display, "Fine-tune", 120)
             checks.append((window is not None, "the Fine-tune dialog opens"))
             if window:
                 time.sleep(3)
-                screenshot(display, os.path.join(artifacts,
-                                                 "finetune-dialog.png"))
+                screenshot(display, artifact("finetune-dialog.png"))
                 checks += cancel_checks(display, window, log, weights)
                 key(display, window, "alt+o")           # Open Project...
                 checks.append((open_in_chooser(display, "Open Project",
@@ -263,8 +258,7 @@ def main():
                     time.sleep(0.5)
                 checks.append((os.path.exists(saved),
                                "Save writes the model under its name"))
-                screenshot(display, os.path.join(
-                    artifacts, "finetune-dialog-trained.png"))
+                screenshot(display, artifact("finetune-dialog-trained.png"))
                 key(display, window, "alt+w")           # Add Whole Image
                 time.sleep(2)
                 key(display, window, "alt+g")           # Add This Region
@@ -317,10 +311,11 @@ def main():
                 checks.append((False, "the saved model classifies held-out "
                                       "images (no model was saved)"))
             else:
-                out = subprocess.run(
+                out = subprocess.run(host.tool(
                     [os.path.join(build, "cli", "convnet"), "classify",
                      "--weights", saved, "--top", "1", "--json"]
-                    + [p for p, _ in held_out], capture_output=True, text=True)
+                    + [p for p, _ in held_out]), capture_output=True,
+                    text=True)
                 rows = json.loads(out.stdout) if out.returncode == 0 else []
                 right = sum(r["top"][0]["label"] == OPENED_NAMES[g]
                             for r, (_, g) in zip(rows, held_out))

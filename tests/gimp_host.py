@@ -32,16 +32,32 @@ def console(commands):
     return args
 
 
-def gui(commands):
-    """The command line of GIMP with its windows, running COMMANDS."""
+def gui_on_bus(commands, options=()):
+    """The command line of GIMP with its windows (and OPTIONS), running
+    Script-Fu COMMANDS, on a private session bus started where GIMP runs
+    (inside the root for GIMP 3).  The X server, xdotool and the HTTP
+    server of the tests stay on this machine: the root shares its /tmp
+    and network, so GIMP 3 draws on the same display."""
+    args = ["dbus-run-session", "--"]
     if GIMP3:
-        args = _in_host("gimp-3.0") + [
-            "-d", "-f", "-s", "--batch-interpreter=plug-in-script-fu-eval"]
+        args = ROOT_RUN + args + [
+            "gimp-3.0", "--batch-interpreter=plug-in-script-fu-eval"]
     else:
-        args = ["gimp-2.10", "-d", "-f", "-s"]
+        args += ["gimp-2.10"]
+    args += ["-d", "-f", "-s", *options]
     for c in commands:
         args += ["-b", c]
     return args
+
+
+def artifacts(build):
+    """The folder for screenshots ($CONVNET_ARTIFACTS, else BUILD's
+    tests/artifacts), and the prefix of their names: GIMP 3's are
+    gimp3-*.png, so that one folder holds both hosts'."""
+    folder = os.environ.get("CONVNET_ARTIFACTS") or os.path.join(
+        build, "tests", "artifacts")
+    os.makedirs(folder, exist_ok=True)
+    return folder, ("gimp3-" if GIMP3 else "")
 
 
 def tool(args):
@@ -84,29 +100,39 @@ def drawable(image):
     return f"(car (gimp-image-get-active-drawable {image}))"
 
 
-def _image_call(proc, image, drawable_expr, named):
+def _image_call(proc, image, drawable_expr, named,
+                run_mode="RUN-NONINTERACTIVE"):
     """A call of one of our image procedures with NAMED arguments (a list
     of (name, scheme-value) in the procedure's order)."""
     if GIMP3:
         args = " ".join(f"#:{n} {v}" for n, v in named)
-        return (f"({proc} #:run-mode RUN-NONINTERACTIVE #:image {image} "
+        return (f"({proc} #:run-mode {run_mode} #:image {image} "
                 f"#:drawables (vector {drawable_expr}) {args})")
     args = " ".join(v for _, v in named)
-    return f"({proc} RUN-NONINTERACTIVE {image} {drawable_expr} {args})"
+    return f"({proc} {run_mode} {image} {drawable_expr} {args})"
 
 
-def _plain_call(proc, named):
+def _plain_call(proc, named, run_mode="RUN-NONINTERACTIVE"):
     if GIMP3:
         args = " ".join(f"#:{n} {v}" for n, v in named)
-        return f"({proc} #:run-mode RUN-NONINTERACTIVE {args})"
-    return f"({proc} RUN-NONINTERACTIVE {' '.join(v for _, v in named)})"
+        return f"({proc} #:run-mode {run_mode} {args})"
+    return f"({proc} {run_mode} {' '.join(v for _, v in named)})"
 
 
-def classify(image, drawable_expr, model, top_k):
+def classify(image, drawable_expr, model, top_k,
+             run_mode="RUN-NONINTERACTIVE"):
     """An expression: the classify procedure's raw return values."""
     return _image_call("plug-in-convnet-classify", image, drawable_expr,
                        [("model", scheme_string(model)),
-                        ("top-k", str(top_k))])
+                        ("top-k", str(top_k))], run_mode)
+
+
+def finetune_dialog():
+    """An expression: the fine-tune procedure run interactively (its
+    dialog), with every argument left to the dialog."""
+    if GIMP3:
+        return "(plug-in-convnet-finetune #:run-mode RUN-INTERACTIVE)"
+    return ('(plug-in-convnet-finetune RUN-INTERACTIVE "" "" "" 0 0 0 0)')
 
 
 def labels(result):

@@ -30,11 +30,6 @@ class Session:
         self.started.append(proc)
         return proc
 
-    def start_gimp(self, args, env, **popen_args):
-        """ARGS (gimp-2.10 or gimp-console-2.10 and its options) on a
-        private session bus."""
-        return self.start(["dbus-run-session", "--", *args], env, **popen_args)
-
     def end(self, proc, seconds=10):
         """Ends PROC's process group: SIGTERM, then SIGKILL after SECONDS."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
