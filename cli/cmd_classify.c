@@ -24,7 +24,7 @@ print_json_string (const char *s)
 int
 cmd_classify (int argc, char **argv)
 {
-  char *model = NULL, *weights = NULL;
+  char *model = NULL, *weights = NULL, *csv = NULL;
   int top = 5, threads = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -32,18 +32,20 @@ cmd_classify (int argc, char **argv)
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &weights, "checkpoint", "FILE" },
     { "top", 'k', 0, G_OPTION_ARG_INT, &top, "classes to print (5)", "K" },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv,
+      "also write file,rank,label,probability rows (an unreadable image: "
+      "FILE,error,WHY,) to FILE", "FILE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "BLAS threads", "T" },
     { 0 }
   };
-  GOptionContext *context = g_option_context_new ("IMAGE... - classify images");
+  GOptionContext *context = g_option_context_new (
+    "IMAGE... - classify images (a folder or a pattern such as "
+    "'photos/*.png' names many)");
   GError *error = NULL;
   ConvnetModel *m = NULL;
-  ConvnetGraph *g;
-  float *input = NULL;
-  int *indices = NULL;
-  float *probabilities = NULL;
-  int status = 1, classes, n_images, failures = 0;
-  gsize sample;
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  ConvnetBatchItem *items = NULL;
+  int status = 1, failures = 0;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!cli_parse (context, &argc, &argv))
@@ -58,89 +60,94 @@ cmd_classify (int argc, char **argv)
     return cli_fail ("--top must be at least 1, got %d", top);
   convnet_set_threads (threads);
 
+  /* a file is taken as named; a folder or a pattern is expanded */
+  for (int i = 1; i < argc; i++)
+    {
+      GPtrArray *found;
+
+      if (!g_file_test (argv[i], G_FILE_TEST_IS_DIR)
+          && !strpbrk (argv[i], "*?["))
+        {
+          g_ptr_array_add (paths, g_strdup (argv[i]));
+          continue;
+        }
+      found = convnet_batch_files (argv[i], &error);
+      if (!found)
+        goto out;
+      for (guint k = 0; k < found->len; k++)
+        g_ptr_array_add (paths, g_strdup (found->pdata[k]));
+      g_ptr_array_unref (found);
+    }
+
   m = cli_load_model (model, weights, 0, 0, &error);
   if (!m)
     goto out;
-  g = m->graph;
-  classes = m->n_classes;
-  top = MIN (top, classes);
-  n_images = argc - 1;
-  {
-    const ConvnetShape in = convnet_graph_input_shape (g);
-    sample = (gsize) in.c * in.h * in.w;
-  }
-  input = g_new (float, sample);
-  indices = g_new (int, classes);
-  probabilities = g_new (float, classes);
+  top = MIN (top, m->n_classes);
+  items = convnet_batch_items_new ((const char *const *) paths->pdata,
+                                   (int) paths->len);
+  if (!convnet_classify_batch (m, items, (int) paths->len, top, NULL, NULL,
+                               &error))
+    goto out;
 
   if (json)
     printf ("[");
-  for (int i = 0; i < n_images; i++)
+  for (guint i = 0; i < paths->len; i++)
     {
-      const char *path = argv[i + 1];
-      ConvnetImage *image = convnet_image_load (path, &error);
-      const float *logits;
+      const ConvnetBatchItem *item = &items[i];
 
-      if (!image
-          || !convnet_preprocess_image (&m->preprocess, image, input,
-                                        &error))
+      if (item->n_top == 0)
         {
           /* one unreadable image does not stop the others */
-          convnet_image_free (image);
           if (json)
             {
               printf ("%s\n  {\"image\": ", i ? "," : "");
-              print_json_string (path);
+              print_json_string (item->path);
               printf (", \"error\": ");
-              print_json_string (error->message);
+              print_json_string (item->error->message);
               printf ("}");
             }
-          cli_fail ("%s", error->message);
-          g_clear_error (&error);
+          cli_fail ("%s", item->error->message);
           failures++;
           continue;
         }
-      convnet_image_free (image);
-      /* one image at a time: a batch of 4000x3000 photos would not fit */
-      if (!convnet_graph_forward (g, input, 1, &error))
-        goto out;
-      logits = convnet_graph_output (g);
-      convnet_top_classes (logits, classes, top, indices, probabilities);
-
       if (json)
         {
           printf ("%s\n  {\"image\": ", i ? "," : "");
-          print_json_string (path);
+          print_json_string (item->path);
           printf (", \"top\": [");
-          for (int k = 0; k < top; k++)
+          for (int k = 0; k < item->n_top; k++)
             {
               printf ("%s{\"index\": %d, \"label\": ", k ? ", " : "",
-                      indices[k]);
-              print_json_string (m->labels[indices[k]]);
-              printf (", \"probability\": %.6f}", probabilities[k]);
+                      item->indices[k]);
+              print_json_string (m->labels[item->indices[k]]);
+              printf (", \"probability\": %.6f}", item->probabilities[k]);
             }
           printf ("]}");
         }
       else
         {
-          printf ("%s\n", path);
-          for (int k = 0; k < top; k++)
+          printf ("%s\n", item->path);
+          for (int k = 0; k < item->n_top; k++)
             printf ("  %2d. %6.2f%%  %s\n", k + 1,
-                    100.0 * probabilities[k], m->labels[indices[k]]);
+                    100.0 * item->probabilities[k],
+                    m->labels[item->indices[k]]);
         }
     }
   if (json)
     printf ("\n]\n");
+  if (csv && !convnet_batch_write_csv (m, items, (int) paths->len, csv,
+                                       &error))
+    goto out;
   status = failures ? 1 : 0;
 
 out:
   if (error)
     status = cli_fail_error (error);
-  g_free (indices);
-  g_free (probabilities);
-  g_free (input);
+  convnet_batch_items_free (items, (int) paths->len);
+  g_ptr_array_unref (paths);
   convnet_model_free (m);
   g_free (model);
   g_free (weights);
+  g_free (csv);
   return status;
 }

@@ -27,7 +27,8 @@ typedef enum
   CONVNET_ERROR_ARGUMENT,    /* a bad name, size or option */
   CONVNET_ERROR_LIMIT,       /* a size beyond what we accept */
   CONVNET_ERROR_CANCELLED,   /* the caller's callback asked to stop */
-  CONVNET_ERROR_NETWORK      /* a download failed on the network's side */
+  CONVNET_ERROR_NETWORK,     /* a download failed on the network's side */
+  CONVNET_ERROR_UNSUPPORTED  /* an image format the decoder cannot read */
 } ConvnetErrorCode;
 
 /* ---------------------------------------------------------------- dtypes */
@@ -591,6 +592,75 @@ void convnet_resize_bilinear_u8_window (const guint8 *src, int sw, int sh,
                                         int dw, int dh,
                                         int x0, int y0, int nx, int ny,
                                         guint8 *dst, int channels);
+
+/* ----------------------------------------------------------- batch jobs */
+
+/* The image files FILES names, sorted: a folder (searched recursively), a
+ * glob pattern (* ? and [...] in the last component, e.g. photos/\*.png),
+ * or one file.  From a folder or a pattern only files with an image
+ * extension are taken (PNG, JPEG, TIFF, WebP, BMP, GIF, XCF and the other
+ * formats GIMP users keep); one named file is taken whatever its name.
+ * Nothing found is an error naming FILES.  g_ptr_array_unref () frees. */
+GPtrArray *convnet_batch_files (const char *files,
+                                GError    **error);
+
+/* One file of a batch job and what became of it. */
+typedef struct
+{
+  char         *path;
+  /* decoded by the caller (e.g. by GIMP's loader for a format the
+   * engine's decoder cannot read), or NULL: the job decodes PATH */
+  ConvnetImage *image;
+  /* the result: N_TOP classes, best first, or ERROR saying why none */
+  int           n_top;
+  int          *indices;
+  float        *probabilities;
+  GError       *error;
+} ConvnetBatchItem;
+
+/* Items for PATHS, not yet classified; free with convnet_batch_items_free. */
+ConvnetBatchItem *convnet_batch_items_new  (const char *const *paths,
+                                            int                n_paths);
+void              convnet_batch_items_free (ConvnetBatchItem *items,
+                                            int               n_items);
+
+/* Told that DONE of TOTAL items are finished; returning FALSE cancels the
+ * job.  Called on the thread that called the job. */
+typedef gboolean (*ConvnetBatchProgress) (int      done,
+                                          int      total,
+                                          gpointer user_data);
+
+/* Classifies ITEMS with MODEL, TOP_K classes each: one thread decodes and
+ * preprocesses the next images while the calling thread runs the network
+ * on batches of them.  An item that cannot be read gets its ERROR (an
+ * image format the decoder cannot read is CONVNET_ERROR_UNSUPPORTED,
+ * which a caller with another decoder may retry with ITEM->image set);
+ * items that already have a result or an error are skipped.  FALSE only
+ * when the job itself fails or is cancelled (CONVNET_ERROR_CANCELLED). */
+gboolean convnet_classify_batch (ConvnetModel        *model,
+                                 ConvnetBatchItem    *items,
+                                 int                  n_items,
+                                 int                  top_k,
+                                 ConvnetBatchProgress progress,
+                                 gpointer             user_data,
+                                 GError             **error);
+
+/* Writes ITEMS as a CSV with the columns file,rank,label,probability: one
+ * row per class of an item's result, best first; an item without a
+ * result is one row "FILE,error,WHY," (no label).  Written atomically. */
+gboolean convnet_batch_write_csv (const ConvnetModel     *model,
+                                  const ConvnetBatchItem *items,
+                                  int                     n_items,
+                                  const char             *path,
+                                  GError                **error);
+
+/* Writes RGBA (WIDTH x HEIGHT, 4 bytes a pixel, no padding) as a PNG at
+ * PATH, atomically. */
+gboolean convnet_png_save_rgba (const guint8 *rgba,
+                                int           width,
+                                int           height,
+                                const char   *path,
+                                GError      **error);
 
 /* --------------------------------------------------------------- labels */
 

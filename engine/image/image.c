@@ -169,6 +169,9 @@ propagate_load_error (const char *path,
   else if (inner->domain == GDK_PIXBUF_ERROR &&
            inner->code == GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY)
     code = CONVNET_ERROR_LIMIT;
+  else if (inner->domain == GDK_PIXBUF_ERROR &&
+           inner->code == GDK_PIXBUF_ERROR_UNKNOWN_TYPE)
+    code = CONVNET_ERROR_UNSUPPORTED;   /* another decoder may read it */
 
   if (strstr (inner->message, name) != NULL)
     g_set_error_literal (error, CONVNET_ERROR, code, inner->message);
