@@ -2,9 +2,14 @@
 ;
 ;   (convnet-classify-files "photos/*.png" "lenet5-fashion" 5 "out.csv")
 ;
-; classifies every file matching the glob and writes a CSV with the columns
-; file, rank, label, probability (one row per file and rank).  A file GIMP
-; cannot open is reported on the console and skipped.
+; classifies every image the pattern (or folder, searched recursively)
+; names and writes a CSV with the columns file, rank, label, probability
+; (one row per file and rank).  It is one call of
+; plug-in-convnet-classify-files: one process loads the model once and
+; decodes the files itself, so a file costs milliseconds, not a GIMP
+; loader and a plug-in start.  A file that cannot be read is a row
+; "FILE,error,WHY," and is told in a message.  Returns how many files were
+; classified.
 ;
 ; What differs between GIMP 2.10 and GIMP 3 (loading, the selected
 ; drawable, how our procedures are called and what they return, saving) is
@@ -17,48 +22,8 @@
 (define (convnet-length items)
   (if (vector? items) (vector-length items) (length items)))
 
-(define (convnet-csv-field text)
-  ; quote a field, doubling any quote inside it
-  (let loop ((chars (string->list text)) (out '(#\")))
-    (cond ((null? chars) (list->string (reverse (cons #\" out))))
-          ((char=? (car chars) #\")
-           (loop (cdr chars) (cons #\" (cons #\" out))))
-          (else (loop (cdr chars) (cons (car chars) out))))))
-
-(define (convnet-classify-file filename model top-k port)
-  (let* ((image (convnet-load filename))
-         (result (convnet-classify image (convnet-drawable image) model
-                                   top-k))
-         (labels (car result))
-         (probabilities (cadr result)))
-    (let loop ((i 0))
-      (if (< i (convnet-length labels))
-          (begin
-            (display (convnet-csv-field filename) port)
-            (display "," port)
-            (display (+ i 1) port)
-            (display "," port)
-            (display (convnet-csv-field (convnet-nth labels i)) port)
-            (display "," port)
-            (display (convnet-nth probabilities i) port)
-            (newline port)
-            (loop (+ i 1)))))
-    (gimp-image-delete image)))
-
 (define (convnet-classify-files pattern model top-k csv-path)
-  (let ((files (convnet-glob pattern))
-        (port (open-output-file csv-path)))
-    (display "file,rank,label,probability" port)
-    (newline port)
-    (for-each
-     (lambda (filename)
-       (if (not (car (catch '(#f)
-                       (convnet-classify-file filename model top-k port)
-                       '(#t))))
-           (gimp-message (string-append "convnet: skipped " filename))))
-     files)
-    (close-output-port port)
-    (length files)))
+  (car (convnet-classify-files-proc model pattern top-k csv-path)))
 
 ; (convnet-explain-file "photo.png" "lenet5-fashion" "3" "out.xcf" "grid.png")
 ;

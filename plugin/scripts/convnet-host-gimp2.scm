@@ -30,3 +30,8 @@
 
 (define (convnet-save-png image drawable path)
   (file-png-save-defaults RUN-NONINTERACTIVE image drawable path path))
+
+; (classified failed)
+(define (convnet-classify-files-proc model files top-k csv-path)
+  (plug-in-convnet-classify-files RUN-NONINTERACTIVE model files top-k
+                                  csv-path))

@@ -37,3 +37,9 @@
 
 (define (convnet-save-png image drawable path)
   (gimp-file-save RUN-NONINTERACTIVE image path -1))
+
+; (classified failed)
+(define (convnet-classify-files-proc model files top-k csv-path)
+  (plug-in-convnet-classify-files #:run-mode RUN-NONINTERACTIVE #:model model
+                                  #:files files #:top-k top-k
+                                  #:csv-path csv-path))
