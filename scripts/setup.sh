@@ -36,7 +36,9 @@ else
   GIMP2_DIRECTORY="$profile" gimp-console-2.10 -i -d -f \
     -b "$job" -b '(gimp-quit 0)'
 fi 2>&1 | grep -v -e '^$' -e 'GeglBuffers leaked' -e 'GEGL-WARNING' \
-  -e 'tag cache' -e 'gimp_flush(): error: Broken pipe'
+  -e 'tag cache' -e 'gimp_flush(): error: Broken pipe' \
+  -e 'cannot open display' -e 'gimp_wire_read(): unexpected EOF' \
+  -e 'script_fu_add_resource_arg' -e 'Welcome to GIMP'
 echo
 echo "wrote $out/ankle-boot.xcf (image, feature maps, heatmap)"
 echo "wrote $out/ankle-boot-feature-maps.png"
