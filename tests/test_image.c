@@ -7,6 +7,7 @@
 #include "convnet.h"
 #include "test_util.h"
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -657,6 +658,94 @@ test_preprocess_inverts_light_background (void)
   convnet_image_free (dark);
 }
 
+/* Entries of DIR whose name starts with PREFIX. */
+static int
+count_entries (const char *dir,
+               const char *prefix)
+{
+  GDir       *listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+  int         n = 0;
+
+  g_assert_nonnull (listing);
+  while ((name = g_dir_read_name (listing)))
+    n += g_str_has_prefix (name, prefix);
+  g_dir_close (listing);
+  return n;
+}
+
+/* convnet_png_save_rgba: the pixels read back, alpha included; a PNG that
+ * cannot be written is an error naming it, and leaves no file behind. */
+static void
+test_png_save (void)
+{
+  const int     width = 7, height = 5;
+  char         *dir = g_dir_make_tmp ("convnet-png-XXXXXX", NULL);
+  char         *path = g_build_filename (dir, "out.png", NULL);
+  char         *missing = g_build_filename (dir, "missing", "out.png", NULL);
+  char         *taken = g_build_filename (dir, "taken.png", NULL);
+  char         *inside = g_build_filename (taken, "keep", NULL);
+  guint8       *rgba = g_new (guint8, width * height * 4);
+  GError       *error = NULL;
+  ConvnetImage *image;
+  GdkPixbuf    *pixbuf;
+
+  for (int i = 0; i < width * height * 4; i++)
+    rgba[i] = (guint8) (i * 37 + 11);
+  g_assert_true (convnet_png_save_rgba (rgba, width, height, path, &error));
+  g_assert_no_error (error);
+
+  image = convnet_image_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (image->width, ==, width);
+  g_assert_cmpint (image->height, ==, height);
+  for (int p = 0; p < width * height; p++)
+    for (int c = 0; c < 3; c++)
+      g_assert_cmpint (image->pixels[p * 3 + c], ==, rgba[p * 4 + c]);
+  convnet_image_free (image);
+
+  /* the engine's decoder drops alpha: gdk-pixbuf shows it was kept */
+  pixbuf = gdk_pixbuf_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (gdk_pixbuf_get_has_alpha (pixbuf));
+  for (int y = 0; y < height; y++)
+    g_assert_cmpmem (gdk_pixbuf_get_pixels (pixbuf)
+                     + y * gdk_pixbuf_get_rowstride (pixbuf), width * 4,
+                     rgba + y * width * 4, width * 4);
+  g_object_unref (pixbuf);
+
+  g_assert_false (convnet_png_save_rgba (rgba, width, height, missing,
+                                         &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_IO);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "missing/out.png"));
+  g_clear_error (&error);
+
+  /* a folder in the way: the PNG is written, then cannot replace it */
+  g_assert_cmpint (g_mkdir (taken, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (inside, "x", 1, NULL));
+  g_assert_false (convnet_png_save_rgba (rgba, width, height, taken,
+                                         &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_IO);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "taken.png"));
+  g_clear_error (&error);
+  g_assert_cmpint (count_entries (dir, "taken.png."), ==, 0);
+  g_assert_cmpint (count_entries (dir, "out.png."), ==, 0);
+  g_assert_cmpint (count_entries (dir, ""), ==, 2);
+
+  g_unlink (inside);
+  g_rmdir (taken);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (rgba);
+  g_free (inside);
+  g_free (taken);
+  g_free (missing);
+  g_free (path);
+  g_free (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -666,6 +755,7 @@ main (int    argc,
   add_reference_cases ();
   g_test_add_func ("/image/load-errors", test_load_errors);
   g_test_add_func ("/image/new", test_image_new);
+  g_test_add_func ("/image/png-save", test_png_save);
   g_test_add_func ("/image/preprocess-gray-input", test_preprocess_gray_input);
   g_test_add_func ("/image/preprocess-bad-arguments",
                    test_preprocess_bad_arguments);
