@@ -13,6 +13,8 @@
 /* Gap between tiles, in pixels: at most GRID_GAP, and at most an eighth
  * of a tile's side, so that small regions keep their pixels for maps. */
 #define GRID_GAP 4
+/* rows of the grid in memory at once while a layer is written */
+#define GRID_STRIP_ROWS 256
 
 typedef struct
 {
@@ -102,12 +104,11 @@ tile_at (int p, int n, int size, int gap)
   return p < tile_start (k + 1, n, size, gap) - gap ? k : -1;
 }
 
-/* Every channel in a grid of tiles, each normalised on its own; gaps and
- * tiles without a channel are left for clear_gaps. */
+/* Every channel in a grid of tiles, each normalised on its own; the gaps
+ * and the tiles past the last channel are transparent. */
 static void
-fill_grid (gpointer data, int y, int rows, guint8 *rgb)
+grid_rows (const MapFill *f, int y, int rows, guint8 *rgba)
 {
-  MapFill *f = data;
   const gsize plane = (gsize) f->mh * f->mw;
 
   for (int r = 0; r < rows; r++)
@@ -118,7 +119,8 @@ fill_grid (gpointer data, int y, int rows, guint8 *rgb)
         {
           const int tx = tile_at (x, f->cols, f->width, f->gap);
           const int tile = ty * f->cols + tx;
-          guint8 v = 0;
+          guint8 *p = rgba + ((gsize) r * f->width + x) * 4;
+          guint8 v = 0, alpha = 0;
 
           if (ty >= 0 && tx >= 0 && tile < f->n)
             {
@@ -135,51 +137,163 @@ fill_grid (gpointer data, int y, int rows, guint8 *rgb)
 
               v = to_level (m[my * f->mw + mx], f->tile_lo[tile],
                             f->tile_hi[tile]);
+              alpha = 255;
             }
-          rgb[((gsize) r * f->width + x) * 3] =
-            rgb[((gsize) r * f->width + x) * 3 + 1] =
-              rgb[((gsize) r * f->width + x) * 3 + 2] = v;
+          p[0] = p[1] = p[2] = v;
+          p[3] = alpha;
         }
     }
 }
 
-/* Makes the gaps between tiles, and the tiles past the last channel,
- * transparent. */
-static void
-clear_gaps (gint32 layer, const MapFill *f)
+struct _PluginFeatureGrid
 {
-  GeglBuffer *buffer = plugin_host_drawable_buffer (layer);
-  GeglColor *none = gegl_color_new (NULL);
+  MapFill  fill;
+  float   *maps;
+  int     *order;
+  char    *node;
+};
 
-  gegl_color_set_rgba (none, 0.0, 0.0, 0.0, 0.0);
-  for (int k = 1; k < f->cols && f->gap > 0; k++)
-    gegl_buffer_set_color (buffer,
-                           GEGL_RECTANGLE (tile_start (k, f->cols, f->width,
-                                                       f->gap) - f->gap,
-                                           0, f->gap, f->height), none);
-  for (int k = 1; k < f->rows && f->gap > 0; k++)
-    gegl_buffer_set_color (buffer,
-                           GEGL_RECTANGLE (0, tile_start (k, f->rows,
-                                                          f->height, f->gap)
-                                              - f->gap,
-                                           f->width, f->gap), none);
-  for (int tile = f->n; tile < f->rows * f->cols; tile++)
+/* "" names the architecture's default node, its last convolutional
+ * block (the one Grad-CAM reads). */
+static const char *
+resolve_node (ConvnetModel *model, const char *node)
+{
+  const ConvnetArch *arch = convnet_arch_lookup (model->arch);
+
+  return (!node || !*node) && arch && arch->cam_node ? arch->cam_node : node;
+}
+
+PluginFeatureGrid *
+plugin_feature_grid_new (ConvnetModel *model, const float *input,
+                         const char *node, int max_channels, int width,
+                         int height, GError **error)
+{
+  PluginFeatureGrid *grid = g_new0 (PluginFeatureGrid, 1);
+  MapFill *f = &grid->fill;
+  ConvnetShape shape;
+  gsize plane;
+
+  grid->node = g_strdup (resolve_node (model, node));
+  if (!convnet_feature_maps (model, input, grid->node, &grid->maps, &shape,
+                             &grid->order, error))
     {
-      const int tx = tile % f->cols, ty = tile / f->cols;
-      const int x0 = tile_start (tx, f->cols, f->width, f->gap);
-      const int y0 = tile_start (ty, f->rows, f->height, f->gap);
-
-      gegl_buffer_set_color (
-        buffer,
-        GEGL_RECTANGLE (x0, y0,
-                        tile_start (tx + 1, f->cols, f->width, f->gap)
-                        - f->gap - x0,
-                        tile_start (ty + 1, f->rows, f->height, f->gap)
-                        - f->gap - y0),
-        none);
+      plugin_feature_grid_free (grid);
+      return NULL;
     }
-  g_object_unref (none);
+  plane = (gsize) shape.h * shape.w;
+  f->maps = grid->maps;
+  f->mh = shape.h;
+  f->mw = shape.w;
+  f->width = width;
+  f->height = height;
+  f->channels = grid->order;
+  f->n = max_channels > 0 ? MIN (max_channels, shape.c) : shape.c;
+  f->cols = (int) ceil (sqrt (f->n));
+  f->rows = (f->n + f->cols - 1) / f->cols;
+  f->gap = MIN (GRID_GAP, MIN (width / f->cols, height / f->rows) / 8);
+  f->tile_lo = g_new (float, f->n);
+  f->tile_hi = g_new (float, f->n);
+  for (int k = 0; k < f->n; k++)
+    channel_range (grid->maps + grid->order[k] * plane, plane,
+                   f->tile_lo + k, f->tile_hi + k);
+  return grid;
+}
+
+const char *
+plugin_feature_grid_node (const PluginFeatureGrid *grid)
+{
+  return grid->node;
+}
+
+void
+plugin_feature_grid_rows (const PluginFeatureGrid *grid, int y, int rows,
+                          guint8 *rgba)
+{
+  grid_rows (&grid->fill, y, rows, rgba);
+}
+
+void
+plugin_feature_grid_free (PluginFeatureGrid *grid)
+{
+  if (!grid)
+    return;
+  g_free (grid->fill.tile_lo);
+  g_free (grid->fill.tile_hi);
+  g_free (grid->maps);
+  g_free (grid->order);
+  g_free (grid->node);
+  g_free (grid);
+}
+
+gint32
+plugin_feature_grid_layer (gint32 image, gint32 drawable,
+                           const PluginFeatureGrid *grid, const char *name,
+                           int x, int y)
+{
+  const int width = grid->fill.width, height = grid->fill.height;
+  const int strip = MAX (1, MIN (GRID_STRIP_ROWS, height));
+  gint32 layer = new_grid_layer (image, name, width, height);
+  GeglBuffer *buffer;
+  guint8 *rgba;
+
+  plugin_insert_above (image, layer, drawable);
+  plugin_host_layer_set_offsets (layer, x, y);
+  buffer = plugin_host_drawable_buffer (layer);
+  rgba = g_new (guint8, (gsize) width * strip * 4);
+  for (int row = 0; row < height; row += strip)
+    {
+      const int n = MIN (strip, height - row);
+
+      grid_rows (&grid->fill, row, n, rgba);
+      gegl_buffer_set (buffer, GEGL_RECTANGLE (0, row, width, n), 0,
+                       babl_format ("R'G'B'A u8"), rgba, width * 4);
+    }
+  g_free (rgba);
   g_object_unref (buffer);
+  return layer;
+}
+
+/* One layer per channel in a new layer group. */
+static gint32
+channel_layers (gint32 image, gint32 drawable, ConvnetModel *model,
+                const float *input, const char *node, const char *title,
+                int max_channels, int x, int y, int w, int h, GError **error)
+{
+  int *order = NULL;
+  float *maps = NULL;
+  ConvnetShape shape;
+  MapFill fill = { 0 };
+  gint32 group;
+
+  if (!convnet_feature_maps (model, input, node, &maps, &shape, &order,
+                             error))
+    return -1;
+  fill.maps = maps;
+  fill.mh = shape.h;
+  fill.mw = shape.w;
+  fill.width = w;
+  fill.height = h;
+  fill.n = max_channels > 0 ? MIN (max_channels, shape.c) : shape.c;
+  group = plugin_host_layer_group_new (image);
+  plugin_host_item_set_name (group, title);
+  plugin_insert_above (image, group, drawable);
+  for (int k = 0; k < fill.n; k++)
+    {
+      char *name = g_strdup_printf ("%s ch %d", node, order[k]);
+      gint32 layer = plugin_new_layer (image, name, w, h, 100.0,
+                                       GIMP_LAYER_MODE_NORMAL);
+      fill.channels = order + k;
+      channel_range (maps + (gsize) order[k] * shape.h * shape.w,
+                     (gsize) shape.h * shape.w, &fill.lo, &fill.hi);
+      plugin_host_insert_layer (image, layer, group, k);
+      plugin_host_layer_set_offsets (layer, x, y);
+      plugin_fill_layer (layer, w, h, fill_channel, &fill);
+      gimp_progress_update ((k + 1.0) / fill.n);
+      g_free (name);
+    }
+  g_free (maps);
+  g_free (order);
+  return group;
 }
 
 gint32
@@ -187,75 +301,36 @@ plugin_feature_maps (gint32 image, gint32 drawable, ConvnetModel *model,
                      const char *model_name, const char *node,
                      int max_channels, gboolean as_grid, GError **error)
 {
-  int x, y, w, h, *order = NULL;
-  float *input, *maps = NULL;
-  ConvnetShape shape;
-  MapFill fill = { 0 };
+  int x, y, w, h;
+  float *input;
   char *title;
-  gint32 group = -1;
+  gint32 layer = -1;
 
+  node = resolve_node (model, node);
   input = plugin_model_input (model, drawable, &x, &y, &w, &h, error);
   if (!input)
     return -1;
   if (!convnet_preprocess_window_rect (&model->preprocess, x, y, w, h, &x, &y,
-                                       &w, &h, error) ||
-      !convnet_feature_maps (model, input, node, &maps, &shape, &order,
-                             error))
-    goto out;
-  fill.maps = maps;
-  fill.mh = shape.h;
-  fill.mw = shape.w;
-  fill.width = w;
-  fill.height = h;
-  fill.n = max_channels > 0 ? MIN (max_channels, shape.c) : shape.c;
+                                       &w, &h, error))
+    {
+      g_free (input);
+      return -1;
+    }
   title = g_strdup_printf ("%s: %s", model_name, node);
-
   if (as_grid)
     {
-      const gsize plane = (gsize) shape.h * shape.w;
-
-      fill.channels = order;
-      fill.cols = (int) ceil (sqrt (fill.n));
-      fill.rows = (fill.n + fill.cols - 1) / fill.cols;
-      fill.gap = MIN (GRID_GAP, MIN (w / fill.cols, h / fill.rows) / 8);
-      fill.tile_lo = g_new (float, fill.n);
-      fill.tile_hi = g_new (float, fill.n);
-      for (int k = 0; k < fill.n; k++)
-        channel_range (maps + order[k] * plane, plane, fill.tile_lo + k,
-                       fill.tile_hi + k);
-      group = new_grid_layer (image, title, w, h);
-      plugin_insert_above (image, group, drawable);
-      plugin_host_layer_set_offsets (group, x, y);
-      plugin_fill_layer (group, w, h, fill_grid, &fill);
-      clear_gaps (group, &fill);
-      g_free (fill.tile_lo);
-      g_free (fill.tile_hi);
+      PluginFeatureGrid *grid = plugin_feature_grid_new (model, input, node,
+                                                         max_channels, w, h,
+                                                         error);
+      if (grid)
+        layer = plugin_feature_grid_layer (image, drawable, grid, title, x,
+                                           y);
+      plugin_feature_grid_free (grid);
     }
   else
-    {
-      group = plugin_host_layer_group_new (image);
-      plugin_host_item_set_name (group, title);
-      plugin_insert_above (image, group, drawable);
-      for (int k = 0; k < fill.n; k++)
-        {
-          char *name = g_strdup_printf ("%s ch %d", node, order[k]);
-          gint32 layer = plugin_new_layer (image, name, w, h, 100.0,
-                                           GIMP_LAYER_MODE_NORMAL);
-          fill.channels = order + k;
-          channel_range (maps + (gsize) order[k] * shape.h * shape.w,
-                         (gsize) shape.h * shape.w, &fill.lo, &fill.hi);
-          plugin_host_insert_layer (image, layer, group, k);
-          plugin_host_layer_set_offsets (layer, x, y);
-          plugin_fill_layer (layer, w, h, fill_channel, &fill);
-          gimp_progress_update ((k + 1.0) / fill.n);
-          g_free (name);
-        }
-    }
+    layer = channel_layers (image, drawable, model, input, node, title,
+                            max_channels, x, y, w, h, error);
   g_free (title);
-
-out:
   g_free (input);
-  g_free (maps);
-  g_free (order);
-  return group;
+  return layer;
 }

@@ -42,6 +42,16 @@ void        plugin_host_item_set_name (gint32 item, const char *name);
 /* newly allocated */
 char       *plugin_host_item_name (gint32 item);
 void        plugin_host_layer_set_offsets (gint32 layer, int x, int y);
+/* Images outside any display, for batch jobs: loaded by GIMP's loaders
+ * (-1 and ERROR when none reads PATH), made empty, flattened into one
+ * layer (returned), saved in the format PATH's extension names, deleted */
+gint32      plugin_host_image_load (const char *path, GError **error);
+gint32      plugin_host_image_new (int width, int height,
+                                   GimpImageBaseType type);
+gint32      plugin_host_image_flatten (gint32 image);
+gboolean    plugin_host_image_save (gint32 image, const char *path,
+                                    GError **error);
+void        plugin_host_image_delete (gint32 image);
 void        plugin_host_undo_group_start (gint32 image);
 void        plugin_host_undo_group_end (gint32 image);
 

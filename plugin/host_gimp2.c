@@ -444,3 +444,60 @@ plugin_host_undo_group_end (gint32 image)
 {
   gimp_image_undo_group_end (image);
 }
+
+/* The PDB's last error, or WHAT when it gave none */
+static void
+set_pdb_error (GError **error, const char *what, const char *path)
+{
+  const char *why = gimp_get_pdb_error ();
+  char *name = g_filename_display_name (path);
+
+  g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO, "%s “%s”: %s", what,
+               name, why && *why ? why : _("GIMP gave no reason"));
+  g_free (name);
+}
+
+gint32
+plugin_host_image_load (const char *path, GError **error)
+{
+  const gint32 image = gimp_file_load (GIMP_RUN_NONINTERACTIVE, path, path);
+
+  if (image > 0)
+    return image;
+  set_pdb_error (error, _("GIMP cannot open"), path);
+  return -1;
+}
+
+gint32
+plugin_host_image_new (int width, int height, GimpImageBaseType type)
+{
+  const gint32 image = gimp_image_new (width, height, type);
+
+  if (image > 0)
+    gimp_image_undo_disable (image);
+  return image > 0 ? image : -1;
+}
+
+gint32
+plugin_host_image_flatten (gint32 image)
+{
+  const gint32 layer = gimp_image_flatten (image);
+
+  return layer > 0 ? layer : -1;
+}
+
+gboolean
+plugin_host_image_save (gint32 image, const char *path, GError **error)
+{
+  if (gimp_file_save (GIMP_RUN_NONINTERACTIVE, image,
+                      plugin_host_image_drawable (image), path, path))
+    return TRUE;
+  set_pdb_error (error, _("GIMP cannot save"), path);
+  return FALSE;
+}
+
+void
+plugin_host_image_delete (gint32 image)
+{
+  gimp_image_delete (image);
+}

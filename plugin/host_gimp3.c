@@ -287,8 +287,8 @@ create_procedure (GimpPlugIn *plug_in, const gchar *name)
       gimp_procedure_set_menu_label (procedure, _(proc->menu_label));
       gimp_procedure_add_menu_path (procedure, "<Image>/Filters/ConvNet");
     }
-  gimp_procedure_set_documentation (procedure, _(proc->blurb), proc->help,
-                                    name);
+  gimp_procedure_set_documentation (procedure, _(proc->blurb),
+                                    _(proc->help), name);
   gimp_procedure_set_attribution (procedure, "gimp-convnet developers",
                                   "GPL-3.0-or-later", "2026");
   add_arguments (procedure, proc);
@@ -457,4 +457,67 @@ void
 plugin_host_undo_group_end (gint32 image)
 {
   gimp_image_undo_group_end (IMAGE (image));
+}
+
+/* The PDB's last error, or WHAT when it gave none */
+static void
+set_pdb_error (GError **error, const char *what, const char *path)
+{
+  const char *why = gimp_pdb_get_last_error (gimp_get_pdb ());
+  char *name = g_filename_display_name (path);
+
+  g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO, "%s “%s”: %s", what,
+               name, why && *why ? why : _("GIMP gave no reason"));
+  g_free (name);
+}
+
+gint32
+plugin_host_image_load (const char *path, GError **error)
+{
+  GFile *file = g_file_new_for_path (path);
+  GimpImage *image = gimp_file_load (GIMP_RUN_NONINTERACTIVE, file);
+
+  g_object_unref (file);
+  if (image)
+    return gimp_image_get_id (image);
+  set_pdb_error (error, _("GIMP cannot open"), path);
+  return -1;
+}
+
+gint32
+plugin_host_image_new (int width, int height, GimpImageBaseType type)
+{
+  GimpImage *image = gimp_image_new (width, height, type);
+
+  if (!image)
+    return -1;
+  gimp_image_undo_disable (image);
+  return gimp_image_get_id (image);
+}
+
+gint32
+plugin_host_image_flatten (gint32 image)
+{
+  GimpLayer *layer = gimp_image_flatten (IMAGE (image));
+
+  return layer ? gimp_item_get_id (GIMP_ITEM (layer)) : -1;
+}
+
+gboolean
+plugin_host_image_save (gint32 image, const char *path, GError **error)
+{
+  GFile *file = g_file_new_for_path (path);
+  gboolean ok = gimp_file_save (GIMP_RUN_NONINTERACTIVE, IMAGE (image), file,
+                                NULL);
+
+  g_object_unref (file);
+  if (!ok)
+    set_pdb_error (error, _("GIMP cannot save"), path);
+  return ok;
+}
+
+void
+plugin_host_image_delete (gint32 image)
+{
+  gimp_image_delete (IMAGE (image));
 }

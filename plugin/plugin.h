@@ -12,6 +12,7 @@
 #define PROC_SALIENCY     "plug-in-convnet-saliency"
 #define PROC_FINETUNE     "plug-in-convnet-finetune"
 #define PROC_DOWNLOAD     "plug-in-convnet-download"
+#define PROC_EXPLAIN_FILES "plug-in-convnet-explain-files"
 
 /* Binds the translations and finds the shipped data beside the
  * executable; returns the locale folder. */
@@ -67,6 +68,50 @@ gint32   plugin_feature_maps (gint32 image, gint32 drawable,
                               gboolean as_grid, GError **error);
 gint32   plugin_saliency (gint32 image, gint32 drawable, ConvnetModel *model,
                           const char *node, int class_index, GError **error);
+
+/* A node's feature maps tiled in a grid, as plug-in-convnet-feature-maps
+ * shows them with as-grid: NODE's ("" = the architecture's last
+ * convolutional block) channels of one preprocessed INPUT, most active
+ * first (at most MAX_CHANNELS, 0 = all), each normalised on its own in a
+ * tile of a WIDTH x HEIGHT grid whose gaps are transparent.  The same
+ * pixels go to a layer or, row by row, to any RGBA buffer. */
+typedef struct _PluginFeatureGrid PluginFeatureGrid;
+
+PluginFeatureGrid *plugin_feature_grid_new  (ConvnetModel *model,
+                                             const float *input,
+                                             const char *node,
+                                             int max_channels, int width,
+                                             int height, GError **error);
+/* the node shown, "" resolved */
+const char        *plugin_feature_grid_node (const PluginFeatureGrid *grid);
+/* ROWS rows of 8-bit RGBA from row Y */
+void               plugin_feature_grid_rows (const PluginFeatureGrid *grid,
+                                             int y, int rows, guint8 *rgba);
+void               plugin_feature_grid_free (PluginFeatureGrid *grid);
+/* The grid as a new layer NAME above DRAWABLE, at X, Y */
+gint32             plugin_feature_grid_layer (gint32 image, gint32 drawable,
+                                              const PluginFeatureGrid *grid,
+                                              const char *name, int x, int y);
+
+/* The saliency layer's opacity, also the heatmap's over the photo in
+ * plug-in-convnet-explain-files' PNGs */
+#define PLUGIN_HEATMAP_OPACITY 55.0
+
+/* Decodes the image file PATH to 8-bit RGB: with the engine's decoder,
+ * else, for a format it cannot read (XCF, WebP, ...), with GIMP's own
+ * loaders, the image flattened. */
+ConvnetImage *plugin_image_load_any (const char *path, GError **error);
+
+/* Explains every image FILES names (a glob, a folder searched
+ * recursively, or one file) with MODEL into OUT_FOLDER: per image its
+ * NODE feature-map grid and Grad-CAM heatmap as PNGs, and with SAVE_XCF an
+ * XCF holding the photo and both layers.  A file that fails is told in a
+ * message and counted in *FAILED; FALSE only when the job cannot start
+ * (with ERROR) or is cancelled (without). */
+gboolean plugin_explain_files (ConvnetModel *model, const char *model_name,
+                               const char *files, const char *node,
+                               const char *out_folder, gboolean save_xcf,
+                               int *explained, int *failed, GError **error);
 
 /* Fine-tunes BASE on the image folder DATA_DIR and saves the result as
  * NAME in the user's weights folder (replacing a model of that name). */

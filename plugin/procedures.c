@@ -318,6 +318,32 @@ run_download (PluginCall *call, GError **error)
   return TRUE;
 }
 
+/* ------------------------------------------------------------ explain files */
+
+static gboolean
+run_explain_files (PluginCall *call, GError **error)
+{
+  const char *model_name = plugin_call_get_string (call, "model");
+  ConvnetModel *m = load_model (model_name, error);
+  int explained = 0, failed = 0;
+  gboolean ok;
+
+  if (!m)
+    return FALSE;
+  ok = plugin_explain_files (m, model_name,
+                             plugin_call_get_string (call, "files"),
+                             plugin_call_get_string (call, "node"),
+                             plugin_call_get_string (call, "out-folder"),
+                             plugin_call_get_boolean (call, "save-xcf"),
+                             &explained, &failed, error);
+  convnet_model_free (m);
+  if (!ok)
+    return FALSE;
+  g_value_set_int (&call->returns[0], explained);
+  g_value_set_int (&call->returns[1], failed);
+  return TRUE;
+}
+
 /* ------------------------------------------------------------ the table */
 
 #define MODEL_BLURB "Model name: lenet5-fashion, a torchvision architecture " \
@@ -397,6 +423,25 @@ static const PluginReturn download_returns[] = {
   { PLUGIN_RETURN_STRING, "path", "Where the verified file was saved" },
 };
 
+static const PluginArg explain_files_args[] = {
+  { PLUGIN_ARG_STRING, "model", MODEL_BLURB, "lenet5-fashion", 0, 0, 0, FALSE },
+  { PLUGIN_ARG_STRING, "files",
+    "Images: a glob (photos/*.jpg), a folder (searched recursively) or one "
+    "file", "", 0, 0, 0, FALSE },
+  { PLUGIN_ARG_STRING, "node",
+    "Node whose feature maps to tile (\"\" = the last convolutional block)",
+    "", 0, 0, 0, FALSE },
+  { PLUGIN_ARG_STRING, "out-folder",
+    "Folder for the explanations (made if missing)", "", 0, 0, 0, FALSE },
+  { PLUGIN_ARG_BOOLEAN, "save-xcf",
+    "Also save an XCF per image with the photo and both layers (1) or not "
+    "(0)", NULL, 0, 1, 0, FALSE },
+};
+static const PluginReturn explain_files_returns[] = {
+  { PLUGIN_RETURN_INT, "explained", "Images explained" },
+  { PLUGIN_RETURN_INT, "failed", "Files that could not be read or explained" },
+};
+
 #define ENTRIES(a) a, G_N_ELEMENTS (a)
 
 const PluginProcedure plugin_procedures[] = {
@@ -431,6 +476,22 @@ const PluginProcedure plugin_procedures[] = {
     "if its SHA-256 starts with the digits in its file name. The model is "
     "then usable by name.",
     ENTRIES (download_args), ENTRIES (download_returns), run_download },
+  { PROC_EXPLAIN_FILES, FALSE, NULL,
+    N_("Explain many image files: feature maps and heatmaps as PNGs"),
+    N_("Loads the model once and, for each image FILES names (a glob, a "
+       "folder searched recursively, or one file; formats the fast decoder "
+       "cannot read, such as XCF, go through GIMP's loaders), writes into "
+       "OUT-FOLDER STEM-feature-maps.png, the feature maps of NODE tiled "
+       "in a grid, and STEM-heatmap.png, the Grad-CAM heatmap of the top "
+       "class over the photo, both over the part of the image the network "
+       "sees; with SAVE-XCF also STEM.xcf holding the photo and both as "
+       "layers. STEM is the file's name without its extension; when "
+       "several files share one (a.png in two folders), the later ones in "
+       "sorted order get -2, -3, ... appended. A file that cannot be read "
+       "or explained is told in a message and counted as failed, and the "
+       "job goes on."),
+    ENTRIES (explain_files_args), ENTRIES (explain_files_returns),
+    run_explain_files },
 };
 
 const int plugin_n_procedures = G_N_ELEMENTS (plugin_procedures);

@@ -6,8 +6,6 @@
 #include "host.h"
 #include "plugin.h"
 
-#define HEATMAP_OPACITY 55.0
-
 typedef struct
 {
   const float *cam;
@@ -61,7 +59,7 @@ plugin_saliency (gint32 image, gint32 drawable, ConvnetModel *model,
   fill.width = w;
   fill.height = h;
   name = g_strdup_printf ("Grad-CAM: %s", model->labels[class_index]);
-  layer = plugin_new_layer (image, name, w, h, HEATMAP_OPACITY,
+  layer = plugin_new_layer (image, name, w, h, PLUGIN_HEATMAP_OPACITY,
                             GIMP_LAYER_MODE_NORMAL);
   plugin_insert_above (image, layer, drawable);
   plugin_host_layer_set_offsets (layer, x, y);

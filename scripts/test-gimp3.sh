@@ -23,7 +23,7 @@ scripts/gimp3-root.sh run sh -c '
 rm -rf build-gimp3/tap
 mkdir -p build-gimp3/tap
 suites=${CONVNET_GIMP3_SUITES-"gimp_e2e gimp_dialog gimp_finetune_dialog
-  gimp_download_dialog"}
+  gimp_download_dialog gimp_batch_explain"}
 for suite in $suites; do
   if ! CONVNET_GIMP=3 CONVNET_FIXTURES="$top/tests/fixtures" \
       CONVNET_ARTIFACTS="$top/build/tests/artifacts" \

@@ -275,3 +275,30 @@ def layer_new(image, w, h, layer_type, name, opacity, mode):
                 f"{layer_type} {opacity} {mode})")
     return (f"(gimp-layer-new {image} {w} {h} {layer_type} "
             f"{scheme_string(name)} {opacity} {mode})")
+
+
+def explain_files(model, files, node, out_folder, save_xcf):
+    """An expression: plug-in-convnet-explain-files' (explained failed)."""
+    return _plain_call("plug-in-convnet-explain-files",
+                       [("model", scheme_string(model)),
+                        ("files", scheme_string(files)),
+                        ("node", scheme_string(node)),
+                        ("out-folder", scheme_string(out_folder)),
+                        ("save-xcf", boolean(save_xcf))])
+
+
+def save_image(image, path):
+    """A statement: IMAGE saved at PATH in the format its extension
+    names (e.g. an XCF)."""
+    p = scheme_string(path)
+    if GIMP3:
+        return f"(gimp-file-save RUN-NONINTERACTIVE {image} {p} -1)"
+    return (f"(gimp-file-save RUN-NONINTERACTIVE {image} "
+            f"{drawable(image)} {p} {p})")
+
+
+def n_layers(image):
+    """An expression: how many layers IMAGE has at its top level."""
+    if GIMP3:
+        return f"(vector-length (car (gimp-image-get-layers {image})))"
+    return f"(car (gimp-image-get-layers {image}))"
