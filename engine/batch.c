@@ -440,7 +440,7 @@ convnet_batch_write_csv (const ConvnetModel     *model,
           append_field (out, item->path);
           g_string_append_printf (out, ",%d,", k + 1);
           append_field (out, model->labels[item->indices[k]]);
-          g_ascii_formatd (probability, sizeof probability, "%.6f",
+          g_ascii_formatd (probability, sizeof probability, "%.6g",
                            item->probabilities[k]);
           g_string_append_printf (out, ",%s\n", probability);
         }

@@ -214,6 +214,12 @@ plugin_call_set_layer (PluginCall *call, int index, gint32 layer)
 }
 
 void
+plugin_call_set_return_int (PluginCall *call, int index, int value)
+{
+  g_value_set_int (&call->returns[index], value);
+}
+
+void
 plugin_call_take_string (PluginCall *call, int index, char *value)
 {
   g_value_take_string (&call->returns[index], value);

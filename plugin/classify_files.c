@@ -48,9 +48,7 @@ report_failures (const ConvnetBatchItem *items, int n_items, int failed)
   if (failed == 0)
     return;
   text = g_string_new (NULL);
-  g_string_printf (text,
-                   ngettext ("%d file could not be classified:",
-                             "%d files could not be classified:", failed),
+  g_string_printf (text, _("Files that could not be classified: %d"),
                    failed);
   for (int i = 0; i < n_items && told < MESSAGE_FILES; i++)
     if (items[i].n_top == 0)
@@ -89,8 +87,7 @@ plugin_classify_files (ConvnetModel *model, const char *files, int top_k,
   items = convnet_batch_items_new ((const char *const *) paths->pdata, n);
   g_ptr_array_unref (paths);
 
-  gimp_progress_set_text_printf (ngettext ("Classifying %d file",
-                                           "Classifying %d files", n), n);
+  gimp_progress_set_text_printf (_("Files to classify: %d"), n);
   ok = convnet_classify_batch (model, items, n, top_k, show_progress, NULL,
                                error);
   if (ok && decode_with_gimp (items, n))

@@ -12,6 +12,7 @@
 #define PROC_SALIENCY     "plug-in-convnet-saliency"
 #define PROC_FINETUNE     "plug-in-convnet-finetune"
 #define PROC_DOWNLOAD     "plug-in-convnet-download"
+#define PROC_CLASSIFY_FILES "plug-in-convnet-classify-files"
 #define PROC_EXPLAIN_FILES "plug-in-convnet-explain-files"
 
 /* Binds the translations and finds the shipped data beside the
@@ -112,6 +113,16 @@ gboolean plugin_explain_files (ConvnetModel *model, const char *model_name,
                                const char *files, const char *node,
                                const char *out_folder, gboolean save_xcf,
                                int *explained, int *failed, GError **error);
+
+/* Classifies every image FILES names (a glob, a folder searched
+ * recursively, or one file) with MODEL, TOP_K classes each, into the CSV
+ * CSV_PATH (written atomically).  A file that cannot be read is a row of
+ * its own saying why, told in a message and counted in *FAILED; FALSE
+ * only when the job cannot be done (no files, no CSV written). */
+gboolean plugin_classify_files (ConvnetModel *model, const char *files,
+                                int top_k, const char *csv_path,
+                                int *classified, int *failed,
+                                GError **error);
 
 /* Fine-tunes BASE on the image folder DATA_DIR and saves the result as
  * NAME in the user's weights folder (replacing a model of that name). */

@@ -304,6 +304,30 @@ run_finetune (PluginCall *call, GError **error)
   return TRUE;
 }
 
+/* ------------------------------------------------------------ batch */
+
+static gboolean
+run_classify_files (PluginCall *call, GError **error)
+{
+  ConvnetModel *m = load_model (plugin_call_get_string (call, "model"),
+                                error);
+  int classified = 0, failed = 0;
+  gboolean ok;
+
+  if (!m)
+    return FALSE;
+  ok = plugin_classify_files (m, plugin_call_get_string (call, "files"),
+                              plugin_call_get_int (call, "top-k"),
+                              plugin_call_get_string (call, "csv-path"),
+                              &classified, &failed, error);
+  convnet_model_free (m);
+  if (!ok)
+    return FALSE;
+  plugin_call_set_return_int (call, 0, classified);
+  plugin_call_set_return_int (call, 1, failed);
+  return TRUE;
+}
+
 /* ------------------------------------------------------------ download */
 
 static gboolean
@@ -423,6 +447,23 @@ static const PluginReturn download_returns[] = {
   { PLUGIN_RETURN_STRING, "path", "Where the verified file was saved" },
 };
 
+#define FILES_BLURB "Image files: a folder (searched recursively), a " \
+                    "pattern such as photos/*.png, or one file"
+
+static const PluginArg classify_files_args[] = {
+  { PLUGIN_ARG_STRING, "model", MODEL_BLURB, "lenet5-fashion", 0, 0, 0, FALSE },
+  { PLUGIN_ARG_STRING, "files", FILES_BLURB, "", 0, 0, 0, FALSE },
+  { PLUGIN_ARG_INT, "top-k", "How many classes a file to write", NULL, 1,
+    1000, 5, FALSE },
+  { PLUGIN_ARG_STRING, "csv-path",
+    "The CSV to write: file,rank,label,probability", "", 0, 0, 0, FALSE },
+};
+static const PluginReturn classify_files_returns[] = {
+  { PLUGIN_RETURN_INT, "classified", "Files classified" },
+  { PLUGIN_RETURN_INT, "failed",
+    "Files that could not be read (a row FILE,error,WHY, each)" },
+};
+
 static const PluginArg explain_files_args[] = {
   { PLUGIN_ARG_STRING, "model", MODEL_BLURB, "lenet5-fashion", 0, 0, 0, FALSE },
   { PLUGIN_ARG_STRING, "files",
@@ -476,6 +517,16 @@ const PluginProcedure plugin_procedures[] = {
     "if its SHA-256 starts with the digits in its file name. The model is "
     "then usable by name.",
     ENTRIES (download_args), ENTRIES (download_returns), run_download },
+  { PROC_CLASSIFY_FILES, FALSE, NULL,
+    N_("Classify many image files into a CSV"),
+    "Classifies every image FILES names (PNG, JPEG, TIFF, BMP, GIF and WebP "
+    "by the plug-in's own decoder, on a thread of its own while the network "
+    "runs; XCF and other formats through GIMP's loaders) with the model "
+    "loaded once, and writes CSV-PATH atomically with the columns file, "
+    "rank, label, probability. A file that cannot be read is a row "
+    "FILE,error,WHY, and is told in a message; the others are classified.",
+    ENTRIES (classify_files_args), ENTRIES (classify_files_returns),
+    run_classify_files },
   { PROC_EXPLAIN_FILES, FALSE, NULL,
     N_("Explain many image files: feature maps and heatmaps as PNGs"),
     N_("Loads the model once and, for each image FILES names (a glob, a "

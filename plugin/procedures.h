@@ -104,6 +104,7 @@ void plugin_call_take_doubles (PluginCall *call, int index, double *values,
                                int n);
 void plugin_call_set_layer    (PluginCall *call, int index, gint32 layer);
 void plugin_call_take_string  (PluginCall *call, int index, char *value);
+void plugin_call_set_return_int (PluginCall *call, int index, int value);
 void plugin_call_set_double   (PluginCall *call, int index, double value);
 
 /* The arguments as a key file and back: how GIMP 2.10 keeps last values

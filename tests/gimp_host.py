@@ -277,6 +277,23 @@ def layer_new(image, w, h, layer_type, name, opacity, mode):
             f"{scheme_string(name)} {opacity} {mode})")
 
 
+def classify_files(model, files, top_k, csv_path):
+    """An expression: plug-in-convnet-classify-files' (classified failed)."""
+    return _plain_call("plug-in-convnet-classify-files",
+                       [("model", scheme_string(model)),
+                        ("files", scheme_string(files)),
+                        ("top-k", str(top_k)),
+                        ("csv-path", scheme_string(csv_path))])
+
+
+def xcf_save(image, drawable_expr, path):
+    """A statement: IMAGE saved as an XCF at PATH."""
+    p = scheme_string(path)
+    if GIMP3:
+        return f"(gimp-xcf-save RUN-NONINTERACTIVE {image} {p})"
+    return f"(gimp-xcf-save RUN-NONINTERACTIVE {image} {drawable_expr} {p} {p})"
+
+
 def explain_files(model, files, node, out_folder, save_xcf):
     """An expression: plug-in-convnet-explain-files' (explained failed)."""
     return _plain_call("plug-in-convnet-explain-files",

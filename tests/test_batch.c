@@ -395,8 +395,8 @@ test_csv (void)
   g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
   g_assert_cmpstr (text, ==,
                    "file,rank,label,probability\n"
-                   "\"dir/a \"\"quoted\"\", name.png\",1,Ankle boot,0.750000\n"
-                   "\"dir/a \"\"quoted\"\", name.png\",2,Sandal,0.125000\n"
+                   "\"dir/a \"\"quoted\"\", name.png\",1,Ankle boot,0.75\n"
+                   "\"dir/a \"\"quoted\"\", name.png\",2,Sandal,0.125\n"
                    "b.png,error,Image “b.png” is truncated,\n");
   g_free (text);
 
