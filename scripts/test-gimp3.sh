@@ -14,16 +14,44 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 scripts/gimp3-root.sh ensure
 status=0
+rm -rf build-gimp3/tap
+mkdir -p build-gimp3/tap
+# the README's first command on Debian 13: scripts/setup.sh in the root
+# (its packages are there already) makes the GIMP 3 build (-Dgimp=auto
+# finds GIMP 3 there), installs it into a private profile and runs the
+# main job; the suites below use that build
+(
+  out=build-gimp3/main-job
+  rm -rf "$out"
+  if CONVNET_BUILD_DIR=build-gimp3 scripts/gimp3-root.sh run \
+      scripts/setup.sh >build-gimp3/tap/setup.log 2>&1; then
+    echo "ok 1 - scripts/setup.sh runs on Debian 13"
+  else
+    echo "not ok 1 - scripts/setup.sh runs on Debian 13"
+  fi
+  head -c 14 "$out/ankle-boot.xcf" 2>/dev/null | grep -q '^gimp xcf' &&
+    echo "ok 2 - the main job wrote an XCF in GIMP 3" ||
+    echo "not ok 2 - the main job wrote an XCF in GIMP 3"
+  /usr/bin/python3 -c "import sys; from PIL import Image; im = Image.open(sys.argv[1]); assert im.size[0] > 50" \
+    "$out/ankle-boot-feature-maps.png" 2>/dev/null &&
+    echo "ok 3 - the main job wrote the feature-map grid as a PNG" ||
+    echo "not ok 3 - the main job wrote the feature-map grid as a PNG"
+  echo "1..3"
+) >build-gimp3/tap/setup.tap
+if grep -q '^not ok' build-gimp3/tap/setup.tap; then
+  echo "GIMP 3: scripts/setup.sh failed:"
+  cat build-gimp3/tap/setup.tap
+  tail -20 build-gimp3/tap/setup.log
+  status=1
+fi
 scripts/gimp3-root.sh run sh -c '
   [ -f build-gimp3/build.ninja ] ||
     meson setup build-gimp3 --buildtype=release -Dgimp=3 >/dev/null
   meson compile -C build-gimp3 >/dev/null &&
   meson test -C build-gimp3 --print-errorlogs --suite ui --suite po' ||
   status=1
-rm -rf build-gimp3/tap
-mkdir -p build-gimp3/tap
 suites=${CONVNET_GIMP3_SUITES-"gimp_e2e gimp_dialog gimp_finetune_dialog
-  gimp_download_dialog gimp_batch_explain"}
+  gimp_download_dialog gimp_batch_classify gimp_batch_explain"}
 for suite in $suites; do
   if ! CONVNET_GIMP=3 CONVNET_FIXTURES="$top/tests/fixtures" \
       CONVNET_ARTIFACTS="$top/build/tests/artifacts" \
