@@ -3,8 +3,9 @@
 # a private GIMP profile (build/gimp-profile) and runs the main job: GIMP
 # (3.0 on Debian 13, 2.10 on Debian 12),
 # headless, classifies a shipped sample with the shipped lenet5-fashion
-# model and writes an .xcf with the image, its feature maps and its
-# heatmap, and a PNG of the feature-map grid, into build/main-job/.
+# model into a CSV and writes an .xcf with the image, its feature maps and
+# its heatmap, and PNGs of the feature-map grid and of the heatmap, into
+# build/main-job/.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -28,17 +29,24 @@ profile="$top/$build/gimp-profile"
 for d in scripts gradients brushes patterns palettes fonts dynamics tool-presets; do
   mkdir -p "$profile/$d"
 done
-job="(convnet-explain-file \"$top/samples/ankle-boot.png\" \"lenet5-fashion\" \"3\" \"$out/ankle-boot.xcf\" \"$out/ankle-boot-feature-maps.png\")"
+sample="$top/samples/ankle-boot.png"
+classify="(convnet-classify-files \"$sample\" \"lenet5-fashion\" 5 \"$out/ankle-boot-classes.csv\")"
+explain="(convnet-explain-file \"$sample\" \"lenet5-fashion\" \"3\" \"$out/ankle-boot.xcf\" \"$out/ankle-boot-feature-maps.png\")"
 if [ "$GIMP_VERSION" = 3.0 ]; then
   GIMP3_DIRECTORY="$profile" gimp-console-3.0 -i -d -f \
-    --batch-interpreter=plug-in-script-fu-eval -b "$job" -b '(gimp-quit 0)'
+    --batch-interpreter=plug-in-script-fu-eval -b "$classify" -b "$explain" \
+    -b '(gimp-quit 0)'
 else
   GIMP2_DIRECTORY="$profile" gimp-console-2.10 -i -d -f \
-    -b "$job" -b '(gimp-quit 0)'
+    -b "$classify" -b "$explain" -b '(gimp-quit 0)'
 fi 2>&1 | grep -v -e '^$' -e 'GeglBuffers leaked' -e 'GEGL-WARNING' \
   -e 'tag cache' -e 'gimp_flush(): error: Broken pipe' \
   -e 'cannot open display' -e 'gimp_wire_read(): unexpected EOF' \
   -e 'script_fu_add_resource_arg' -e 'Welcome to GIMP'
 echo
+echo "lenet5-fashion's top classes for $sample:"
+cut -d, -f2- "$out/ankle-boot-classes.csv"
+echo "wrote $out/ankle-boot-classes.csv"
 echo "wrote $out/ankle-boot.xcf (image, feature maps, heatmap)"
 echo "wrote $out/ankle-boot-feature-maps.png"
+echo "wrote $out/ankle-boot-heatmap.png"

@@ -16,44 +16,52 @@
 ; in convnet-host.scm, installed from convnet-host-gimp2.scm or
 ; convnet-host-gimp3.scm for the host the plug-in was built for.
 
-(define (convnet-nth items i)
-  (if (vector? items) (vector-ref items i) (list-ref items i)))
-
-(define (convnet-length items)
-  (if (vector? items) (vector-length items) (length items)))
-
 (define (convnet-classify-files pattern model top-k csv-path)
   (car (convnet-classify-files-proc model pattern top-k csv-path)))
 
-; (convnet-explain-file "photo.png" "lenet5-fashion" "3" "out.xcf" "grid.png")
+; (convnet-explain-file "photo.png" "lenet5-fashion" "3" "out/photo.xcf"
+;                       "out/photo-feature-maps.png")
 ;
-; classifies the file (the top 5 are reported with gimp-message), adds the
-; feature maps of NODE as a layer group and a Grad-CAM heatmap of the top
-; class, saves it all as an XCF, and exports the feature maps tiled in one
-; layer as a PNG.
+; explains one file with plug-in-convnet-explain-files into the folder of
+; XCF-PATH: an XCF with the photo, the feature maps of NODE tiled in one
+; layer and a Grad-CAM heatmap of the top class, the feature maps as a PNG
+; and the heatmap over the photo as a PNG, named after the photo
+; (photo.xcf, photo-feature-maps.png, photo-heatmap.png).  An XCF-PATH or
+; GRID-PATH named otherwise gets a copy.  Returns 1 once it is written.
+; For many files, call plug-in-convnet-explain-files itself with a folder
+; or a pattern.
+
+(define (convnet-last-slash path)
+  (let loop ((i (- (string-length path) 1)))
+    (cond ((< i 0) -1)
+          ((char=? (string-ref path i) #\/) i)
+          (else (loop (- i 1))))))
+
+(define (convnet-folder path)
+  (let ((slash (convnet-last-slash path)))
+    (if (< slash 0) "." (substring path 0 (max slash 1)))))
+
+(define (convnet-stem path)
+  (let* ((name (substring path (+ (convnet-last-slash path) 1)
+                          (string-length path)))
+         (dot (let loop ((i (- (string-length name) 1)))
+                (cond ((<= i 0) (string-length name))
+                      ((char=? (string-ref name i) #\.) i)
+                      (else (loop (- i 1)))))))
+    (substring name 0 dot)))
+
+(define (convnet-copy-image from to save)
+  (if (not (string=? from to))
+      (let ((image (convnet-load from)))
+        (save image (convnet-drawable image) to)
+        (gimp-image-delete image))))
+
 (define (convnet-explain-file filename model node xcf-path grid-path)
-  (let* ((image (convnet-load filename))
-         (drawable (convnet-drawable image))
-         (result (convnet-classify image drawable model 5))
-         (labels (car result))
-         (probabilities (cadr result)))
-    (let loop ((i 0) (text (string-append model " on " filename ":")))
-      (if (< i (convnet-length labels))
-          (loop (+ i 1)
-                (string-append text "\n  " (number->string (+ i 1)) ". "
-                               (convnet-nth labels i) " "
-                               (number->string (convnet-nth probabilities i))))
-          (gimp-message text)))
-    (convnet-feature-maps image drawable model node 0 #f)
-    (convnet-saliency image drawable model -1 "")
-    (convnet-save-xcf image drawable xcf-path)
-    ; the grid alone, in an image of its own size
-    (let* ((grid-image (convnet-load filename))
-           (photo (convnet-drawable grid-image))
-           (grid (convnet-feature-maps grid-image photo model node 0 #t)))
-      (gimp-image-remove-layer grid-image photo)
-      (gimp-image-resize-to-layers grid-image)
-      (convnet-save-png grid-image grid grid-path)
-      (gimp-image-delete grid-image))
-    (gimp-image-delete image)
-    (convnet-length labels)))
+  (let* ((folder (convnet-folder xcf-path))
+         (made (string-append folder "/" (convnet-stem filename))))
+    (convnet-explain-files-proc model filename node folder #t)
+    (convnet-copy-image (string-append made ".xcf") xcf-path
+                        convnet-save-xcf)
+    (convnet-copy-image (string-append made "-feature-maps.png") grid-path
+                        convnet-save-png)
+    1))

@@ -8,23 +8,6 @@
 (define (convnet-drawable image)
   (car (gimp-image-get-active-drawable image)))
 
-(define (convnet-glob pattern)
-  (cadr (file-glob pattern 1)))
-
-; (labels probabilities), best first; 2.10 puts a count before each array
-(define (convnet-classify image drawable model top-k)
-  (let ((result (plug-in-convnet-classify RUN-NONINTERACTIVE image drawable
-                                          model top-k)))
-    (list (cadr result) (cadddr result))))
-
-(define (convnet-feature-maps image drawable model node max-channels grid)
-  (car (plug-in-convnet-feature-maps RUN-NONINTERACTIVE image drawable model
-                                     node max-channels (if grid 1 0))))
-
-(define (convnet-saliency image drawable model class node)
-  (car (plug-in-convnet-saliency RUN-NONINTERACTIVE image drawable model
-                                 class node)))
-
 (define (convnet-save-xcf image drawable path)
   (gimp-xcf-save RUN-NONINTERACTIVE image drawable path path))
 
@@ -35,3 +18,8 @@
 (define (convnet-classify-files-proc model files top-k csv-path)
   (plug-in-convnet-classify-files RUN-NONINTERACTIVE model files top-k
                                   csv-path))
+
+; (explained failed)
+(define (convnet-explain-files-proc model files node out-folder xcf)
+  (plug-in-convnet-explain-files RUN-NONINTERACTIVE model files node
+                                 out-folder (if xcf 1 0)))

@@ -10,28 +10,6 @@
 (define (convnet-drawable image)
   (vector-ref (car (gimp-image-get-selected-drawables image)) 0))
 
-(define (convnet-glob pattern)
-  (car (file-glob #:pattern pattern #:filename-encoding TRUE)))
-
-; (labels probabilities), best first
-(define (convnet-classify image drawable model top-k)
-  (plug-in-convnet-classify #:run-mode RUN-NONINTERACTIVE #:image image
-                            #:drawables (vector drawable) #:model model
-                            #:top-k top-k))
-
-(define (convnet-feature-maps image drawable model node max-channels grid)
-  (car (plug-in-convnet-feature-maps #:run-mode RUN-NONINTERACTIVE
-                                     #:image image
-                                     #:drawables (vector drawable)
-                                     #:model model #:node node
-                                     #:max-channels max-channels
-                                     #:as-grid (if grid TRUE FALSE))))
-
-(define (convnet-saliency image drawable model class node)
-  (car (plug-in-convnet-saliency #:run-mode RUN-NONINTERACTIVE #:image image
-                                 #:drawables (vector drawable) #:model model
-                                 #:class class #:node node)))
-
 (define (convnet-save-xcf image drawable path)
   (gimp-xcf-save RUN-NONINTERACTIVE image path))
 
@@ -43,3 +21,10 @@
   (plug-in-convnet-classify-files #:run-mode RUN-NONINTERACTIVE #:model model
                                   #:files files #:top-k top-k
                                   #:csv-path csv-path))
+
+; (explained failed)
+(define (convnet-explain-files-proc model files node out-folder xcf)
+  (plug-in-convnet-explain-files #:run-mode RUN-NONINTERACTIVE #:model model
+                                 #:files files #:node node
+                                 #:out-folder out-folder
+                                 #:save-xcf (if xcf TRUE FALSE)))
