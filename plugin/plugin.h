@@ -22,6 +22,14 @@ const char *plugin_init_i18n_and_data (void);
 /* The folders models are looked up in, user's first (NULL-terminated;
  * owned by the plug-in). */
 const char *const *plugin_model_folders (void);
+/* Model NAME from those folders, with GIMP progress. */
+ConvnetModel      *plugin_load_model (const char *name, GError **error);
+/* Model NAME kept loaded between calls (a dialog's Classify clicks) while
+ * its file stays the same; owned by the plug-in.  _take hands it to the
+ * caller to free; _drop frees it. */
+ConvnetModel      *plugin_warm_model      (const char *name, GError **error);
+ConvnetModel      *plugin_warm_model_take (const char *name, GError **error);
+void               plugin_warm_model_drop (void);
 
 /* Reads the selection's bounds (else the whole drawable) as 8-bit RGB, at
  * most MAX_SIDE pixels on its longer side (downscaled by GEGL, so a huge

@@ -12,58 +12,20 @@
 
 #define NAME_SIZE 128
 
-/* ------------------------------------------------------------ models */
-
-const char *const *
-plugin_model_folders (void)
-{
-  static char *folders[5];
-
-  if (!folders[0])
-    {
-      char *previous = plugin_host_previous_profile ();
-      int n = 0;
-
-      folders[n++] = g_build_filename (gimp_directory (), "gimp-convnet",
-                                       "weights", NULL);
-      /* a user who upgraded GIMP keeps the models of the version before */
-      if (previous)
-        folders[n++] = g_build_filename (previous, "gimp-convnet", "weights",
-                                         NULL);
-      folders[n++] = convnet_user_weights_folder ();
-      folders[n++] = g_strdup (convnet_data_dir ());
-      g_free (previous);
-    }
-  return (const char *const *) folders;
-}
-
-static ConvnetModel *
-load_model (const char *name, GError **error)
-{
-  ConvnetModel *m;
-
-  gimp_progress_init_printf (_("Loading %s"), name);
-  m = convnet_model_registry_load (plugin_model_folders (), name, error);
-  if (m)
-    convnet_set_threads (g_get_num_processors ());
-  return m;
-}
-
 /* ------------------------------------------------------------ classify */
 
+/* The model stays loaded for the next call in this process: the dialog's
+ * next Classify click, the next drawable; run_classify drops it. */
 static gboolean
 classify_drawable (const char *model_name, gint32 drawable, int top_k,
                    char ***labels, double **probs, int *n, GError **error)
 {
-  ConvnetModel *m = load_model (model_name, error);
-  gboolean ok;
+  ConvnetModel *m = plugin_warm_model (model_name, error);
 
   if (!m)
     return FALSE;
   gimp_progress_set_text (_("Classifying"));
-  ok = plugin_classify (m, drawable, top_k, labels, probs, n, error);
-  convnet_model_free (m);
-  return ok;
+  return plugin_classify (m, drawable, top_k, labels, probs, n, error);
 }
 
 /* the dialogs' Classify button */
@@ -72,8 +34,13 @@ classify_from_dialog (const char *model, int top_k, char ***labels,
                       double **probs, int *n, gpointer user_data,
                       GError **error)
 {
-  return classify_drawable (model, GPOINTER_TO_INT (user_data), top_k,
-                            labels, probs, n, error);
+  const gint64 start = g_get_monotonic_time ();
+  gboolean ok = classify_drawable (model, GPOINTER_TO_INT (user_data), top_k,
+                                   labels, probs, n, error);
+
+  g_debug ("the dialog classified with %s in %.3f s", model,
+           (g_get_monotonic_time () - start) / 1e6);
+  return ok;
 }
 
 /* With several drawables, the first one's classes are returned and the
@@ -126,14 +93,21 @@ run_classify (PluginCall *call, GError **error)
                                        classify_from_dialog,
                                        GINT_TO_POINTER (drawable), &labels,
                                        &probs, &n))
-        return FALSE;
+        {
+          plugin_warm_model_drop ();
+          return FALSE;
+        }
       plugin_call_set_string (call, "model", model);
       plugin_call_set_int (call, "top-k", top_k);
     }
   else if (!classify_drawable (model, drawable, top_k, &labels, &probs, &n,
                                error))
-    return FALSE;
+    {
+      plugin_warm_model_drop ();
+      return FALSE;
+    }
   report_other_drawables (call, model, top_k);
+  plugin_warm_model_drop ();
   plugin_call_take_strings (call, 0, labels);
   plugin_call_take_doubles (call, 1, probs, n);
   return TRUE;
@@ -184,7 +158,10 @@ run_layers (PluginCall *call, gboolean feature_maps, GError **error)
                                          classify_from_dialog,
                                          GINT_TO_POINTER (call->drawables[0]));
       if (!ok)
-        return FALSE;
+        {
+          plugin_warm_model_drop ();
+          return FALSE;
+        }
       plugin_call_set_string (call, "model", model);
       plugin_call_set_string (call, "node", node);
       if (feature_maps)
@@ -196,7 +173,9 @@ run_layers (PluginCall *call, gboolean feature_maps, GError **error)
         plugin_call_set_string (call, "class-label", class_label);
     }
 
-  m = load_model (model, error);
+  /* the model the saliency dialog classified with, if it is this one */
+  m = plugin_warm_model_take (model, error);
+  plugin_warm_model_drop ();
   if (!m)
     return FALSE;
   /* a class picked by its label in the dialog wins over the index */
@@ -309,7 +288,7 @@ run_finetune (PluginCall *call, GError **error)
 static gboolean
 run_classify_files (PluginCall *call, GError **error)
 {
-  ConvnetModel *m = load_model (plugin_call_get_string (call, "model"),
+  ConvnetModel *m = plugin_load_model (plugin_call_get_string (call, "model"),
                                 error);
   int classified = 0, failed = 0;
   gboolean ok;
@@ -348,7 +327,7 @@ static gboolean
 run_explain_files (PluginCall *call, GError **error)
 {
   const char *model_name = plugin_call_get_string (call, "model");
-  ConvnetModel *m = load_model (model_name, error);
+  ConvnetModel *m = plugin_load_model (model_name, error);
   int explained = 0, failed = 0;
   gboolean ok;
 

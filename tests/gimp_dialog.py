@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """The interactive Classify dialog in a real GIMP under Xvfb (2.10, or 3
 inside its root with CONVNET_GIMP=3; see gimp_host.py): it opens on a
-sample, Classify is pressed (its mnemonic), a screenshot of the model list and the
+sample, Classify is pressed twice (its mnemonic; the model is loaded
+once, which the plug-in's debug lines tell), a screenshot of the model list and the
 probability bars is saved as a test artifact (a TAP comment names it),
 Close returns the result to the calling script, GIMP quits at the end of
 the script, and nothing the suite started is left running.  TAP output.
 
 Usage: gimp_dialog.py BUILD_DIR SOURCE_DIR"""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -136,10 +138,14 @@ def main():
             time.sleep(2)
             script = classify_in_dialog(sample, result)
             env = dict(os.environ, DISPLAY=display, LANG="C.UTF-8",
+                       G_MESSAGES_DEBUG="convnet",
                        **host.profile_env(profile))
-            gimp = session.start(
-                host.gui_on_bus([script, "(gimp-quit TRUE)"]), env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            log = os.path.join(tmp, "gimp.log")
+            # GLib writes debug messages to stdout
+            with open(log, "w") as out:
+                gimp = session.start(
+                    host.gui_on_bus([script, "(gimp-quit TRUE)"]), env,
+                    stdout=out, stderr=subprocess.STDOUT)
             window = wait_for_window(display, "Classify", 120)
             checks.append((window is not None, "the Classify dialog opens"))
             if window:
@@ -147,6 +153,19 @@ def main():
                 key(display, window, "alt+l")      # C_lassify
                 time.sleep(6)
                 screenshot(display, shot)
+                key(display, window, "alt+l")      # C_lassify again
+                time.sleep(4)
+                text = open(log, errors="replace").read()
+                loads = re.findall(r"model (\S+) loaded from its file in "
+                                   r"([0-9.]+) s", text)
+                clicks = re.findall(r"the dialog classified with (\S+) in "
+                                    r"([0-9.]+) s", text)
+                for model, seconds in clicks:
+                    print(f"# a Classify click with {model}: {seconds} s")
+                checks.append((len(clicks) == 2 and len(loads) == 1,
+                               f"the model stays loaded between Classify "
+                               f"clicks ({len(clicks)} clicks, loaded "
+                               f"{len(loads)} times)"))
                 key(display, window, "alt+c")      # _Close
                 end = time.time() + 60
                 # the script writes the file after the dialog returns
@@ -161,7 +180,7 @@ def main():
         finally:
             session.end_all()
         checks.append(nothing_left(session))
-    report(checks, 4)
+    report(checks, 5)
 
 
 if __name__ == "__main__":
