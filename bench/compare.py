@@ -29,6 +29,7 @@ import argparse
 import datetime
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -164,14 +165,12 @@ def ms(value):
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
-def latency_section(args, exe, models, batch, warm):
+def latency_section(args, exe, models, batch):
     say(f"## Latency, batch {batch}\n")
     load_before = load_average()
     ours = {}
     for m in models:
         ours[m] = convnet_bench(exe, m, batch, args.threads, args.iters)
-        if ours[m] and batch == 1:
-            warm[m] = ours[m][0]
     peers = {} if args.no_peers else peer_latency(models, batch,
                                                   args.threads, args.iters)
     load_after = load_average()
@@ -279,7 +278,7 @@ def timed_process(cmd):
     return elapsed, usage.ru_maxrss * 1024, p.returncode, message
 
 
-def cold_section(args, exe, models, warm):
+def cold_section(args, exe, models):
     say("## Cold start and peak memory\n")
     os.makedirs(args.work, exist_ok=True)
     image = ensure_image(args.work)
@@ -291,11 +290,12 @@ def cold_section(args, exe, models, warm):
         ckpt = ensure_checkpoint(args.work, m)
         if not ckpt:
             continue
-        if m not in warm:
-            got = convnet_bench(exe, m, 1, args.threads, args.iters)
-            if not got:
-                continue
-            warm[m] = got[0]
+        # warm forward timed again here, beside the cold runs, so that both
+        # see the same load
+        got = convnet_bench(exe, m, 1, args.threads, args.iters)
+        if not got:
+            continue
+        warm = got[0]
         cmd = [exe, "classify", "--model", m, "--weights", ckpt, "--top", "1",
                "--threads", str(args.threads), image]
         # the first run brings the file and the libraries into the page cache
@@ -308,7 +308,7 @@ def cold_section(args, exe, models, warm):
         peak = max(r[1] for r in runs[1:])
         reads = [timed_process(["cat", ckpt]) for _ in range(args.runs + 1)]
         read = statistics.median(r[0] for r in reads[1:]) * 1000
-        rows.append((m, cold, warm[m], read, peak, os.path.getsize(ckpt)))
+        rows.append((m, cold, warm, read, peak, os.path.getsize(ckpt)))
     load_after = load_average()
 
     say("| model | cold classify ms | warm forward ms | read file ms "
@@ -325,7 +325,8 @@ def cold_section(args, exe, models, warm):
         f"--threads {args.threads}` of one 224x224 PNG as a fresh process, "
         f"median of {args.runs} runs after one that warms the page cache; "
         f"checkpoints torchvision's format (torch.save of a state_dict, "
-        f"seed 0) in {args.work}. Warm: convnet bench at batch 1 (median). "
+        f"seed 0) in {args.work}. Warm: convnet bench at batch 1, median of "
+        f"{args.iters}, run just before the model's cold runs. "
         f"Read: `cat M.pth > /dev/null`, page cache warm, median of "
         f"{args.runs}. Peak: the largest ru_maxrss of the timed runs. "
         f"MB = 10^6 bytes. Load average before {fmt_load(load_before)}, "
@@ -468,13 +469,12 @@ def main():
     say(f"- peers: PyTorch {torch_v} (Debian python3-torch); ONNX Runtime "
         f"{ort_v} (npm onnxruntime-node, CPU)")
     say(f"- load before: `{uptime()}`")
-    say(f"- command: `bench/compare.sh {' '.join(sys.argv[1:])}`\n")
+    say(f"- command: `bench/compare.sh {shlex.join(sys.argv[1:])}`\n")
 
-    warm = {}
     for batch in batches:
-        latency_section(args, exe, models, batch, warm)
+        latency_section(args, exe, models, batch)
     if not args.no_cold:
-        cold_section(args, exe, models, warm)
+        cold_section(args, exe, models)
     if args.parity or args.parity_log:
         parity_section(exe, args.parity_log)
     say(f"load after: `{uptime()}`")
