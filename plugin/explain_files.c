@@ -52,9 +52,11 @@ composite_heat (Explanation *e, const ConvnetImage *photo)
         const gboolean inside = px >= 0 && py >= 0 && px < photo->width
                                 && py < photo->height;
         const gsize i = (gsize) y * e->width + x;
-        const guint8 *src = photo->pixels
-                            + ((gsize) py * photo->width + px)
-                              * photo->channels;
+        /* only a pixel inside the photo has an address */
+        const guint8 *src = inside
+                            ? photo->pixels + ((gsize) py * photo->width + px)
+                                              * photo->channels
+                            : NULL;
 
         for (int c = 0; c < 3; c++)
           {
