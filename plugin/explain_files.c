@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -184,9 +185,14 @@ save_xcf (const ConvnetImage *photo, const Explanation *e,
     }
   else
     {
+      const mode_t mask = umask (0);
+
+      /* the temporary file is private; the XCF gets the usual mode */
+      umask (mask);
       close (fd);
       ok = plugin_host_image_save (image, temp, error);
-      if (ok && g_rename (temp, path) != 0)
+      if (ok && (g_chmod (temp, 0666 & ~mask) != 0
+                 || g_rename (temp, path) != 0))
         {
           char *name = g_filename_display_name (path);
 

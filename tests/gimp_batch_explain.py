@@ -198,6 +198,16 @@ def main():
                "failed files (no temporary files either)",
                f"unexpected {sorted(set(listing) - set(expected))}, missing "
                f"{sorted(set(expected) - set(listing))}")
+        # every output gets the mode the user's umask gives new files
+        umask = os.umask(0)
+        os.umask(umask)
+        modes = {f: oct(os.stat(os.path.join(out, f)).st_mode & 0o777)
+                 for f in listing}
+        tap.ok(listing and all(m == oct(0o666 & ~umask)
+                               for m in modes.values()),
+               "the PNGs and the XCFs have the mode the umask gives new "
+               f"files ({oct(0o666 & ~umask)})",
+               str(sorted(set(modes.values()))))
         for stem, photo in good.items():
             grid = os.path.join(out, stem + "-feature-maps.png")
             heat = os.path.join(out, stem + "-heatmap.png")
