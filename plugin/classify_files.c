@@ -10,6 +10,8 @@
 
 /* How many failed files a message names before it only counts them. */
 #define MESSAGE_FILES 10
+/* How many images GIMP's loaders decode before they are classified. */
+#define GIMP_DECODED_AT_ONCE 4
 
 static gboolean
 show_progress (int done, int total, G_GNUC_UNUSED gpointer user_data)
@@ -18,25 +20,36 @@ show_progress (int done, int total, G_GNUC_UNUSED gpointer user_data)
   return TRUE;
 }
 
-/* Hands the files the engine cannot decode to GIMP's loaders; TRUE when
- * any of them was decoded. */
+/* Classifies the files the engine cannot decode through GIMP's loaders,
+ * a few at a time, so that a folder of large XCFs is never held decoded
+ * all at once. */
 static gboolean
-decode_with_gimp (ConvnetBatchItem *items, int n_items)
+classify_with_gimp (ConvnetModel *model, ConvnetBatchItem *items,
+                    int n_items, int top_k, GError **error)
 {
-  gboolean any = FALSE;
+  int decoded = 0;
 
-  for (int i = 0; i < n_items; i++)
+  for (int i = 0; i <= n_items; i++)
     {
-      ConvnetBatchItem *item = &items[i];
-
-      if (!g_error_matches (item->error, CONVNET_ERROR,
-                            CONVNET_ERROR_UNSUPPORTED))
-        continue;
-      g_clear_error (&item->error);
-      item->image = plugin_image_load_any (item->path, &item->error);
-      any = any || item->image != NULL;
+      if (i < n_items && g_error_matches (items[i].error, CONVNET_ERROR,
+                                          CONVNET_ERROR_UNSUPPORTED))
+        {
+          g_clear_error (&items[i].error);
+          items[i].image = plugin_image_load_any (items[i].path,
+                                                  &items[i].error);
+          decoded += items[i].image != NULL;
+        }
+      if (decoded == GIMP_DECODED_AT_ONCE || (i == n_items && decoded > 0))
+        {
+          if (!convnet_classify_batch (model, items, n_items, top_k,
+                                       show_progress, NULL, error))
+            return FALSE;
+          for (int k = 0; k < i && k < n_items; k++)
+            g_clear_pointer (&items[k].image, convnet_image_free);
+          decoded = 0;
+        }
     }
-  return any;
+  return TRUE;
 }
 
 static void
@@ -90,9 +103,8 @@ plugin_classify_files (ConvnetModel *model, const char *files, int top_k,
   gimp_progress_set_text_printf (_("Files to classify: %d"), n);
   ok = convnet_classify_batch (model, items, n, top_k, show_progress, NULL,
                                error);
-  if (ok && decode_with_gimp (items, n))
-    ok = convnet_classify_batch (model, items, n, top_k, show_progress, NULL,
-                                 error);
+  if (ok)
+    ok = classify_with_gimp (model, items, n, top_k, error);
   if (ok)
     ok = convnet_batch_write_csv (model, items, n, csv_path, error);
   if (ok)
