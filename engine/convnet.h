@@ -306,6 +306,18 @@ const float *convnet_graph_class_gradient (ConvnetGraph *graph,
                                            int           class_index,
                                            GError      **error);
 
+/* Profiling, for benchmarks: while on, every forward pass adds each
+ * node's wall time to that node's total (turning it on again starts the
+ * totals from zero).  NODE counts every node of the graph, the unnamed
+ * ones (NAME NULL) too. */
+void     convnet_graph_set_profiling (ConvnetGraph  *graph,
+                                      gboolean       on);
+guint    convnet_graph_n_nodes       (const ConvnetGraph *graph);
+double   convnet_graph_node_seconds  (const ConvnetGraph *graph,
+                                      guint               node,
+                                      ConvnetOpKind      *op,
+                                      const char        **name);
+
 /* Sets the threads OpenBLAS uses (0: its default). */
 void convnet_set_threads (int threads);
 

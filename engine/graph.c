@@ -44,6 +44,7 @@ convnet_graph_free (ConvnetGraph *g)
   for (int i = 0; i < g->n_slots; i++)
     g_free (g->slot_buffers[i]);
   g_free (g->slot_buffers);
+  g_free (g->profile_seconds);
   g_free (g->slot_sizes);
   g_free (g->scratch);
   g_free (g->param_block);
@@ -689,6 +690,35 @@ ConvnetShape
 convnet_graph_output_shape (const ConvnetGraph *g)
 {
   return convnet_graph_node (g, g->nodes->len - 1)->shape;
+}
+
+void
+convnet_graph_set_profiling (ConvnetGraph *g, gboolean on)
+{
+  g_clear_pointer (&g->profile_seconds, g_free);
+  if (on)
+    g->profile_seconds = g_new0 (double, g->nodes->len);
+}
+
+guint
+convnet_graph_n_nodes (const ConvnetGraph *g)
+{
+  return g->nodes->len;
+}
+
+double
+convnet_graph_node_seconds (const ConvnetGraph *g, guint index,
+                            ConvnetOpKind *op, const char **name)
+{
+  const ConvnetNode *node;
+
+  g_return_val_if_fail (index < g->nodes->len, 0.0);
+  node = &g_array_index (g->nodes, ConvnetNode, index);
+  if (op)
+    *op = node->op;
+  if (name)
+    *name = node->name;
+  return g->profile_seconds ? g->profile_seconds[index] : 0.0;
 }
 
 const char *

@@ -105,6 +105,9 @@ struct ConvnetGraph
   float          label_smoothing;
   gboolean       loss_valid;
   ConvnetRng     dropout_rng;
+
+  /* profiling: each node's forward time, summed, in seconds (NULL: off) */
+  double        *profile_seconds;
 };
 
 /* Building: every function returns the new node's index, or -1 after

@@ -397,7 +397,15 @@ forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
       node->out = is_view (g, i)
                   ? convnet_graph_node (g, node->inputs[0])->out
                   : g->slot_buffers[node->slot];
-      run_node (g, i, batch);
+      if (G_UNLIKELY (g->profile_seconds != NULL))
+        {
+          const gint64 begin = g_get_monotonic_time ();
+
+          run_node (g, i, batch);
+          g->profile_seconds[i] += (g_get_monotonic_time () - begin) / 1e6;
+        }
+      else
+        run_node (g, i, batch);
     }
   g->batch = batch;
   g->loss_valid = FALSE;

@@ -384,6 +384,64 @@ test_arch_for_checkpoint (void)
     }
 }
 
+/* Profiling sums each node's forward time: nothing before it is on,
+ * every convolution of resnet18 takes time, the totals fit in the wall
+ * time of the passes, and turning it on again starts from zero. */
+static void
+test_profile (void)
+{
+  GError       *error = NULL;
+  ConvnetGraph *g = convnet_model_build ("resnet18", 0, 64, 64, &error);
+  const ConvnetShape in = convnet_graph_input_shape (g);
+  float        *input = g_new0 (float, (gsize) in.c * in.h * in.w);
+  const guint   n = convnet_graph_n_nodes (g);
+  double        total = 0.0, wall;
+  guint         convs = 0, convs_timed = 0, named_conv1 = 0;
+  gint64        start;
+
+  g_assert_no_error (error);
+  convnet_graph_init_random (g, 1);
+  g_assert_cmpuint (n, >, 60);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpfloat (convnet_graph_node_seconds (g, i, NULL, NULL), ==, 0.0);
+
+  convnet_graph_set_profiling (g, TRUE);
+  start = g_get_monotonic_time ();
+  for (int k = 0; k < 3; k++)
+    g_assert_true (convnet_graph_forward (g, input, 1, NULL));
+  wall = (g_get_monotonic_time () - start) / 1e6;
+  for (guint i = 0; i < n; i++)
+    {
+      ConvnetOpKind op;
+      const char   *name;
+      const double  t = convnet_graph_node_seconds (g, i, &op, &name);
+
+      g_assert_cmpfloat (t, >=, 0.0);
+      total += t;
+      if (op == CONVNET_OP_CONV2D)
+        {
+          convs++;
+          convs_timed += t > 0.0;
+          named_conv1 += g_strcmp0 (name, "conv1") == 0;
+        }
+    }
+  g_assert_cmpuint (convs, ==, 20);
+  g_assert_cmpuint (convs_timed, ==, convs);
+  g_assert_cmpuint (named_conv1, ==, 1);
+  g_assert_cmpfloat (total, >, 0.0);
+  g_assert_cmpfloat (total, <=, wall + 1e-3);
+
+  convnet_graph_set_profiling (g, TRUE);
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpfloat (convnet_graph_node_seconds (g, i, NULL, NULL), ==, 0.0);
+  convnet_graph_set_profiling (g, FALSE);
+  g_assert_true (convnet_graph_forward (g, input, 1, NULL));
+  g_assert_cmpfloat (convnet_graph_node_seconds (g, 0, NULL, NULL), ==, 0.0);
+
+  g_free (input);
+  convnet_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -393,6 +451,7 @@ main (int argc, char **argv)
   g_test_add_func ("/models/macs", test_macs);
   g_test_add_func ("/models/bad-builds", test_bad_builds);
   g_test_add_func ("/models/buffer-reuse", test_buffer_reuse);
+  g_test_add_func ("/models/profile", test_profile);
   g_test_add_func ("/models/batch-larger-than-memory",
                    test_batch_larger_than_memory);
   g_test_add_func ("/models/lenet5-matches-torch", test_lenet5_matches_torch);
