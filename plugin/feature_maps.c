@@ -307,15 +307,9 @@ plugin_feature_maps (gint32 image, gint32 drawable, ConvnetModel *model,
   gint32 layer = -1;
 
   node = resolve_node (model, node);
-  input = plugin_model_input (model, drawable, &x, &y, &w, &h, error);
+  input = plugin_model_input_window (model, drawable, &x, &y, &w, &h, error);
   if (!input)
     return -1;
-  if (!convnet_preprocess_window_rect (&model->preprocess, x, y, w, h, &x, &y,
-                                       &w, &h, error))
-    {
-      g_free (input);
-      return -1;
-    }
   title = g_strdup_printf ("%s: %s", model_name, node);
   if (as_grid)
     {

@@ -132,3 +132,18 @@ plugin_model_input (ConvnetModel *model, gint32 drawable, int *x, int *y,
   convnet_image_free (image);
   return input;
 }
+
+float *
+plugin_model_input_window (ConvnetModel *model, gint32 drawable, int *x,
+                           int *y, int *width, int *height, GError **error)
+{
+  float *input = plugin_model_input (model, drawable, x, y, width, height,
+                                     error);
+
+  if (input
+      && !convnet_preprocess_window_rect (&model->preprocess, *x, *y, *width,
+                                          *height, x, y, width, height,
+                                          error))
+    g_clear_pointer (&input, g_free);
+  return input;
+}

@@ -66,6 +66,11 @@ void   plugin_fill_layer (gint32 layer, int width, int height,
 /* One preprocessed input for MODEL from the region of DRAWABLE. */
 float *plugin_model_input (ConvnetModel *model, gint32 drawable, int *x,
                            int *y, int *width, int *height, GError **error);
+/* The same, and the part of the region the network sees (an ImageNet
+ * model's centre crop) in *X, *Y, *WIDTH, *HEIGHT: where its layers go. */
+float *plugin_model_input_window (ConvnetModel *model, gint32 drawable,
+                                  int *x, int *y, int *width, int *height,
+                                  GError **error);
 
 /* The procedures, non-interactive: each returns a GError on failure. */
 gboolean plugin_classify (ConvnetModel *model, gint32 drawable, int top_k,

@@ -36,15 +36,9 @@ plugin_saliency (gint32 image, gint32 drawable, ConvnetModel *model,
   gint32 layer;
   char *name;
 
-  input = plugin_model_input (model, drawable, &x, &y, &w, &h, error);
+  input = plugin_model_input_window (model, drawable, &x, &y, &w, &h, error);
   if (!input)
     return -1;
-  if (!convnet_preprocess_window_rect (&model->preprocess, x, y, w, h, &x, &y,
-                                       &w, &h, error))
-    {
-      g_free (input);
-      return -1;
-    }
   gimp_progress_update (0.3);
   if (!convnet_gradcam (model, input, node, &class_index, &cam, &fill.ch,
                         &fill.cw, error))
