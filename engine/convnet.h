@@ -165,7 +165,8 @@ typedef enum
   CONVNET_OP_ADD,
   CONVNET_OP_SOFTMAX,
   CONVNET_OP_LRN,
-  CONVNET_OP_CHANNEL_AFFINE   /* y[c] = x[c] * scale[c] + shift[c], fixed */
+  CONVNET_OP_CHANNEL_AFFINE,  /* y[c] = x[c] * scale[c] + shift[c], fixed */
+  CONVNET_OP_KIND_COUNT       /* not an op: the number of kinds above */
 } ConvnetOpKind;
 
 const char *convnet_op_name (ConvnetOpKind op);
