@@ -74,6 +74,21 @@ ConvnetWeightFile *weight_file_open_bytes (const char    *path,
                                            WeightFormat   format,
                                            GError       **error);
 
+/* A private copy-on-write view of the whole file that FILE mapped: a
+ * process reading it sees the file's bytes, and what it writes stays in
+ * this view, out of the file, of FILE's entries and of other views.
+ * Offsets from weight_file_entry_in_place() apply to it.  NULL when FILE
+ * was not opened from a path (weight_file_open_bytes) or the mapping
+ * fails; g_bytes_unref() unmaps it. */
+GBytes  *weight_file_private_view   (const ConvnetWeightFile  *file);
+
+/* Whether ENTRY's elements can be used where they lie as contiguous
+ * floats: little-endian float32, row-major and 4-byte aligned; *OFFSET
+ * receives their byte offset in the file. */
+gboolean weight_file_entry_in_place (const ConvnetWeightFile  *file,
+                                     const ConvnetTensorEntry *entry,
+                                     gsize                    *offset);
+
 gboolean torch_zip_load        (WeightFileBuilder *builder,
                                 GError           **error);
 gboolean torch_legacy_load     (WeightFileBuilder *builder,

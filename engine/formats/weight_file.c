@@ -4,11 +4,16 @@
  * The file is mapped once; every ConvnetTensorEntry's data points into
  * that mapping (or the bytes given to weight_file_open_bytes) and its
  * name into the file's string chunk, so entries stay valid exactly until
- * convnet_weight_file_free(). */
+ * convnet_weight_file_free().  A graph that uses float32 tensors where
+ * they lie gets its own private view of the file (weight_file_private_view),
+ * so that what it writes into its parameters reaches neither the file nor
+ * these entries. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -19,6 +24,7 @@ struct ConvnetWeightFile
 {
   char         *path;
   GBytes       *bytes;     /* the mapping, or the caller's data */
+  int           fd;        /* the mapped file, for private views; or -1 */
   GArray       *entries;
   GHashTable   *by_name;
   GStringChunk *names;
@@ -163,6 +169,7 @@ weight_file_open_bytes (const char    *path,
   file = g_new0 (ConvnetWeightFile, 1);
   file->path = g_strdup (path);
   file->bytes = g_bytes_ref (bytes);
+  file->fd = -1;
   file->entries = b.entries;
   file->by_name = b.by_name;
   file->names = b.names;
@@ -170,37 +177,134 @@ weight_file_open_bytes (const char    *path,
   return file;
 }
 
+typedef struct
+{
+  void  *address;
+  gsize  size;
+} Mapping;
+
+static void
+mapping_free (gpointer data)
+{
+  Mapping *mapping = data;
+
+  munmap (mapping->address, mapping->size);
+  g_free (mapping);
+}
+
+/* SIZE bytes of FD mapped privately, as bytes that unmap them when freed;
+ * NULL with errno set when the mapping fails. */
+static GBytes *
+map_private (int      fd,
+             gsize    size,
+             gboolean writable)
+{
+  Mapping *mapping;
+  void *address = mmap (NULL, size, PROT_READ | (writable ? PROT_WRITE : 0),
+                        MAP_PRIVATE, fd, 0);
+
+  if (address == MAP_FAILED)
+    return NULL;
+  mapping = g_new (Mapping, 1);
+  mapping->address = address;
+  mapping->size = size;
+  return g_bytes_new_with_free_func (address, size, mapping_free, mapping);
+}
+
 ConvnetWeightFile *
 convnet_weight_file_open (const char *path,
                           GError    **error)
 {
   ConvnetWeightFile *file;
-  GMappedFile *mapped;
   GBytes *bytes;
-  GError *local = NULL;
+  struct stat st;
+  int fd, saved;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  /* mapping a folder fails with an obscure "No such device" */
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || fstat (fd, &st) != 0)
+    {
+      saved = errno;
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO, "%s: %s", path,
+                   g_strerror (saved));
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  if (S_ISDIR (st.st_mode))
     {
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
                    "%s: is a folder, not a file", path);
+      close (fd);
       return NULL;
     }
-  mapped = g_mapped_file_new (path, FALSE, &local);
-  if (mapped == NULL)
+  if ((guint64) st.st_size > G_MAXSIZE)
     {
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO, "%s: %s", path,
-                   local->message);
-      g_error_free (local);
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                   "%s: too large to map", path);
+      close (fd);
       return NULL;
     }
-  bytes = g_mapped_file_get_bytes (mapped);
-  g_mapped_file_unref (mapped);
+  if (st.st_size == 0)
+    bytes = g_bytes_new (NULL, 0);
+  else if (!(bytes = map_private (fd, st.st_size, FALSE)))
+    {
+      saved = errno;
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                   "%s: cannot map the file: %s", path, g_strerror (saved));
+      close (fd);
+      return NULL;
+    }
   file = weight_file_open_bytes (path, bytes, WEIGHT_FORMAT_DETECT, error);
   g_bytes_unref (bytes);
+  if (file == NULL)
+    close (fd);
+  else
+    file->fd = fd;
   return file;
+}
+
+static gboolean
+is_row_major (const ConvnetTensorEntry *entry)
+{
+  int64_t expected = 1;
+
+  /* a dimension of one may carry any stride */
+  for (int d = entry->ndim - 1; d >= 0; d--)
+    {
+      if (entry->shape[d] != 1 && entry->strides[d] != expected)
+        return FALSE;
+      expected *= entry->shape[d];
+    }
+  return TRUE;
+}
+
+GBytes *
+weight_file_private_view (const ConvnetWeightFile *file)
+{
+  gsize size = g_bytes_get_size (file->bytes);
+
+  if (file->fd < 0 || size == 0)
+    return NULL;
+  return map_private (file->fd, size, TRUE);
+}
+
+gboolean
+weight_file_entry_in_place (const ConvnetWeightFile  *file,
+                            const ConvnetTensorEntry *entry,
+                            gsize                    *offset)
+{
+  gsize size;
+  const guint8 *base = g_bytes_get_data (file->bytes, &size);
+
+  if (G_BYTE_ORDER != G_LITTLE_ENDIAN || entry->dtype != CONVNET_DTYPE_F32
+      || entry->data < base || entry->data >= base + size
+      || !is_row_major (entry))
+    return FALSE;
+  *offset = entry->data - base;
+  /* the mapping starts on a page, so the offset decides the alignment */
+  return *offset % sizeof (float) == 0;
 }
 
 void
@@ -214,6 +318,8 @@ convnet_weight_file_free (ConvnetWeightFile *file)
   g_string_chunk_free (file->names);
   g_array_unref (file->entries);
   g_bytes_unref (file->bytes);
+  if (file->fd >= 0)
+    close (file->fd);
   g_free (file->path);
   g_free (file);
 }
@@ -364,6 +470,7 @@ convnet_tensor_entry_to_f32 (const ConvnetTensorEntry *entry,
 {
   gsize numel, elsize, inner, done = 0;
   int64_t index[CONVNET_MAX_DIMS] = { 0 };
+  gboolean row_major;
   int last;
 
   g_return_val_if_fail (entry != NULL, FALSE);
@@ -391,13 +498,16 @@ convnet_tensor_entry_to_f32 (const ConvnetTensorEntry *entry,
       return TRUE;
     }
 
-  /* Rows along the last dimension, the other dimensions as an odometer. */
+  /* Rows along the last dimension, the other dimensions as an odometer;
+   * a row-major tensor is one row, which spares a 3x3 convolution's
+   * weights a call per three floats. */
   last = entry->ndim - 1;
-  inner = (gsize) entry->shape[last];
+  row_major = is_row_major (entry);
+  inner = row_major ? numel : (gsize) entry->shape[last];
   while (done < numel)
     {
       const guint8 *p = entry->data;
-      gsize step = (gsize) entry->strides[last] * elsize;
+      gsize step = row_major ? elsize : (gsize) entry->strides[last] * elsize;
 
       for (int d = 0; d < last; d++)
         p += (gsize) (index[d] * entry->strides[d]) * elsize;
