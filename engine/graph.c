@@ -721,18 +721,6 @@ convnet_graph_node_seconds (const ConvnetGraph *g, guint index,
   return g->profile_seconds ? g->profile_seconds[index] : 0.0;
 }
 
-const char *
-convnet_op_name (ConvnetOpKind op)
-{
-  static const char *const names[] = {
-    "Input", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-    "BatchNorm2d", "ReLU", "Sigmoid", "Tanh", "Linear", "Flatten", "Dropout",
-    "Concat", "Add", "Softmax", "LocalResponseNorm", "ChannelAffine"
-  };
-
-  return (guint) op < G_N_ELEMENTS (names) ? names[op] : "?";
-}
-
 /* --------------------------------------------------------- init */
 
 void

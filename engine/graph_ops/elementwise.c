@@ -1,0 +1,78 @@
+/* graph_ops/elementwise.c: the nodes joining or shifting whole tensors:
+ * Add (residual connections), ChannelAffine (fixed per-channel scale and
+ * shift) and Concat (along channels, Inception's branches). */
+#include "graph_ops.h"
+
+void
+convnet_op_add_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
+                        gboolean trains G_GNUC_UNUSED)
+{
+  add_forward (node->out, convnet_op_input (g, node, 0)->out,
+               convnet_op_input (g, node, 1)->out,
+               convnet_op_numel (node, batch));
+}
+
+void
+convnet_op_add_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
+                         gboolean trains G_GNUC_UNUSED)
+{
+  add_backward (convnet_op_input_grad (g, node, 0),
+                convnet_op_input_grad (g, node, 1), node->grad,
+                convnet_op_numel (node, batch));
+}
+
+void
+convnet_op_channel_affine_forward (ConvnetGraph *g, ConvnetNode *node,
+                                   int batch, gboolean trains G_GNUC_UNUSED)
+{
+  const ConvnetNode *in = convnet_op_input (g, node, 0);
+
+  channel_affine_forward (node->out, in->out, node->affine_scale,
+                          node->affine_shift, batch, in->shape.c,
+                          in->shape.h * in->shape.w);
+}
+
+void
+convnet_op_channel_affine_backward (ConvnetGraph *g, ConvnetNode *node,
+                                    int batch, gboolean trains G_GNUC_UNUSED)
+{
+  const ConvnetNode *in = convnet_op_input (g, node, 0);
+  float *dx = convnet_op_input_grad (g, node, 0);
+
+  if (dx)
+    channel_affine_backward (dx, node->grad, node->affine_scale, batch,
+                             in->shape.c, in->shape.h * in->shape.w);
+}
+
+void
+convnet_op_concat_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
+                           gboolean trains G_GNUC_UNUSED)
+{
+  const float *ins[CONVNET_MAX_INPUTS];
+  int channels[CONVNET_MAX_INPUTS];
+
+  for (int k = 0; k < node->n_inputs; k++)
+    {
+      const ConvnetNode *src = convnet_op_input (g, node, k);
+      ins[k] = src->out;
+      channels[k] = src->shape.c;
+    }
+  concat_forward (node->out, ins, channels, node->n_inputs, batch,
+                  node->shape.h * node->shape.w);
+}
+
+void
+convnet_op_concat_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
+                            gboolean trains G_GNUC_UNUSED)
+{
+  float *dxs[CONVNET_MAX_INPUTS];
+  int channels[CONVNET_MAX_INPUTS];
+
+  for (int k = 0; k < node->n_inputs; k++)
+    {
+      dxs[k] = convnet_op_input_grad (g, node, k);
+      channels[k] = convnet_op_input (g, node, k)->shape.c;
+    }
+  concat_backward (dxs, channels, node->n_inputs, node->grad, batch,
+                   node->shape.h * node->shape.w);
+}
