@@ -2,8 +2,9 @@
  * batch size, a plan gives every node a buffer slot: a slot is reused as
  * soon as the last reader of its value has run, element-wise ops write
  * over an input nobody reads afterwards, and Flatten and inference Dropout
- * are views of their input.  Retained nodes keep their slot to the end. */
-#include "graph.h"
+ * are views of their input (the op table's flags say which).  Retained
+ * nodes keep their slot to the end. */
+#include "graph_ops.h"
 
 #include <unistd.h>
 
@@ -15,41 +16,6 @@ convnet_set_threads (int threads)
 {
   if (threads > 0)
     openblas_set_num_threads (threads);
-}
-
-/* Flatten is always a view of its input; Dropout too, except where it
- * drops (a trainable node in training mode). */
-static gboolean
-is_view (const ConvnetGraph *g, int i)
-{
-  const ConvnetNode *node = convnet_graph_node (g, i);
-
-  return node->op == CONVNET_OP_FLATTEN
-         || (node->op == CONVNET_OP_DROPOUT
-             && !convnet_graph_node_trains (g, i));
-}
-
-static gboolean
-can_overwrite_input (ConvnetOpKind op)
-{
-  switch (op)
-    {
-    case CONVNET_OP_RELU:
-    case CONVNET_OP_SIGMOID:
-    case CONVNET_OP_TANH:
-    case CONVNET_OP_BATCHNORM2D:
-    case CONVNET_OP_CHANNEL_AFFINE:
-    case CONVNET_OP_ADD:
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
-static gsize
-node_numel (const ConvnetNode *node, int batch)
-{
-  return (gsize) batch * node->shape.c * node->shape.h * node->shape.w;
 }
 
 static void
@@ -94,7 +60,7 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
       /* the node fed from outside owns its (foreign) buffer */
-      node->owner = (i > g->start_node && is_view (g, i))
+      node->owner = (i > g->start_node && convnet_op_is_view (g, i))
                     ? convnet_graph_node (g, node->inputs[0])->owner : i;
       node->last_use = i;
       node->slot = -1;
@@ -131,24 +97,25 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
   for (int i = g->start_node + 1; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
-      const gsize need = node_numel (node, batch);
+      const ConvnetOpClass *op = convnet_op_class (node->op);
+      const gsize need = convnet_op_numel (node, batch);
       int slot = -1;
 
-      if (is_view (g, i))
+      if (convnet_op_is_view (g, i))
         {
           node->slot = convnet_graph_node (g, node->owner)->slot;
           continue;
         }
-      if (node->op == CONVNET_OP_CONV2D)
-        scratch = MAX (scratch, conv2d_scratch_floats (&node->conv));
+      if (op->forward_scratch)
+        scratch = MAX (scratch, op->forward_scratch (node));
 
-      if (can_overwrite_input (node->op))
+      if (op->flags & CONVNET_OP_OVERWRITES_INPUT)
         for (int k = 0; k < node->n_inputs && slot < 0; k++)
           {
             const ConvnetNode *in = convnet_graph_node (g, node->inputs[k]);
             const ConvnetNode *owner = convnet_graph_node (g, in->owner);
             if (in->owner > g->start_node && owner->last_use == i
-                && node_numel (in, batch) == need)
+                && convnet_op_numel (in, batch) == need)
               slot = owner->slot;
           }
 
@@ -265,107 +232,16 @@ convnet_graph_activation_bytes (const ConvnetGraph *g)
   return total;
 }
 
-static const float *
-param_data (const ConvnetGraph *g, const ConvnetNode *node, int k)
-{
-  return convnet_graph_param_slot (g, node->first_param + k)->pub.data;
-}
-
+/* Every node's forward goes through here to its op's entry in the op
+ * table (graph_ops.c): the place for a plan that fuses nodes to run its
+ * fused kernels instead. */
 static void
 run_node (ConvnetGraph *g, int i, int batch)
 {
   ConvnetNode *node = convnet_graph_node (g, i);
-  const gboolean trains = convnet_graph_node_trains (g, i);
-  const ConvnetNode *in = convnet_graph_node (g, node->inputs[0]);
-  const float *x = in->out;
-  float *y = node->out;
-  const int hw_in = in->shape.h * in->shape.w;
 
-  switch (node->op)
-    {
-    case CONVNET_OP_INPUT:
-    case CONVNET_OP_FLATTEN:
-      break;
-    case CONVNET_OP_DROPOUT:
-      if (trains)
-        dropout_forward_train (y, node->mask, x, node_numel (node, batch),
-                               node->dropout_p, &g->dropout_rng);
-      break;
-    case CONVNET_OP_CONV2D:
-      conv2d_forward (y, x, param_data (g, node, 0),
-                      node->has_bias ? param_data (g, node, 1) : NULL,
-                      batch, &node->conv, g->scratch);
-      break;
-    case CONVNET_OP_MAXPOOL2D:
-      maxpool2d_forward (y, x, batch, &node->conv);
-      break;
-    case CONVNET_OP_AVGPOOL2D:
-      avgpool2d_forward (y, x, batch, &node->conv, node->count_include_pad);
-      break;
-    case CONVNET_OP_ADAPTIVE_AVGPOOL2D:
-      adaptive_avgpool2d_forward (y, x, batch, in->shape.c, in->shape.h,
-                                  in->shape.w, node->shape.h, node->shape.w);
-      break;
-    case CONVNET_OP_BATCHNORM2D:
-      if (trains)
-        batchnorm2d_forward_train (y, node->save_mean, node->save_invstd, x,
-                                   param_data (g, node, 0),
-                                   param_data (g, node, 1),
-                                   (float *) param_data (g, node, 2),
-                                   (float *) param_data (g, node, 3),
-                                   0.1f, node->eps, batch, in->shape.c,
-                                   hw_in);
-      else
-        batchnorm2d_forward_inference (y, x, param_data (g, node, 0),
-                                     param_data (g, node, 1),
-                                     param_data (g, node, 2),
-                                     param_data (g, node, 3), node->eps,
-                                     batch, in->shape.c, hw_in);
-      break;
-    case CONVNET_OP_RELU:
-      relu_forward (y, x, node_numel (node, batch));
-      break;
-    case CONVNET_OP_SIGMOID:
-      sigmoid_forward (y, x, node_numel (node, batch));
-      break;
-    case CONVNET_OP_TANH:
-      tanh_forward (y, x, node_numel (node, batch));
-      break;
-    case CONVNET_OP_LINEAR:
-      linear_forward (y, x, param_data (g, node, 0),
-                      node->has_bias ? param_data (g, node, 1) : NULL,
-                      batch, in->shape.c, node->shape.c);
-      break;
-    case CONVNET_OP_SOFTMAX:
-      softmax_forward (y, x, batch, in->shape.c, hw_in);
-      break;
-    case CONVNET_OP_LRN:
-      lrn_forward (y, x, batch, in->shape.c, hw_in, node->lrn_size,
-                   node->lrn_alpha, node->lrn_beta, node->lrn_k);
-      break;
-    case CONVNET_OP_ADD:
-      add_forward (y, x, convnet_graph_node (g, node->inputs[1])->out,
-                   node_numel (node, batch));
-      break;
-    case CONVNET_OP_CHANNEL_AFFINE:
-      channel_affine_forward (y, x, node->affine_scale, node->affine_shift,
-                              batch, in->shape.c, hw_in);
-      break;
-    case CONVNET_OP_CONCAT:
-      {
-        const float *ins[CONVNET_MAX_INPUTS];
-        int channels[CONVNET_MAX_INPUTS];
-        for (int k = 0; k < node->n_inputs; k++)
-          {
-            const ConvnetNode *src = convnet_graph_node (g, node->inputs[k]);
-            ins[k] = src->out;
-            channels[k] = src->shape.c;
-          }
-        concat_forward (y, ins, channels, node->n_inputs, batch,
-                        node->shape.h * node->shape.w);
-      }
-      break;
-    }
+  convnet_op_class (node->op)->forward (g, node, batch,
+                                        convnet_graph_node_trains (g, i));
 }
 
 static gboolean
@@ -394,7 +270,7 @@ forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
   for (int i = start + 1; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
-      node->out = is_view (g, i)
+      node->out = convnet_op_is_view (g, i)
                   ? convnet_graph_node (g, node->inputs[0])->out
                   : g->slot_buffers[node->slot];
       if (G_UNLIKELY (g->profile_seconds != NULL))
