@@ -1,8 +1,8 @@
 /* graph_train.c: training a graph: which nodes learn, the loss, and the
- * backward pass that walks the trainable nodes in reverse, each calling
- * its op's _backward kernel.  Frozen nodes run as at inference and get no
- * gradient, so a frozen backbone costs one forward. */
-#include "graph.h"
+ * backward pass that walks the trainable nodes in reverse, each through
+ * its op's backward in the op table (graph_ops.c).  Frozen nodes run as at
+ * inference and get no gradient, so a frozen backbone costs one forward. */
+#include "graph_ops.h"
 
 #include <string.h>
 
@@ -69,12 +69,6 @@ convnet_graph_freeze_through (ConvnetGraph *g, const char *name,
   return TRUE;
 }
 
-static gsize
-numel (const ConvnetNode *node, int batch)
-{
-  return (gsize) batch * node->shape.c * node->shape.h * node->shape.w;
-}
-
 static int
 first_gradient_node (const ConvnetGraph *g)
 {
@@ -111,32 +105,23 @@ convnet_graph_plan_training (ConvnetGraph *g, int batch, GError **error)
       for (int i = first_gradient_node (g); i < n; i++)
         {
           ConvnetNode *node = convnet_graph_node (g, i);
-          gsize need = numel (node, batch);
+          const ConvnetOpClass *op = convnet_op_class (node->op);
+          const gsize grad = convnet_op_numel (node, batch);
+          const gsize state = op->train_state
+                              ? op->train_state (node, batch, NULL) : 0;
 
-          if (node->op == CONVNET_OP_DROPOUT)
-            need *= 2;
-          if (node->op == CONVNET_OP_BATCHNORM2D)
-            need += 2 * (gsize) node->shape.c;
-          if (node->op == CONVNET_OP_CONV2D)
-            scratch = MAX (scratch, conv2d_backward_scratch_floats (&node->conv));
+          if (op->backward_scratch)
+            scratch = MAX (scratch, op->backward_scratch (node));
           if (pass == 0)
             {
-              total += need;
+              total += grad + state;
               continue;
             }
           node->grad = p;
-          p += numel (node, batch);
-          if (node->op == CONVNET_OP_DROPOUT)
-            {
-              node->mask = p;
-              p += numel (node, batch);
-            }
-          if (node->op == CONVNET_OP_BATCHNORM2D)
-            {
-              node->save_mean = p;
-              node->save_invstd = p + node->shape.c;
-              p += 2 * (gsize) node->shape.c;
-            }
+          p += grad;
+          if (op->train_state)
+            op->train_state (node, batch, p);
+          p += state;
         }
       if (pass == 0)
         {
@@ -199,141 +184,13 @@ convnet_graph_loss (ConvnetGraph *g, const int *targets,
   return TRUE;
 }
 
-static float *
-param_data (const ConvnetGraph *g, const ConvnetNode *node, int k)
-{
-  return convnet_graph_param_slot (g, node->first_param + k)->pub.data;
-}
-
-static float *
-param_grad (const ConvnetGraph *g, const ConvnetNode *node, int k)
-{
-  /* a class gradient at inference leaves the parameters alone */
-  if (k >= node->n_params || !g->training)
-    return NULL;
-  return convnet_graph_param_slot (g, node->first_param + k)->pub.grad;
-}
-
-/* The gradient buffer of input K, or NULL when nothing upstream learns. */
-static float *
-input_grad (const ConvnetGraph *g, const ConvnetNode *node, int k)
-{
-  const int i = node->inputs[k];
-
-  return i >= first_gradient_node (g) ? convnet_graph_node (g, i)->grad
-                                      : NULL;
-}
-
 static void
 backward_node (ConvnetGraph *g, int i, int batch)
 {
   ConvnetNode *node = convnet_graph_node (g, i);
-  const gboolean trains = convnet_graph_node_trains (g, i);
-  const ConvnetNode *in = convnet_graph_node (g, node->inputs[0]);
-  const float *x = in->out, *dy = node->grad;
-  float *dx = input_grad (g, node, 0);
-  const gsize n = numel (node, batch);
-  const int hw_in = in->shape.h * in->shape.w;
 
-  switch (node->op)
-    {
-    case CONVNET_OP_INPUT:
-      break;
-    case CONVNET_OP_CONV2D:
-      conv2d_backward (dx, param_grad (g, node, 0),
-                       node->has_bias ? param_grad (g, node, 1) : NULL, dy, x,
-                       param_data (g, node, 0), batch, &node->conv,
-                       g->scratch);
-      break;
-    case CONVNET_OP_LINEAR:
-      linear_backward (dx, param_grad (g, node, 0),
-                       node->has_bias ? param_grad (g, node, 1) : NULL, dy, x,
-                       param_data (g, node, 0), batch, in->shape.c,
-                       node->shape.c);
-      break;
-    case CONVNET_OP_MAXPOOL2D:
-      if (dx)
-        maxpool2d_backward (dx, dy, x, batch, &node->conv);
-      break;
-    case CONVNET_OP_AVGPOOL2D:
-      if (dx)
-        avgpool2d_backward (dx, dy, batch, &node->conv,
-                            node->count_include_pad);
-      break;
-    case CONVNET_OP_ADAPTIVE_AVGPOOL2D:
-      if (dx)
-        adaptive_avgpool2d_backward (dx, dy, batch, in->shape.c, in->shape.h,
-                                     in->shape.w, node->shape.h,
-                                     node->shape.w);
-      break;
-    case CONVNET_OP_BATCHNORM2D:
-      if (trains)
-        batchnorm2d_backward (dx, param_grad (g, node, 0),
-                              param_grad (g, node, 1), dy, x,
-                              param_data (g, node, 0), node->save_mean,
-                              node->save_invstd, batch, in->shape.c, hw_in);
-      else
-        batchnorm2d_backward_inference (dx, param_grad (g, node, 0),
-                                        param_grad (g, node, 1), dy, x,
-                                        param_data (g, node, 0),
-                                        param_data (g, node, 2),
-                                        param_data (g, node, 3), node->eps,
-                                        batch, in->shape.c, hw_in);
-      break;
-    case CONVNET_OP_RELU:
-      if (dx)
-        relu_backward (dx, dy, node->out, n);
-      break;
-    case CONVNET_OP_SIGMOID:
-      if (dx)
-        sigmoid_backward (dx, dy, node->out, n);
-      break;
-    case CONVNET_OP_TANH:
-      if (dx)
-        tanh_backward (dx, dy, node->out, n);
-      break;
-    case CONVNET_OP_FLATTEN:
-      for (gsize i = 0; dx && i < n; i++)
-        dx[i] += dy[i];
-      break;
-    case CONVNET_OP_DROPOUT:
-      if (dx && trains)
-        dropout_backward (dx, dy, node->mask, n);
-      else
-        for (gsize k = 0; dx && k < n; k++)
-          dx[k] += dy[k];
-      break;
-    case CONVNET_OP_SOFTMAX:
-      if (dx)
-        softmax_backward (dx, dy, node->out, batch, in->shape.c, hw_in);
-      break;
-    case CONVNET_OP_LRN:
-      if (dx)
-        lrn_backward (dx, dy, x, batch, in->shape.c, hw_in, node->lrn_size,
-                      node->lrn_alpha, node->lrn_beta, node->lrn_k);
-      break;
-    case CONVNET_OP_CHANNEL_AFFINE:
-      if (dx)
-        channel_affine_backward (dx, dy, node->affine_scale, batch,
-                                 in->shape.c, hw_in);
-      break;
-    case CONVNET_OP_ADD:
-      add_backward (dx, input_grad (g, node, 1), dy, n);
-      break;
-    case CONVNET_OP_CONCAT:
-      {
-        float *dxs[CONVNET_MAX_INPUTS];
-        int channels[CONVNET_MAX_INPUTS];
-        for (int k = 0; k < node->n_inputs; k++)
-          {
-            dxs[k] = input_grad (g, node, k);
-            channels[k] = convnet_graph_node (g, node->inputs[k])->shape.c;
-          }
-        concat_backward (dxs, channels, node->n_inputs, dy, batch,
-                         node->shape.h * node->shape.w);
-      }
-      break;
-    }
+  convnet_op_class (node->op)->backward (g, node, batch,
+                                         convnet_graph_node_trains (g, i));
 }
 
 gboolean
@@ -354,7 +211,8 @@ convnet_graph_backward (ConvnetGraph *g, GError **error)
   for (int i = first; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
-      memset (node->grad, 0, numel (node, g->batch) * sizeof (float));
+      memset (node->grad, 0,
+              convnet_op_numel (node, g->batch) * sizeof (float));
     }
   softmax_cross_entropy_backward (last->grad, g->probs, g->targets, g->batch,
                                   last->shape.c, g->label_smoothing);
@@ -421,7 +279,8 @@ convnet_graph_class_gradient (ConvnetGraph *g, int class_index,
   for (int i = g->grad_node; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
-      memset (node->grad, 0, numel (node, g->batch) * sizeof (float));
+      memset (node->grad, 0,
+              convnet_op_numel (node, g->batch) * sizeof (float));
     }
   for (int b = 0; b < g->batch; b++)
     last->grad[(gsize) b * classes + class_index] = 1.0f;
