@@ -40,7 +40,11 @@ convnet_graph_free (ConvnetGraph *g)
   for (guint i = 0; i < g->nodes->len; i++)
     g_free (convnet_graph_node (g, i)->name);
   for (guint i = 0; i < g->params->len; i++)
-    g_free (convnet_graph_param_slot (g, i)->name);
+    {
+      g_free (convnet_graph_param_slot (g, i)->name);
+      g_clear_pointer (&convnet_graph_param_slot (g, i)->mapping,
+                       g_bytes_unref);
+    }
   for (int i = 0; i < g->n_slots; i++)
     g_free (g->slot_buffers[i]);
   g_free (g->slot_buffers);

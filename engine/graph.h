@@ -47,11 +47,21 @@ typedef struct
   float        *out;
 } ConvnetNode;
 
+/* Where a parameter's floats live: pub.data is param_block + offset (the
+ * graph's own block, zeroed by convnet_graph_finish), or, after a load
+ * found the tensor as contiguous aligned little-endian float32 in the
+ * file, a place in a private copy-on-write view of that file's mapping
+ * (MAPPING, which the slot holds a reference to).  Both read and write
+ * alike: a write to a mapped parameter copies its page for this graph
+ * alone, never reaching the file, the ConvnetWeightFile or another
+ * graph.  pub.data moves on each load and on convnet_graph_own_params,
+ * so nothing keeps it across those. */
 typedef struct
 {
   ConvnetParam  pub;
   char         *name;
   gsize         offset;      /* into param_block, in floats */
+  GBytes       *mapping;     /* non-NULL: pub.data points into it */
   gsize         numel;
   int           node;
   /* initialisation: fan-in for kaiming-uniform, or a constant */
@@ -178,6 +188,11 @@ convnet_graph_first_gradient_node (const ConvnetGraph *g)
 gboolean convnet_graph_plan_training (ConvnetGraph *g, int batch,
                                       GError **error);
 void     convnet_graph_release_training (ConvnetGraph *g);
+
+/* Moves every parameter still in a file's mapping into param_block, so
+ * that the block holds all of them contiguously (what training's average
+ * and best-epoch snapshot use), and drops the mappings. */
+void convnet_graph_own_params (ConvnetGraph *g);
 
 /* Grows the convolution workspace to FLOATS floats. */
 gboolean convnet_graph_reserve_scratch (ConvnetGraph *g, gsize floats,

@@ -1,9 +1,16 @@
 /* graph_weights.c: filling a graph's parameters from a weights file, with
  * torch's strict load_state_dict rules: every parameter present with its
  * exact shape, and no key left over.  Nothing is written into the graph
- * unless the whole file fits. */
+ * unless the whole file fits.
+ *
+ * A float32 tensor stored contiguous and aligned is not copied: the
+ * parameter points into a private view of the file's mapping (see
+ * ConvnetParamSlot), so a cold start reads the page cache instead of
+ * faulting in and filling a second copy of every weight. */
 #include "graph.h"
+#include "formats/formats.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static char *
@@ -50,6 +57,124 @@ static gboolean
 skipped (const char *name, const char *skip_prefix)
 {
   return skip_prefix && g_str_has_prefix (name, skip_prefix);
+}
+
+typedef struct
+{
+  guint param;
+  gsize offset;   /* in the file, in bytes */
+  gsize end;
+} InPlace;
+
+static int
+compare_offsets (const void *a, const void *b)
+{
+  const InPlace *x = a, *y = b;
+
+  return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void
+release_mapping (ConvnetParamSlot *slot)
+{
+  g_clear_pointer (&slot->mapping, g_bytes_unref);
+}
+
+/* Marks in USE the parameters that can point into the file: tensors it
+ * holds in place, less any two that share bytes (tied weights), which
+ * must stay apart as they were copied apart. */
+static guint
+choose_in_place (ConvnetGraph *g, const ConvnetWeightFile *file,
+                 const char *skip_prefix, gsize *offsets, gboolean *use)
+{
+  GArray *found = g_array_new (FALSE, FALSE, sizeof (InPlace));
+  guint n = 0;
+
+  for (guint i = 0; i < g->params->len; i++)
+    {
+      ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);
+      InPlace p = { i, 0, 0 };
+
+      if (skipped (slot->name, skip_prefix) || slot->numel == 0
+          || !weight_file_entry_in_place (
+               file, convnet_weight_file_lookup (file, slot->name),
+               &p.offset))
+        continue;
+      p.end = p.offset + slot->numel * sizeof (float);
+      offsets[i] = p.offset;
+      g_array_append_val (found, p);
+    }
+  qsort (found->data, found->len, sizeof (InPlace), compare_offsets);
+  for (guint k = 0; k < found->len; k++)
+    {
+      const InPlace *p = &g_array_index (found, InPlace, k);
+      gboolean overlaps =
+        (k > 0 && g_array_index (found, InPlace, k - 1).end > p->offset)
+        || (k + 1 < found->len
+            && g_array_index (found, InPlace, k + 1).offset < p->end);
+
+      use[p->param] = !overlaps;
+      n += !overlaps;
+    }
+  g_array_unref (found);
+  return n;
+}
+
+static gboolean
+place_params (ConvnetGraph *g, const ConvnetWeightFile *file,
+              const char *skip_prefix, GError **error)
+{
+  gsize *offsets = g_new0 (gsize, MAX (g->params->len, 1));
+  gboolean *use = g_new0 (gboolean, MAX (g->params->len, 1));
+  GBytes *view = NULL;
+  const guint8 *view_data = NULL;
+  gboolean ok = TRUE;
+
+  if (choose_in_place (g, file, skip_prefix, offsets, use) > 0
+      && (view = weight_file_private_view (file)))
+    view_data = g_bytes_get_data (view, NULL);
+
+  for (guint i = 0; i < g->params->len && ok; i++)
+    {
+      ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);
+      float *own = g->param_block + slot->offset;
+
+      if (skipped (slot->name, skip_prefix))
+        continue;
+      if (use[i] && view)
+        {
+          release_mapping (slot);
+          slot->pub.data = (float *) (view_data + offsets[i]);
+          slot->mapping = g_bytes_ref (view);
+          continue;
+        }
+      ok = convnet_tensor_entry_to_f32 (
+        convnet_weight_file_lookup (file, slot->name), own, slot->numel,
+        error);
+      release_mapping (slot);
+      slot->pub.data = own;
+    }
+  if (view)
+    g_bytes_unref (view);
+  g_free (use);
+  g_free (offsets);
+  return ok;
+}
+
+void
+convnet_graph_own_params (ConvnetGraph *g)
+{
+  for (guint i = 0; i < g->params->len; i++)
+    {
+      ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);
+      float *own = g->param_block + slot->offset;
+
+      if (!slot->mapping)
+        continue;
+      memcpy (own, slot->pub.data, slot->numel * sizeof (float));
+      slot->pub.data = own;
+      release_mapping (slot);
+    }
 }
 
 gboolean
@@ -134,15 +259,8 @@ convnet_graph_load_weight_file_except (ConvnetGraph *g,
         }
     }
   /* only a file that fits entirely touches the parameters */
-  for (guint i = 0; i < g->params->len && ok; i++)
-    {
-      ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);
-      if (skipped (slot->name, skip_prefix))
-        continue;
-      ok = convnet_tensor_entry_to_f32 (
-        convnet_weight_file_lookup (file, slot->name), slot->pub.data,
-        slot->numel, error);
-    }
+  if (ok)
+    ok = place_params (g, file, skip_prefix, error);
   g_hash_table_unref (used);
   return ok;
 }

@@ -338,6 +338,10 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
         goto out;
     }
 
+  /* The optimizer keeps the data pointers, and the average and the best
+   * epoch's snapshot read the parameter block: no parameter may stay in a
+   * weights file's mapping. */
+  convnet_graph_own_params (g);
   convnet_graph_set_training (g, TRUE, s->seed);
   opt = convnet_optimizer_new (&s->optimizer, error);
   if (!opt)
