@@ -1,0 +1,234 @@
+/* conv_gemm.c: convolution as a packed matrix product.  Out[M = c_out]
+ * [N = pixels] = W[M][K = c_in kh kw] x Unfold(in)[K][N], blocked so that
+ * one packed panel of the unfolded input (KC x NR, 32 KB) stays in L1
+ * while every panel of the weights passes over it. */
+#include "conv_gemm.h"
+
+#include <string.h>
+
+/* depth of a K block: a KC x 32 float panel of the input fills 32 KB */
+#define KC 256
+#define MAX_NR 32
+
+struct ConvnetPackedConv
+{
+  const ConvnetKernels *kernels;
+  ConvGeometry          geo;
+  int                   m, k;
+  int                   m_panels;
+  float                *a;       /* m_panels x k x mr, rows past m are 0 */
+  float                *bias;    /* m, or NULL */
+  gboolean              relu;
+};
+
+static float *
+aligned_floats (gsize n)
+{
+  return g_aligned_alloc0 (MAX (n, 1), sizeof (float), 64);
+}
+
+ConvnetPackedConv *
+convnet_packed_conv_new (const ConvnetKernels *kernels,
+                         const ConvGeometry *geo, const float *weight,
+                         const float *bias, const double *scale,
+                         const double *shift, gboolean relu)
+{
+  ConvnetPackedConv *pc;
+  const int mr = kernels->mr;
+
+  if (geo->groups != 1 || kernels->nr > MAX_NR)
+    return NULL;
+  pc = g_new0 (ConvnetPackedConv, 1);
+  pc->kernels = kernels;
+  pc->geo = *geo;
+  pc->m = geo->c_out;
+  pc->k = geo->c_in * geo->kh * geo->kw;
+  pc->m_panels = (pc->m + mr - 1) / mr;
+  pc->relu = relu;
+  pc->a = aligned_floats ((gsize) pc->m_panels * pc->k * mr);
+  for (int oc = 0; oc < pc->m; oc++)
+    {
+      float *panel = pc->a + (gsize) (oc / mr) * pc->k * mr + oc % mr;
+      const float *row = weight + (gsize) oc * pc->k;
+      const double s = scale ? scale[oc] : 1.0;
+
+      for (int p = 0; p < pc->k; p++)
+        panel[(gsize) p * mr] = (float) (row[p] * s);
+    }
+  if (bias || scale)
+    {
+      pc->bias = g_new (float, pc->m);
+      for (int oc = 0; oc < pc->m; oc++)
+        {
+          const double b = bias ? bias[oc] : 0.0;
+          pc->bias[oc] = scale ? (float) (b * scale[oc] + shift[oc])
+                               : (float) b;
+        }
+    }
+  return pc;
+}
+
+void
+convnet_packed_conv_free (ConvnetPackedConv *pc)
+{
+  if (!pc)
+    return;
+  g_aligned_free (pc->a);
+  g_free (pc->bias);
+  g_free (pc);
+}
+
+gsize
+convnet_packed_conv_bytes (const ConvnetPackedConv *pc)
+{
+  return (gsize) pc->m_panels * pc->k * pc->kernels->mr * sizeof (float)
+         + (pc->bias ? pc->m * sizeof (float) : 0);
+}
+
+/* Writes rows K0 .. K0+KC of the unfolded input for output pixels
+ * P0 .. P0+NR_USED into DST (KC x NR, zero past NR_USED). */
+static void
+pack_input_panel (float *dst, int nr, const float *in, const ConvGeometry *geo,
+                  int k0, int kc, int p0, int nr_used)
+{
+  const int window = geo->kh * geo->kw;
+  const gsize plane_size = (gsize) geo->h_in * geo->w_in;
+  const gboolean pointwise = window == 1 && geo->sh == 1 && geo->sw == 1
+                             && geo->ph == 0 && geo->pw == 0;
+
+  for (int kk = 0; kk < kc; kk++)
+    {
+      const int row_k = k0 + kk;
+      const int c = row_k / window, ky = (row_k % window) / geo->kw,
+                kx = row_k % geo->kw;
+      const float *plane = in + (gsize) c * plane_size;
+      float *row = dst + (gsize) kk * nr;
+      int j = 0, oy = p0 / geo->w_out, ox = p0 % geo->w_out;
+
+      if (pointwise)
+        {
+          memcpy (row, plane + p0, sizeof (float) * nr_used);
+          j = nr_used;
+        }
+      while (j < nr_used)
+        {
+          const int run = MIN (nr_used - j, geo->w_out - ox);
+          const int iy = oy * geo->sh - geo->ph + ky * geo->dh;
+
+          if (iy < 0 || iy >= geo->h_in)
+            memset (row + j, 0, sizeof (float) * run);
+          else
+            {
+              const float *src = plane + (gsize) iy * geo->w_in;
+              const int ix0 = ox * geo->sw - geo->pw + kx * geo->dw;
+
+              if (geo->sw == 1)
+                {
+                  /* the run's columns inside the image: [lo, hi) */
+                  const int lo = CLAMP (-ix0, 0, run);
+                  const int hi = CLAMP (geo->w_in - ix0, lo, run);
+                  memset (row + j, 0, sizeof (float) * lo);
+                  memcpy (row + j + lo, src + ix0 + lo,
+                          sizeof (float) * (hi - lo));
+                  memset (row + j + hi, 0, sizeof (float) * (run - hi));
+                }
+              else
+                for (int t = 0; t < run; t++)
+                  {
+                    const int ix = ix0 + t * geo->sw;
+                    row[j + t] = ix >= 0 && ix < geo->w_in ? src[ix] : 0.0f;
+                  }
+            }
+          j += run;
+          ox = 0;
+          oy++;
+        }
+      memset (row + nr_used, 0, sizeof (float) * (nr - nr_used));
+    }
+}
+
+typedef struct
+{
+  const ConvnetPackedConv *pc;
+  float                   *out;
+  const float             *in;
+  const float             *residual;
+  int                      n_panels;    /* of pixels, per sample */
+  int                      m_splits;    /* row ranges per pixel panel */
+} ForwardJob;
+
+/* One work item: a sample's panel of NR pixels times one range of the
+ * weights' row panels. */
+static void
+forward_items (gpointer data, int begin, int end)
+{
+  const ForwardJob *job = data;
+  const ConvnetPackedConv *pc = job->pc;
+  const ConvGeometry *geo = &pc->geo;
+  const int mr = pc->kernels->mr, nr = pc->kernels->nr;
+  const gsize hw = (gsize) geo->h_out * geo->w_out;
+  const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
+  const gsize out_sample = (gsize) geo->c_out * hw;
+  float panel[KC * MAX_NR] __attribute__ ((aligned (64)));
+
+  for (int item = begin; item < end; item++)
+    {
+      const int split = item % job->m_splits;
+      const int pixel_item = item / job->m_splits;
+      const int n = pixel_item / job->n_panels;
+      const int p0 = (pixel_item % job->n_panels) * nr;
+      const int nr_used = MIN (nr, (int) hw - p0);
+      const int mp_begin = pc->m_panels * split / job->m_splits;
+      const int mp_end = pc->m_panels * (split + 1) / job->m_splits;
+      const float *x = job->in + n * in_sample;
+      float *y = job->out + n * out_sample + p0;
+      const float *res = job->residual ? job->residual + n * out_sample + p0
+                                       : NULL;
+
+      for (int k0 = 0; k0 < pc->k; k0 += KC)
+        {
+          const int kc = MIN (KC, pc->k - k0);
+          const gboolean last = k0 + kc >= pc->k;
+
+          pack_input_panel (panel, nr, x, geo, k0, kc, p0, nr_used);
+          for (int mp = mp_begin; mp < mp_end; mp++)
+            {
+              const int row0 = mp * mr;
+              ConvnetEpilogue epilogue = {
+                .bias = pc->bias ? pc->bias + row0 : NULL,
+                .residual = res ? res + row0 * hw : NULL,
+                .residual_stride = hw,
+                .relu = pc->relu,
+              };
+              pc->kernels->gemm_tile (kc,
+                                      pc->a + ((gsize) mp * pc->k + k0) * mr,
+                                      panel, y + row0 * hw, hw,
+                                      MIN (mr, pc->m - row0), nr_used,
+                                      k0 > 0, last ? &epilogue : NULL);
+            }
+        }
+    }
+}
+
+void
+convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
+                             const float *in, const float *residual,
+                             int batch)
+{
+  const int nr = pc->kernels->nr;
+  const int hw = pc->geo.h_out * pc->geo.w_out;
+  const int threads = convnet_parallel_threads ();
+  ForwardJob job = {
+    .pc = pc, .out = out, .in = in, .residual = residual,
+    .n_panels = (hw + nr - 1) / nr,
+    .m_splits = 1,
+  };
+  const int pixel_items = batch * job.n_panels;
+
+  /* too few pixel panels to share evenly: split the rows too, each
+   * range packing the same input panel again */
+  if (pixel_items < 4 * threads)
+    job.m_splits = CLAMP ((4 * threads + pixel_items - 1) / pixel_items, 1,
+                          pc->m_panels);
+  convnet_parallel_for (pixel_items * job.m_splits, forward_items, &job);
+}

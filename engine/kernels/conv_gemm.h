@@ -1,0 +1,34 @@
+/* conv_gemm.h: convolution as a packed matrix product on the engine's own
+ * micro-kernels.  The weights are packed once (with a BatchNorm that
+ * follows folded in); the input is unfolded panel by panel straight into
+ * the micro-kernel's layout, so no full im2col matrix is ever written,
+ * and bias, residual addition and ReLU happen as the output is stored. */
+#ifndef CONVNET_CONV_GEMM_H
+#define CONVNET_CONV_GEMM_H
+
+#include "kernels.h"
+#include "ops/ops.h"
+
+typedef struct ConvnetPackedConv ConvnetPackedConv;
+
+/* Packs WEIGHT (c_out x c_in x kh x kw, groups 1) for KERNELS.  With SCALE
+ * (may be NULL) each output channel's weights and bias are multiplied by
+ * SCALE[oc] and SHIFT[oc] added to its bias: an inference BatchNorm folded
+ * in.  BIAS may be NULL.  NULL if GEO has groups or memory runs out. */
+ConvnetPackedConv *convnet_packed_conv_new (const ConvnetKernels *kernels,
+                                            const ConvGeometry *geo,
+                                            const float *weight,
+                                            const float *bias,
+                                            const double *scale,
+                                            const double *shift,
+                                            gboolean relu);
+void               convnet_packed_conv_free (ConvnetPackedConv *conv);
+gsize              convnet_packed_conv_bytes (const ConvnetPackedConv *conv);
+
+/* OUT = epilogue (conv (IN)) for BATCH samples; RESIDUAL (may be NULL) has
+ * OUT's shape and is added before the ReLU.  OUT must not overlap IN. */
+void convnet_packed_conv_forward (const ConvnetPackedConv *conv, float *out,
+                                  const float *in, const float *residual,
+                                  int batch);
+
+#endif

@@ -1,0 +1,91 @@
+/* gemm_avx2.c: the 6 x 16 SGEMM micro-kernel for AVX2 + FMA (built with
+ * -mavx2 -mfma; reached only through convnet_kernels() after the CPU was
+ * checked).  Six rows of A broadcast against two vectors of B make 12
+ * accumulators of the 16 ymm registers. */
+#include "kernels.h"
+
+#include <immintrin.h>
+
+#define MR 6
+#define NR 16
+
+/* A load/store mask of the first LANES of 8 lanes. */
+static inline __m256i
+lane_mask (int lanes)
+{
+  const __m256i index = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
+
+  return _mm256_cmpgt_epi32 (_mm256_set1_epi32 (lanes), index);
+}
+
+static void
+gemm_tile_avx2 (int k, const float *a, const float *b, float *c, gsize ldc,
+                int mr_used, int nr_used, gboolean accumulate,
+                const ConvnetEpilogue *epilogue)
+{
+  __m256 acc[MR][2];
+  const __m256i mask0 = lane_mask (nr_used), mask1 = lane_mask (nr_used - 8);
+
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; r++)
+    acc[r][0] = acc[r][1] = _mm256_setzero_ps ();
+
+  for (int p = 0; p < k; p++)
+    {
+      const __m256 b0 = _mm256_load_ps (b + (gsize) p * NR);
+      const __m256 b1 = _mm256_load_ps (b + (gsize) p * NR + 8);
+      const float *ap = a + (gsize) p * MR;
+#pragma GCC unroll 6
+      for (int r = 0; r < MR; r++)
+        {
+          const __m256 ar = _mm256_broadcast_ss (ap + r);
+          acc[r][0] = _mm256_fmadd_ps (ar, b0, acc[r][0]);
+          acc[r][1] = _mm256_fmadd_ps (ar, b1, acc[r][1]);
+        }
+    }
+
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; r++)
+    {
+      float *row = c + (gsize) r * ldc;
+      __m256 v0 = acc[r][0], v1 = acc[r][1];
+
+      if (r >= mr_used)
+        break;
+      if (accumulate)
+        {
+          v0 = _mm256_add_ps (v0, _mm256_maskload_ps (row, mask0));
+          v1 = _mm256_add_ps (v1, _mm256_maskload_ps (row + 8, mask1));
+        }
+      if (epilogue)
+        {
+          if (epilogue->bias)
+            {
+              const __m256 bias = _mm256_set1_ps (epilogue->bias[r]);
+              v0 = _mm256_add_ps (v0, bias);
+              v1 = _mm256_add_ps (v1, bias);
+            }
+          if (epilogue->residual)
+            {
+              const float *res = epilogue->residual
+                                 + (gsize) r * epilogue->residual_stride;
+              v0 = _mm256_add_ps (v0, _mm256_maskload_ps (res, mask0));
+              v1 = _mm256_add_ps (v1, _mm256_maskload_ps (res + 8, mask1));
+            }
+          if (epilogue->relu)
+            {
+              v0 = _mm256_max_ps (_mm256_setzero_ps (), v0);
+              v1 = _mm256_max_ps (_mm256_setzero_ps (), v1);
+            }
+        }
+      _mm256_maskstore_ps (row, mask0, v0);
+      _mm256_maskstore_ps (row + 8, mask1, v1);
+    }
+}
+
+const ConvnetKernels convnet_kernels_avx2 = {
+  .isa = "avx2",
+  .mr = MR,
+  .nr = NR,
+  .gemm_tile = gemm_tile_avx2,
+};

@@ -1,0 +1,90 @@
+/* gemm_avx512.c: the 8 x 32 SGEMM micro-kernel for AVX-512 (built with
+ * -mavx512f and friends; reached only through convnet_kernels() after the
+ * CPU was checked).  Eight rows of A are broadcast against two vectors of
+ * B: 16 accumulators hide the FMA latency, and 8 rows divide every channel
+ * count of the classic networks. */
+#include "kernels.h"
+
+#include <immintrin.h>
+
+#define MR 8
+#define NR 32
+
+static inline __mmask16
+lane_mask (int lanes)
+{
+  return lanes >= 16 ? (__mmask16) 0xffff
+                     : (__mmask16) ((1u << MAX (lanes, 0)) - 1);
+}
+
+static void
+gemm_tile_avx512 (int k, const float *a, const float *b, float *c, gsize ldc,
+                  int mr_used, int nr_used, gboolean accumulate,
+                  const ConvnetEpilogue *epilogue)
+{
+  __m512 acc[MR][2];
+  const __mmask16 mask0 = lane_mask (nr_used), mask1 = lane_mask (nr_used - 16);
+
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++)
+    acc[r][0] = acc[r][1] = _mm512_setzero_ps ();
+
+  for (int p = 0; p < k; p++)
+    {
+      const __m512 b0 = _mm512_load_ps (b + (gsize) p * NR);
+      const __m512 b1 = _mm512_load_ps (b + (gsize) p * NR + 16);
+      const float *ap = a + (gsize) p * MR;
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++)
+        {
+          const __m512 ar = _mm512_set1_ps (ap[r]);
+          acc[r][0] = _mm512_fmadd_ps (ar, b0, acc[r][0]);
+          acc[r][1] = _mm512_fmadd_ps (ar, b1, acc[r][1]);
+        }
+    }
+
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; r++)
+    {
+      float *row = c + (gsize) r * ldc;
+      __m512 v0 = acc[r][0], v1 = acc[r][1];
+
+      if (r >= mr_used)
+        break;
+      if (accumulate)
+        {
+          v0 = _mm512_add_ps (v0, _mm512_maskz_loadu_ps (mask0, row));
+          v1 = _mm512_add_ps (v1, _mm512_maskz_loadu_ps (mask1, row + 16));
+        }
+      if (epilogue)
+        {
+          if (epilogue->bias)
+            {
+              const __m512 bias = _mm512_set1_ps (epilogue->bias[r]);
+              v0 = _mm512_add_ps (v0, bias);
+              v1 = _mm512_add_ps (v1, bias);
+            }
+          if (epilogue->residual)
+            {
+              const float *res = epilogue->residual
+                                 + (gsize) r * epilogue->residual_stride;
+              v0 = _mm512_add_ps (v0, _mm512_maskz_loadu_ps (mask0, res));
+              v1 = _mm512_add_ps (v1, _mm512_maskz_loadu_ps (mask1, res + 16));
+            }
+          if (epilogue->relu)
+            {
+              v0 = _mm512_max_ps (_mm512_setzero_ps (), v0);
+              v1 = _mm512_max_ps (_mm512_setzero_ps (), v1);
+            }
+        }
+      _mm512_mask_storeu_ps (row, mask0, v0);
+      _mm512_mask_storeu_ps (row + 16, mask1, v1);
+    }
+}
+
+const ConvnetKernels convnet_kernels_avx512 = {
+  .isa = "avx512",
+  .mr = MR,
+  .nr = NR,
+  .gemm_tile = gemm_tile_avx512,
+};

@@ -1,0 +1,53 @@
+/* gemm_generic.c: the portable 4 x 16 SGEMM micro-kernel in plain C, for
+ * CPUs without AVX2 (the compiler vectorises it for the baseline ISA). */
+#include "kernels.h"
+
+#define MR 4
+#define NR 16
+
+static void
+gemm_tile_generic (int k, const float *a, const float *b, float *c,
+                   gsize ldc, int mr_used, int nr_used, gboolean accumulate,
+                   const ConvnetEpilogue *epilogue)
+{
+  float acc[MR][NR] = { { 0 } };
+
+  for (int p = 0; p < k; p++)
+    for (int r = 0; r < MR; r++)
+      {
+        const float ar = a[(gsize) p * MR + r];
+        for (int j = 0; j < NR; j++)
+          acc[r][j] += ar * b[(gsize) p * NR + j];
+      }
+
+  for (int r = 0; r < mr_used; r++)
+    {
+      float *row = c + (gsize) r * ldc;
+      const float *res = epilogue && epilogue->residual
+                         ? epilogue->residual
+                           + (gsize) r * epilogue->residual_stride
+                         : NULL;
+
+      for (int j = 0; j < nr_used; j++)
+        {
+          float v = acc[r][j] + (accumulate ? row[j] : 0.0f);
+          if (epilogue)
+            {
+              if (epilogue->bias)
+                v += epilogue->bias[r];
+              if (res)
+                v += res[j];
+              if (epilogue->relu)
+                v = v > 0.0f || v != v ? v : 0.0f;
+            }
+          row[j] = v;
+        }
+    }
+}
+
+const ConvnetKernels convnet_kernels_generic = {
+  .isa = "generic",
+  .mr = MR,
+  .nr = NR,
+  .gemm_tile = gemm_tile_generic,
+};

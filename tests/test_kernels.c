@@ -1,0 +1,244 @@
+/* test_kernels.c: the engine's own fast kernels on every instruction set
+ * this machine runs, against a direct convolution written out below in
+ * double precision (independent of the kernels and of OpenBLAS), on the
+ * odd sizes that break blocked code: 1x1 images, channel counts that are
+ * no multiple of the tile or vector width, padding larger than the
+ * kernel, K deeper than one K block, strides, dilation and batches. */
+#include "convnet.h"
+#include "kernels/conv_gemm.h"
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct
+{
+  int c_in, h, w, c_out, k, stride, pad, dilation, batch;
+} ConvCase;
+
+static const ConvCase cases[] = {
+  { 3, 9, 11, 5, 3, 1, 1, 1, 1 },      /* everything odd */
+  { 1, 1, 1, 7, 1, 1, 0, 1, 2 },       /* a 1x1 image, pointwise */
+  { 2, 1, 1, 9, 3, 1, 1, 1, 1 },       /* 1x1 image under a 3x3 kernel */
+  { 4, 5, 4, 6, 3, 1, 4, 1, 1 },       /* padding larger than the kernel */
+  { 40, 7, 7, 17, 3, 1, 1, 1, 1 },     /* K = 360 > one K block */
+  { 33, 13, 13, 70, 1, 1, 0, 1, 3 },   /* 1x1, odd channels, batch 3 */
+  { 3, 23, 21, 12, 7, 2, 3, 1, 2 },    /* a stem: 7x7 stride 2 */
+  { 8, 10, 12, 16, 3, 2, 1, 1, 1 },    /* 3x3 stride 2 */
+  { 5, 12, 12, 8, 3, 1, 2, 2, 1 },     /* dilation 2 */
+  { 16, 15, 15, 24, 5, 1, 2, 1, 1 },   /* 5x5 */
+  { 64, 28, 28, 64, 3, 1, 1, 1, 2 },   /* many pixel panels, two samples */
+};
+
+static ConvGeometry
+geometry (const ConvCase *c)
+{
+  ConvGeometry geo = {
+    .c_in = c->c_in, .h_in = c->h, .w_in = c->w, .c_out = c->c_out,
+    .kh = c->k, .kw = c->k, .sh = c->stride, .sw = c->stride,
+    .ph = c->pad, .pw = c->pad, .dh = c->dilation, .dw = c->dilation,
+    .groups = 1,
+  };
+  geo.h_out = (c->h + 2 * c->pad - c->dilation * (c->k - 1) - 1) / c->stride + 1;
+  geo.w_out = (c->w + 2 * c->pad - c->dilation * (c->k - 1) - 1) / c->stride + 1;
+  return geo;
+}
+
+static void
+fill (float *x, gsize n, guint32 seed)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (gsize i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  g_rand_free (rand);
+}
+
+/* The definition: out[n][o][y][x] = sum over c, ky, kx of w * in, in
+ * double, then scale, shift, residual and ReLU. */
+static void
+direct_conv (double *out, const float *in, const float *w, const float *bias,
+             const double *scale, const double *shift, const float *residual,
+             gboolean relu, int batch, const ConvGeometry *g)
+{
+  for (int n = 0; n < batch; n++)
+    for (int o = 0; o < g->c_out; o++)
+      for (int oy = 0; oy < g->h_out; oy++)
+        for (int ox = 0; ox < g->w_out; ox++)
+          {
+            double sum = bias ? bias[o] : 0.0;
+            gsize at = (((gsize) n * g->c_out + o) * g->h_out + oy) * g->w_out + ox;
+
+            for (int c = 0; c < g->c_in; c++)
+              for (int ky = 0; ky < g->kh; ky++)
+                for (int kx = 0; kx < g->kw; kx++)
+                  {
+                    int iy = oy * g->sh - g->ph + ky * g->dh;
+                    int ix = ox * g->sw - g->pw + kx * g->dw;
+                    if (iy < 0 || iy >= g->h_in || ix < 0 || ix >= g->w_in)
+                      continue;
+                    sum += (double) w[((o * g->c_in + c) * g->kh + ky) * g->kw + kx]
+                           * in[(((gsize) n * g->c_in + c) * g->h_in + iy) * g->w_in + ix];
+                  }
+            if (scale)
+              sum = sum * scale[o] + shift[o];
+            if (residual)
+              sum += residual[at];
+            if (relu && sum < 0)
+              sum = 0;
+            out[at] = sum;
+          }
+}
+
+/* Runs every case through KERNELS with bias, folded scale and shift,
+ * residual and ReLU switched on in turn, and compares with the direct
+ * convolution: within 1e-5 of the largest absolute value, since only
+ * the order of the float additions differs. */
+static void
+check_kernels (const ConvnetKernels *kernels)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (int variant = 0; variant < 4; variant++)
+      {
+        const ConvCase *c = &cases[i];
+        const ConvGeometry geo = geometry (c);
+        const gsize n_in = (gsize) c->batch * c->c_in * c->h * c->w;
+        const gsize n_out = (gsize) c->batch * geo.c_out * geo.h_out * geo.w_out;
+        const gsize n_w = (gsize) c->c_out * c->c_in * c->k * c->k;
+        const gboolean with_bias = variant & 1, with_bn = variant >= 2;
+        const gboolean with_residual = variant == 3, relu = variant != 0;
+        float *in = g_new (float, n_in), *w = g_new (float, n_w);
+        float *bias = g_new (float, c->c_out), *residual = g_new (float, n_out);
+        float *out = g_new (float, n_out);
+        double *want = g_new (double, n_out);
+        double *scale = g_new (double, c->c_out), *shift = g_new (double, c->c_out);
+        ConvnetPackedConv *pc;
+        double largest = 0, worst = 0;
+
+        fill (in, n_in, 1 + i);
+        fill (w, n_w, 100 + i);
+        fill (bias, c->c_out, 200 + i);
+        fill (residual, n_out, 300 + i);
+        for (int o = 0; o < c->c_out; o++)
+          {
+            scale[o] = 0.5 + 0.1 * o;
+            shift[o] = 0.25 - 0.05 * o;
+          }
+        direct_conv (want, in, w, with_bias ? bias : NULL,
+                     with_bn ? scale : NULL, with_bn ? shift : NULL,
+                     with_residual ? residual : NULL, relu, c->batch, &geo);
+        pc = convnet_packed_conv_new (kernels, &geo, w,
+                                      with_bias ? bias : NULL,
+                                      with_bn ? scale : NULL,
+                                      with_bn ? shift : NULL, relu);
+        g_assert_nonnull (pc);
+        memset (out, 0xff, n_out * sizeof (float));   /* NaN everywhere */
+        convnet_packed_conv_forward (pc, out, in,
+                                     with_residual ? residual : NULL,
+                                     c->batch);
+        for (gsize j = 0; j < n_out; j++)
+          {
+            largest = MAX (largest, fabs (want[j]));
+            worst = MAX (worst, isnan (out[j]) ? INFINITY
+                                               : fabs (out[j] - want[j]));
+          }
+        if (worst > 1e-5 * MAX (largest, 1.0))
+          g_error ("%s, case %u variant %d: worst error %g (largest %g)",
+                   kernels->isa, i, variant, worst, largest);
+        convnet_packed_conv_free (pc);
+        g_free (in); g_free (w); g_free (bias); g_free (residual);
+        g_free (out); g_free (want); g_free (scale); g_free (shift);
+      }
+}
+
+static void
+test_conv_isa (gconstpointer isa)
+{
+  const ConvnetKernels *kernels = convnet_kernels_for (isa);
+
+  if (!kernels)
+    {
+      g_test_skip ("this CPU or build lacks the instruction set");
+      return;
+    }
+  g_assert_cmpstr (kernels->isa, ==, isa);
+  convnet_parallel_set_threads (1);
+  check_kernels (kernels);
+  convnet_parallel_set_threads (2);
+  check_kernels (kernels);
+}
+
+/* A groups > 1 convolution is not packed (the graph keeps the reference
+ * kernel for it). */
+static void
+test_conv_groups_refused (void)
+{
+  ConvCase c = { 4, 5, 5, 4, 3, 1, 1, 1, 1 };
+  ConvGeometry geo = geometry (&c);
+  float w[4 * 2 * 9] = { 0 };
+
+  geo.groups = 2;
+  g_assert_null (convnet_packed_conv_new (convnet_kernels (), &geo, w, NULL,
+                                          NULL, NULL, FALSE));
+}
+
+typedef struct
+{
+  int *hits;
+} CountJob;
+
+static void
+count_items (gpointer data, int begin, int end)
+{
+  CountJob *job = data;
+
+  for (int i = begin; i < end; i++)
+    g_atomic_int_inc (&job->hits[i]);
+}
+
+/* Every item runs exactly once, for counts below, at and above the
+ * thread count, and again after the workers have gone to sleep. */
+static void
+test_parallel_for_each_item_once (void)
+{
+  static const int counts[] = { 1, 2, 3, 7, 64, 1000 };
+
+  convnet_parallel_set_threads (2);
+  for (int round = 0; round < 2; round++)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+        {
+          CountJob job = { g_new0 (int, counts[i]) };
+          convnet_parallel_for (counts[i], count_items, &job);
+          for (int j = 0; j < counts[i]; j++)
+            g_assert_cmpint (job.hits[j], ==, 1);
+          g_free (job.hits);
+        }
+      g_usleep (20000);   /* past the spin: the worker sleeps */
+    }
+}
+
+/* CONVNET_ISA picks the path; the chosen one is one this CPU runs. */
+static void
+test_chosen_isa_runs_here (void)
+{
+  const ConvnetKernels *chosen = convnet_kernels ();
+
+  g_assert_true (convnet_cpu_supports (chosen->isa));
+  g_assert_true (convnet_cpu_supports ("generic"));
+  if (g_getenv ("CONVNET_ISA"))
+    g_assert_cmpstr (chosen->isa, ==, g_getenv ("CONVNET_ISA"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/kernels/conv/generic", "generic", test_conv_isa);
+  g_test_add_data_func ("/kernels/conv/avx2", "avx2", test_conv_isa);
+  g_test_add_data_func ("/kernels/conv/avx512", "avx512", test_conv_isa);
+  g_test_add_func ("/kernels/conv/groups-refused", test_conv_groups_refused);
+  g_test_add_func ("/kernels/parallel-for", test_parallel_for_each_item_once);
+  g_test_add_func ("/kernels/chosen-isa", test_chosen_isa_runs_here);
+  return g_test_run ();
+}
