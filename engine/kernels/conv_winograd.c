@@ -1,0 +1,250 @@
+/* conv_winograd.c: Y = A^T [ (G g G^T) . (B^T d B) ] A over the image's
+ * m x m output tiles.  For each of the (m+2)^2 transform positions p the
+ * elementwise products summed over input channels are one matrix product,
+ *   M[p][oc][tile] = sum_ic U[p][oc][ic] V[p][ic][tile],
+ * run on the micro-kernel with U packed once as its A panels and V
+ * written by the input transform straight into its B panel layout.
+ *
+ * A work item is one panel of NR tiles (all samples' tiles numbered
+ * together) and a range of output channels: it transforms the panel's
+ * input, multiplies block by block of output channels into a buffer that
+ * stays in L2, and transforms each block back into the output with the
+ * epilogue, so the transformed planes never go out to memory. */
+#include "conv_winograd.h"
+#include "winograd_transforms.h"
+
+#include <string.h>
+
+/* depth of a K block, as in conv_gemm.c */
+#define KC 256
+/* bound of one output-channel block's products, (m+2)^2 x rows x NR floats:
+ * 256 KB, a quarter of L2 */
+#define PRODUCT_FLOATS 65536
+
+struct ConvnetWinogradConv
+{
+  const ConvnetKernels     *kernels;
+  const WinogradTransforms *transforms;
+  ConvGeometry              geo;
+  int                       m;          /* output tile side */
+  int                       positions;  /* (m+2)^2 */
+  int                       m_panels;
+  float                    *u;          /* positions x m_panels x c_in x mr */
+  float                    *bias;       /* c_out, or NULL */
+  gboolean                  relu;
+};
+
+/* The filter transform G g G^T's matrices G, for F(2,3) and F(4,3). */
+static const double g_f23[4][3] = {
+  { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 },
+};
+static const double g_f43[6][3] = {
+  { 1.0 / 4, 0, 0 },
+  { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+  { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+  { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+  { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+  { 0, 0, 1 },
+};
+
+gboolean
+convnet_winograd_applies (const ConvGeometry *geo)
+{
+  return geo->kh == 3 && geo->kw == 3 && geo->sh == 1 && geo->sw == 1
+         && geo->dh == 1 && geo->dw == 1 && geo->groups == 1
+         && geo->ph >= 0 && geo->pw >= 0 && geo->c_in > 0 && geo->c_out > 0
+         && geo->h_out > 0 && geo->w_out > 0
+         && geo->h_out == geo->h_in + 2 * geo->ph - 2
+         && geo->w_out == geo->w_in + 2 * geo->pw - 2;
+}
+
+static const WinogradTransforms *
+transforms_for (const ConvnetKernels *kernels)
+{
+  const WinogradTransforms *t = NULL;
+
+  if (strcmp (kernels->isa, "generic") == 0)
+    t = &convnet_winograd_generic;
+#ifdef CONVNET_HAVE_X86_KERNELS
+  else if (strcmp (kernels->isa, "avx2") == 0)
+    t = &convnet_winograd_avx2;
+  else if (strcmp (kernels->isa, "avx512") == 0)
+    t = &convnet_winograd_avx512;
+#endif
+  return t && t->lanes == kernels->nr ? t : NULL;
+}
+
+ConvnetWinogradConv *
+convnet_winograd_conv_new (const ConvnetKernels *kernels,
+                           const ConvGeometry *geo, const float *weight,
+                           const float *bias, const double *scale,
+                           const double *shift, gboolean relu,
+                           int output_tile)
+{
+  const WinogradTransforms *transforms = transforms_for (kernels);
+  const int mr = kernels->mr;
+  ConvnetWinogradConv *wc;
+  int t;
+
+  if (!transforms || !convnet_winograd_applies (geo)
+      || (output_tile != 2 && output_tile != 4))
+    return NULL;
+  t = output_tile + 2;
+  wc = g_new0 (ConvnetWinogradConv, 1);
+  wc->kernels = kernels;
+  wc->transforms = transforms;
+  wc->geo = *geo;
+  wc->m = output_tile;
+  wc->positions = t * t;
+  wc->m_panels = (geo->c_out + mr - 1) / mr;
+  wc->relu = relu;
+  wc->u = g_aligned_alloc0 ((gsize) wc->positions * wc->m_panels * geo->c_in
+                            * mr, sizeof (float), 64);
+  for (int oc = 0; oc < geo->c_out; oc++)
+    for (int ic = 0; ic < geo->c_in; ic++)
+      {
+        const float *g = weight + ((gsize) oc * geo->c_in + ic) * 9;
+        const double s = scale ? scale[oc] : 1.0;
+        double gg[6][3];   /* G g */
+
+        for (int i = 0; i < t; i++)
+          for (int j = 0; j < 3; j++)
+            {
+              gg[i][j] = 0;
+              for (int k = 0; k < 3; k++)
+                gg[i][j] += (t == 4 ? g_f23[i][k] : g_f43[i][k]) * g[k * 3 + j];
+            }
+        for (int i = 0; i < t; i++)
+          for (int j = 0; j < t; j++)
+            {
+              double u = 0;
+              for (int k = 0; k < 3; k++)
+                u += gg[i][k] * (t == 4 ? g_f23[j][k] : g_f43[j][k]);
+              wc->u[(((gsize) (i * t + j) * wc->m_panels + oc / mr) * geo->c_in
+                     + ic) * mr + oc % mr] = (float) (u * s);
+            }
+      }
+  if (bias || scale)
+    {
+      wc->bias = g_new (float, geo->c_out);
+      for (int oc = 0; oc < geo->c_out; oc++)
+        {
+          const double b = bias ? bias[oc] : 0.0;
+          wc->bias[oc] = scale ? (float) (b * scale[oc] + shift[oc])
+                               : (float) b;
+        }
+    }
+  return wc;
+}
+
+void
+convnet_winograd_conv_free (ConvnetWinogradConv *wc)
+{
+  if (!wc)
+    return;
+  g_aligned_free (wc->u);
+  g_free (wc->bias);
+  g_free (wc);
+}
+
+gsize
+convnet_winograd_conv_bytes (const ConvnetWinogradConv *wc)
+{
+  return (gsize) wc->positions * wc->m_panels * wc->geo.c_in
+         * wc->kernels->mr * sizeof (float)
+         + (wc->bias ? wc->geo.c_out * sizeof (float) : 0);
+}
+
+typedef struct
+{
+  const ConvnetWinogradConv *wc;
+  WinogradShape              shape;
+  float                     *out;
+  const float               *in;
+  const float               *residual;
+  int                        m_splits;    /* channel ranges per tile panel */
+  int                        block_panels; /* output-channel panels a block */
+} ForwardJob;
+
+/* One work item: a panel of NR tiles times one range of the output
+ * channels' panels. */
+static void
+forward_items (gpointer data, int begin, int end)
+{
+  const ForwardJob *job = data;
+  const ConvnetWinogradConv *wc = job->wc;
+  const int mr = wc->kernels->mr, nr = wc->kernels->nr;
+  const int c_in = wc->geo.c_in, c_out = wc->geo.c_out;
+  const int positions = wc->positions;
+  const int block_rows = job->block_panels * mr;
+  float *v = g_aligned_alloc ((gsize) positions * c_in * nr, sizeof (float),
+                              64);
+  float *products = g_aligned_alloc ((gsize) positions * block_rows * nr,
+                                     sizeof (float), 64);
+
+  for (int item = begin; item < end; item++)
+    {
+      const int split = item % job->m_splits;
+      const int first = item / job->m_splits * nr;
+      const int mp_begin = wc->m_panels * split / job->m_splits;
+      const int mp_end = wc->m_panels * (split + 1) / job->m_splits;
+
+      wc->transforms->input (&job->shape, v, job->in, first, 0, c_in);
+      for (int mb = mp_begin; mb < mp_end; mb += job->block_panels)
+        {
+          const int mb_end = MIN (mb + job->block_panels, mp_end);
+          const int rows = MIN (mb_end * mr, c_out) - mb * mr;
+
+          for (int p = 0; p < positions; p++)
+            for (int k0 = 0; k0 < c_in; k0 += KC)
+              {
+                const int kc = MIN (KC, c_in - k0);
+                const float *b = v + ((gsize) p * c_in + k0) * nr;
+
+                for (int mp = mb; mp < mb_end; mp++)
+                  wc->kernels->gemm_tile (
+                    kc, wc->u + (((gsize) p * wc->m_panels + mp) * c_in + k0) * mr,
+                    b, products + ((gsize) p * rows + (mp - mb) * mr) * nr, nr,
+                    MIN (mr, c_out - mp * mr), nr, k0 > 0, NULL);
+              }
+          wc->transforms->output (&job->shape, job->out, products, rows,
+                                  mb * mr, first, wc->bias, job->residual,
+                                  wc->relu);
+        }
+    }
+  g_aligned_free (v);
+  g_aligned_free (products);
+}
+
+void
+convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
+                               const float *in, const float *residual,
+                               int batch)
+{
+  const ConvGeometry *geo = &wc->geo;
+  const int nr = wc->kernels->nr, mr = wc->kernels->mr;
+  const int threads = convnet_parallel_threads ();
+  const int tiles_h = (geo->h_out + wc->m - 1) / wc->m;
+  const int tiles_w = (geo->w_out + wc->m - 1) / wc->m;
+  ForwardJob job = {
+    .wc = wc, .out = out, .in = in, .residual = residual,
+    .shape = {
+      .m = wc->m,
+      .c_in = geo->c_in, .h_in = geo->h_in, .w_in = geo->w_in,
+      .c_out = geo->c_out, .h_out = geo->h_out, .w_out = geo->w_out,
+      .ph = geo->ph, .pw = geo->pw,
+      .tiles_w = tiles_w, .tiles_per_sample = tiles_h * tiles_w,
+      .tiles = batch * tiles_h * tiles_w,
+    },
+    .m_splits = 1,
+    .block_panels = MAX (1, PRODUCT_FLOATS / (wc->positions * nr * mr)),
+  };
+  const int panels = (job.shape.tiles + nr - 1) / nr;
+
+  /* too few tile panels to share evenly: split the output channels too,
+   * each range transforming the same input panel again */
+  if (panels < 4 * threads)
+    job.m_splits = CLAMP ((4 * threads + panels - 1) / panels, 1,
+                          wc->m_panels);
+  convnet_parallel_for (panels * job.m_splits, forward_items, &job);
+}

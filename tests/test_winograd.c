@@ -1,0 +1,230 @@
+/* test_winograd.c: Winograd convolution, F(2x2,3x3) and F(4x4,3x3), on
+ * every instruction set this machine runs and on one and two threads,
+ * against a direct convolution written out below in double precision (the
+ * definition, independent of the transforms and the kernels), on the
+ * sizes that break tiled code: 1x1 and 2x2 images, images that end in
+ * partial tiles, channel counts that are no multiple of the tile or
+ * vector width, K deeper than one K block, more output channels than one
+ * block, padding 0, 1 and 2, batches. */
+#include "convnet.h"
+#include "kernels/conv_winograd.h"
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct
+{
+  int c_in, h, w, c_out, pad, batch;
+} ConvCase;
+
+static const ConvCase cases[] = {
+  { 3, 1, 1, 5, 1, 1 },        /* a 1x1 image: one tile, mostly padding */
+  { 2, 2, 2, 3, 1, 2 },        /* 2x2 */
+  { 3, 3, 3, 17, 0, 1 },       /* no padding: a 1x1 output */
+  { 17, 5, 7, 3, 1, 3 },       /* partial tiles at the right and bottom */
+  { 17, 5, 7, 9, 0, 1 },       /* partial tiles, no padding */
+  { 300, 6, 5, 17, 1, 1 },     /* c_in over one K block */
+  { 8, 13, 11, 20, 1, 3 },     /* tiles of three samples in one panel */
+  { 4, 9, 9, 6, 2, 1 },        /* padding 2 */
+  { 5, 6, 6, 130, 1, 1 },      /* output channels over one block */
+  { 64, 28, 28, 64, 1, 2 },    /* many tile panels */
+};
+
+static ConvGeometry
+geometry (const ConvCase *c)
+{
+  ConvGeometry geo = {
+    .c_in = c->c_in, .h_in = c->h, .w_in = c->w, .c_out = c->c_out,
+    .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = c->pad, .pw = c->pad,
+    .dh = 1, .dw = 1, .groups = 1,
+  };
+  geo.h_out = c->h + 2 * c->pad - 2;
+  geo.w_out = c->w + 2 * c->pad - 2;
+  return geo;
+}
+
+static void
+fill (float *x, gsize n, guint32 seed)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+
+  for (gsize i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
+  g_rand_free (rand);
+}
+
+/* The definition: out[n][o][y][x] = sum over c, ky, kx of w * in, in
+ * double, then scale, shift, residual and ReLU. */
+static void
+direct_conv (double *out, const float *in, const float *w, const float *bias,
+             const double *scale, const double *shift, const float *residual,
+             gboolean relu, int batch, const ConvGeometry *g)
+{
+  for (int n = 0; n < batch; n++)
+    for (int o = 0; o < g->c_out; o++)
+      for (int oy = 0; oy < g->h_out; oy++)
+        for (int ox = 0; ox < g->w_out; ox++)
+          {
+            double sum = bias ? bias[o] : 0.0;
+            gsize at = (((gsize) n * g->c_out + o) * g->h_out + oy) * g->w_out + ox;
+
+            for (int c = 0; c < g->c_in; c++)
+              for (int ky = 0; ky < 3; ky++)
+                for (int kx = 0; kx < 3; kx++)
+                  {
+                    int iy = oy - g->ph + ky, ix = ox - g->pw + kx;
+                    if (iy < 0 || iy >= g->h_in || ix < 0 || ix >= g->w_in)
+                      continue;
+                    sum += (double) w[((o * g->c_in + c) * 3 + ky) * 3 + kx]
+                           * in[(((gsize) n * g->c_in + c) * g->h_in + iy) * g->w_in + ix];
+                  }
+            if (scale)
+              sum = sum * scale[o] + shift[o];
+            if (residual)
+              sum += residual[at];
+            if (relu && sum < 0)
+              sum = 0;
+            out[at] = sum;
+          }
+}
+
+/* Runs every case with bias, folded scale and shift, residual and ReLU
+ * switched on in turn through both tile sizes on KERNELS, one and two
+ * threads, and compares with the direct convolution: within 1e-5 of the
+ * largest absolute value for F(2,3), 1e-4 for F(4,3), whose transforms
+ * multiply by up to 8 and lose more of the float's precision. */
+static void
+check_kernels (const ConvnetKernels *kernels)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (int variant = 0; variant < 4; variant++)
+      {
+        const ConvCase *c = &cases[i];
+        const ConvGeometry geo = geometry (c);
+        const gsize n_in = (gsize) c->batch * c->c_in * c->h * c->w;
+        const gsize n_out = (gsize) c->batch * geo.c_out * geo.h_out * geo.w_out;
+        const gsize n_w = (gsize) c->c_out * c->c_in * 9;
+        const gboolean with_bias = variant & 1, with_bn = variant >= 2;
+        const gboolean with_residual = variant == 3, relu = variant != 0;
+        float *in = g_new (float, n_in), *w = g_new (float, n_w);
+        float *bias = g_new (float, c->c_out), *residual = g_new (float, n_out);
+        float *out = g_new (float, n_out);
+        double *want = g_new (double, n_out);
+        double *scale = g_new (double, c->c_out), *shift = g_new (double, c->c_out);
+        double largest = 0;
+
+        fill (in, n_in, 1 + i);
+        fill (w, n_w, 100 + i);
+        fill (bias, c->c_out, 200 + i);
+        fill (residual, n_out, 300 + i);
+        for (int o = 0; o < c->c_out; o++)
+          {
+            scale[o] = 0.5 + 0.1 * o;
+            shift[o] = 0.25 - 0.05 * o;
+          }
+        direct_conv (want, in, w, with_bias ? bias : NULL,
+                     with_bn ? scale : NULL, with_bn ? shift : NULL,
+                     with_residual ? residual : NULL, relu, c->batch, &geo);
+        for (gsize j = 0; j < n_out; j++)
+          largest = MAX (largest, fabs (want[j]));
+
+        for (int tile = 2; tile <= 4; tile += 2)
+          for (int threads = 1; threads <= 2; threads++)
+            {
+              const double tolerance = (tile == 2 ? 1e-5 : 1e-4)
+                                       * MAX (largest, 1.0);
+              ConvnetWinogradConv *wc;
+              double worst = 0;
+
+              convnet_parallel_set_threads (threads);
+              wc = convnet_winograd_conv_new (kernels, &geo, w,
+                                              with_bias ? bias : NULL,
+                                              with_bn ? scale : NULL,
+                                              with_bn ? shift : NULL, relu,
+                                              tile);
+              g_assert_nonnull (wc);
+              g_assert_cmpuint (convnet_winograd_conv_bytes (wc), >=,
+                                (gsize) (tile + 2) * (tile + 2) * c->c_in
+                                * c->c_out * sizeof (float));
+              memset (out, 0xff, n_out * sizeof (float));   /* NaN everywhere */
+              convnet_winograd_conv_forward (wc, out, in,
+                                             with_residual ? residual : NULL,
+                                             c->batch);
+              for (gsize j = 0; j < n_out; j++)
+                worst = MAX (worst, isnan (out[j]) ? INFINITY
+                                                   : fabs (out[j] - want[j]));
+              if (worst > tolerance)
+                g_error ("%s, F(%d,3), %d threads, case %u variant %d: "
+                         "worst error %g (largest %g)", kernels->isa, tile,
+                         threads, i, variant, worst, largest);
+              convnet_winograd_conv_free (wc);
+            }
+        g_free (in); g_free (w); g_free (bias); g_free (residual);
+        g_free (out); g_free (want); g_free (scale); g_free (shift);
+      }
+}
+
+static void
+test_winograd_isa (gconstpointer isa)
+{
+  const ConvnetKernels *kernels = convnet_kernels_for (isa);
+
+  if (!kernels)
+    {
+      g_test_skip ("this CPU or build lacks the instruction set");
+      return;
+    }
+  g_assert_cmpstr (kernels->isa, ==, isa);
+  check_kernels (kernels);
+}
+
+/* Winograd takes 3x3 stride-1 undilated ungrouped convolutions only, and
+ * tiles of 2 or 4; everything else is refused, not computed wrongly. */
+static void
+test_winograd_refuses (void)
+{
+  const ConvnetKernels *kernels = convnet_kernels ();
+  const ConvCase c = { 4, 8, 8, 4, 1, 1 };
+  const ConvGeometry ok = geometry (&c);
+  float w[4 * 4 * 25] = { 0 };
+  ConvGeometry geo;
+  ConvnetWinogradConv *wc;
+
+  g_assert_true (convnet_winograd_applies (&ok));
+  geo = ok; geo.ph = geo.pw = 0; geo.h_out = geo.w_out = 6;
+  g_assert_true (convnet_winograd_applies (&geo));
+  wc = convnet_winograd_conv_new (kernels, &ok, w, NULL, NULL, NULL, FALSE, 4);
+  g_assert_nonnull (wc);
+  convnet_winograd_conv_free (wc);
+
+  g_assert_null (convnet_winograd_conv_new (kernels, &ok, w, NULL, NULL, NULL,
+                                            FALSE, 3));
+  g_assert_null (convnet_winograd_conv_new (kernels, &ok, w, NULL, NULL, NULL,
+                                            FALSE, 6));
+  geo = ok; geo.sh = geo.sw = 2; geo.h_out = geo.w_out = 4;
+  g_assert_false (convnet_winograd_applies (&geo));
+  g_assert_null (convnet_winograd_conv_new (kernels, &geo, w, NULL, NULL,
+                                            NULL, FALSE, 2));
+  geo = ok; geo.kh = geo.kw = 5; geo.ph = geo.pw = 2;
+  g_assert_false (convnet_winograd_applies (&geo));
+  geo = ok; geo.kw = 1; geo.pw = 0;
+  g_assert_false (convnet_winograd_applies (&geo));
+  geo = ok; geo.dh = geo.dw = 2; geo.ph = geo.pw = 2;
+  g_assert_false (convnet_winograd_applies (&geo));
+  geo = ok; geo.groups = 2;
+  g_assert_false (convnet_winograd_applies (&geo));
+  geo = ok; geo.h_out = 9;   /* not the size the padding gives */
+  g_assert_false (convnet_winograd_applies (&geo));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/winograd/generic", "generic", test_winograd_isa);
+  g_test_add_data_func ("/winograd/avx2", "avx2", test_winograd_isa);
+  g_test_add_data_func ("/winograd/avx512", "avx512", test_winograd_isa);
+  g_test_add_func ("/winograd/refuses", test_winograd_refuses);
+  return g_test_run ();
+}
