@@ -198,7 +198,8 @@ typedef struct
   const char *name;
   int         ndim;
   int64_t     shape[4];
-  float      *data;
+  float      *data;           /* after writing here, say so with
+                                 convnet_graph_weights_changed() */
   float      *grad;           /* while training: NULL when frozen */
   gboolean    is_buffer;      /* running_mean/running_var: not learnable */
 } ConvnetParam;
@@ -218,6 +219,12 @@ guint64                convnet_graph_macs       (const ConvnetGraph *graph);
 ConvnetShape           convnet_graph_input_shape (const ConvnetGraph *graph);
 ConvnetShape           convnet_graph_output_shape (const ConvnetGraph *graph);
 void                   convnet_graph_free       (ConvnetGraph *graph);
+
+/* Says that parameters were written through ConvnetParam.data: inference
+ * packs copies of some weights (with BatchNorm folded in) for its fast
+ * kernels, and packs them again at the next forward.  Loading,
+ * initialising and training say it themselves. */
+void     convnet_graph_weights_changed (ConvnetGraph *graph);
 
 /* Fills every parameter with torch's default initialisation for its
  * module, from a seeded generator (for benchmarks and tests). */

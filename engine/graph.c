@@ -37,6 +37,7 @@ convnet_graph_free (ConvnetGraph *g)
 {
   if (!g)
     return;
+  convnet_graph_release_fast (g);
   for (guint i = 0; i < g->nodes->len; i++)
     g_free (convnet_graph_node (g, i)->name);
   for (guint i = 0; i < g->params->len; i++)
@@ -728,6 +729,12 @@ convnet_graph_node_seconds (const ConvnetGraph *g, guint index,
 /* --------------------------------------------------------- init */
 
 void
+convnet_graph_weights_changed (ConvnetGraph *g)
+{
+  g->weights_serial++;
+}
+
+void
 convnet_graph_init_random (ConvnetGraph *g, guint64 seed)
 {
   convnet_graph_init_random_prefix (g, "", seed);
@@ -739,6 +746,7 @@ convnet_graph_init_random_prefix (ConvnetGraph *g, const char *prefix,
 {
   ConvnetRng rng;
 
+  convnet_graph_weights_changed (g);
   convnet_rng_seed (&rng, seed);
 
   for (guint i = 0; i < g->params->len; i++)

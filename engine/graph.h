@@ -40,6 +40,13 @@ typedef struct
   float        *save_mean;   /* batchnorm batch statistics */
   float        *save_invstd;
 
+  /* inference fast path (graph_fuse.c), decided by each plan */
+  int           fused_into;  /* >= 0: the convolution whose store does this
+                                node's work; the output is that conv's */
+  int           residual;    /* conv: the node its store adds, or -1 */
+  struct ConvnetFastConv *fast; /* conv: its packed kernel, kept across
+                                   plans while the weights stay */
+
   /* forward plan */
   int           owner;       /* node whose buffer holds this output */
   int           last_use;    /* last node reading this buffer */
@@ -115,6 +122,12 @@ struct ConvnetGraph
   float          label_smoothing;
   gboolean       loss_valid;
   ConvnetRng     dropout_rng;
+
+  /* bumped whenever parameters may have changed (loads, initialisation,
+   * training mode switched, convnet_graph_weights_changed): packed copies
+   * of older weights are packed again */
+  guint64        weights_serial;
+  guint64        plan_serial;    /* the serial the plan packed for */
 
   /* profiling: each node's forward time, summed, in seconds (NULL: off) */
   double        *profile_seconds;
@@ -197,6 +210,19 @@ void convnet_graph_own_params (ConvnetGraph *g);
 /* Grows the convolution workspace to FLOATS floats. */
 gboolean convnet_graph_reserve_scratch (ConvnetGraph *g, gsize floats,
                                         GError **error);
+
+/* The inference fast path (graph_fuse.c): which convolutions run on the
+ * engine's own kernels, with which BatchNorm, Add and ReLU fused into
+ * their store, for the plan being made.  Sets every node's fused_into and
+ * residual; packs the weights it needs.  Nothing is fused under
+ * CONVNET_EXACT=1, in a node that keeps gradients, or across a retained
+ * node.  Returns FALSE with ERROR if memory runs out. */
+gboolean convnet_graph_plan_fast (ConvnetGraph *g, GError **error);
+/* Frees every node's packed kernel. */
+void     convnet_graph_release_fast (ConvnetGraph *g);
+/* Runs conv node NODE on its packed kernel; FALSE when it has none. */
+gboolean convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node,
+                                      int batch);
 
 /* Bytes of activation buffers held by the current forward plan. */
 gsize convnet_graph_activation_bytes (const ConvnetGraph *g);

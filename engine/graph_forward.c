@@ -55,13 +55,22 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
   gsize scratch = 0;
 
   release_plan (g);
+  if (!convnet_graph_plan_fast (g, error))
+    {
+      g_array_free (sizes, TRUE);
+      g_array_free (busy_until, TRUE);
+      return FALSE;
+    }
 
   for (int i = 0; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
       /* the node fed from outside owns its (foreign) buffer */
-      node->owner = (i > g->start_node && convnet_op_is_view (g, i))
-                    ? convnet_graph_node (g, node->inputs[0])->owner : i;
+      if (node->fused_into >= 0)
+        node->owner = convnet_graph_node (g, node->fused_into)->owner;
+      else
+        node->owner = (i > g->start_node && convnet_op_is_view (g, i))
+                      ? convnet_graph_node (g, node->inputs[0])->owner : i;
       node->last_use = i;
       node->slot = -1;
     }
@@ -101,7 +110,7 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
       const gsize need = convnet_op_numel (node, batch);
       int slot = -1;
 
-      if (convnet_op_is_view (g, i))
+      if (convnet_op_is_view (g, i) || node->fused_into >= 0)
         {
           node->slot = convnet_graph_node (g, node->owner)->slot;
           continue;
@@ -261,6 +270,9 @@ forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
       g->start_node = start;
       g->plan_valid = FALSE;
     }
+  /* the weights changed since they were packed */
+  if (g->plan_serial != g->weights_serial)
+    g->plan_valid = FALSE;
   if (!g->plan_valid || g->plan_batch != batch)
     if (!make_plan (g, batch, error))
       return FALSE;
@@ -270,6 +282,12 @@ forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
   for (int i = start + 1; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
+      if (node->fused_into >= 0)
+        {
+          /* done by its convolution's store */
+          node->out = convnet_graph_node (g, node->fused_into)->out;
+          continue;
+        }
       node->out = convnet_op_is_view (g, i)
                   ? convnet_graph_node (g, node->inputs[0])->out
                   : g->slot_buffers[node->slot];

@@ -27,6 +27,8 @@ convnet_graph_set_training (ConvnetGraph *g, gboolean training, guint64 seed)
     return;
   g->training = training;
   g->plan_valid = FALSE;
+  /* training changed them, or is about to */
+  convnet_graph_weights_changed (g);
   /* kept when training stops: an optimizer may hold the gradients */
   if (training && !g->grad_block)
     {

@@ -195,6 +195,9 @@ convnet_graph_load_weight_file_except (ConvnetGraph *g,
   GHashTable *used = g_hash_table_new (g_str_hash, g_str_equal);
   gboolean ok = TRUE;
 
+  /* even a failed load may have changed some parameters */
+  convnet_graph_weights_changed (g);
+
   for (guint i = 0; i < g->params->len && ok; i++)
     {
       ConvnetParamSlot *slot = convnet_graph_param_slot (g, i);

@@ -6,6 +6,8 @@ void
 convnet_op_conv2d_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
                            gboolean trains G_GNUC_UNUSED)
 {
+  if (convnet_graph_run_fast_conv (g, node, batch))
+    return;
   conv2d_forward (node->out, convnet_op_input (g, node, 0)->out,
                   convnet_op_param (g, node, 0),
                   node->has_bias ? convnet_op_param (g, node, 1) : NULL,

@@ -257,6 +257,7 @@ ema_swap (float *ema, ConvnetGraph *g)
       g->param_block[i] = ema[i];
       ema[i] = t;
     }
+  convnet_graph_weights_changed (g);
 }
 
 gboolean
@@ -468,6 +469,7 @@ convnet_train (ConvnetGraph *g, const ConvnetPreprocess *pre,
     {
       memcpy (g->param_block + best_from, best,
               (g->param_floats - best_from) * sizeof (float));
+      convnet_graph_weights_changed (g);
       convnet_evaluation_clear (&val);
       val = best_val;
       memset (&best_val, 0, sizeof best_val);

@@ -1,0 +1,236 @@
+/* graph_fuse.c: the inference fast path.  At each plan, every convolution
+ * that no gradient passes through runs on the engine's own kernels
+ * (kernels/), and the BatchNorm, residual Add and ReLU that follow it are
+ * done as it stores its output, instead of as three more passes over the
+ * tensor:  conv -> [BatchNorm] -> [Add (other)] -> [ReLU].
+ *
+ * A node joins a chain only when the node before it has no other reader
+ * and is not retained (its value is never materialised), and when it runs
+ * at inference.  The chain's last node is what readers see; its value is
+ * in the convolution's buffer.  The packed weights are kept across plans
+ * and packed again when the weights serial moves. */
+#include "graph.h"
+#include "graph_ops.h"
+#include "kernels/conv_gemm.h"
+
+#include <math.h>
+
+typedef struct ConvnetFastConv
+{
+  ConvnetPackedConv *packed;
+  guint64            serial;     /* g->weights_serial when packed */
+  int                batchnorm;  /* node folded into the weights, or -1 */
+  gboolean           relu;
+  const ConvnetKernels *kernels;
+} ConvnetFastConv;
+
+static void
+fast_conv_free (ConvnetFastConv *fast)
+{
+  if (!fast)
+    return;
+  convnet_packed_conv_free (fast->packed);
+  g_free (fast);
+}
+
+void
+convnet_graph_release_fast (ConvnetGraph *g)
+{
+  for (guint i = 0; g->nodes && i < g->nodes->len; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      g_clear_pointer (&node->fast, fast_conv_free);
+    }
+}
+
+/* How many nodes read each node's output. */
+static int *
+count_readers (const ConvnetGraph *g)
+{
+  int *readers = g_new0 (int, g->nodes->len);
+
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      const ConvnetNode *node = convnet_graph_node (g, i);
+      for (int k = 0; k < node->n_inputs; k++)
+        readers[node->inputs[k]]++;
+    }
+  return readers;
+}
+
+/* The one node reading node I, if I may be left unmaterialised: exactly
+ * one reader, not retained, not the output, and that reader runs at
+ * inference.  Else -1. */
+static int
+sole_reader (const ConvnetGraph *g, const int *readers, int i, int limit)
+{
+  const int n = g->nodes->len;
+
+  if (readers[i] != 1 || i == n - 1
+      || g_hash_table_contains (g->retained, GINT_TO_POINTER (i)))
+    return -1;
+  for (int j = i + 1; j < n; j++)
+    {
+      const ConvnetNode *node = convnet_graph_node (g, j);
+      for (int k = 0; k < node->n_inputs; k++)
+        if (node->inputs[k] == i)
+          return j < limit ? j : -1;
+    }
+  return -1;
+}
+
+/* Packs conv node C for this plan's chain, reusing the packing it has if
+ * nothing it depends on changed. */
+static gboolean
+pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu,
+           GError **error)
+{
+  ConvnetNode *conv = convnet_graph_node (g, c);
+  const ConvnetKernels *kernels = convnet_kernels ();
+  ConvnetFastConv *fast = conv->fast;
+  double *scale = NULL, *shift = NULL;
+
+  if (fast && fast->serial == g->weights_serial && fast->batchnorm == batchnorm
+      && fast->relu == relu && fast->kernels == kernels)
+    return TRUE;
+  g_clear_pointer (&conv->fast, fast_conv_free);
+
+  if (batchnorm >= 0)
+    {
+      const ConvnetNode *bn = convnet_graph_node (g, batchnorm);
+      const float *gamma = convnet_op_param (g, bn, 0);
+      const float *beta = convnet_op_param (g, bn, 1);
+      const float *mean = convnet_op_param (g, bn, 2);
+      const float *var = convnet_op_param (g, bn, 3);
+      const int channels = conv->conv.c_out;
+
+      scale = g_new (double, channels);
+      shift = g_new (double, channels);
+      for (int k = 0; k < channels; k++)
+        {
+          scale[k] = gamma[k] / sqrt ((double) var[k] + bn->eps);
+          shift[k] = beta[k] - mean[k] * scale[k];
+        }
+    }
+  fast = g_new0 (ConvnetFastConv, 1);
+  fast->serial = g->weights_serial;
+  fast->batchnorm = batchnorm;
+  fast->relu = relu;
+  fast->kernels = kernels;
+  fast->packed = convnet_packed_conv_new (kernels, &conv->conv,
+                                          convnet_op_param (g, conv, 0),
+                                          conv->has_bias
+                                          ? convnet_op_param (g, conv, 1)
+                                          : NULL,
+                                          scale, shift, relu);
+  g_free (scale);
+  g_free (shift);
+  if (!fast->packed)
+    {
+      g_free (fast);
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                   "%s: cannot pack the weights of convolution %d",
+                   g->arch, c);
+      return FALSE;
+    }
+  conv->fast = fast;
+  return TRUE;
+}
+
+gboolean
+convnet_graph_plan_fast (ConvnetGraph *g, GError **error)
+{
+  const int n = g->nodes->len;
+  /* nodes from here on keep what a backward needs: nothing fuses there */
+  const int limit = convnet_graph_wants_gradients (g)
+                    ? convnet_graph_first_gradient_node (g) : n;
+  const gboolean enabled = !convnet_kernels_exact ();
+  int *readers;
+  gboolean ok = TRUE;
+
+  for (int i = 0; i < n; i++)
+    {
+      ConvnetNode *node = convnet_graph_node (g, i);
+      node->fused_into = -1;
+      node->residual = -1;
+    }
+  if (!enabled)
+    {
+      convnet_graph_release_fast (g);
+      return TRUE;
+    }
+
+  readers = count_readers (g);
+  /* a packing from an earlier plan that this one does not use goes */
+  for (int c = 0; c < n; c++)
+    if (c <= g->start_node || c >= limit)
+      g_clear_pointer (&convnet_graph_node (g, c)->fast, fast_conv_free);
+  for (int c = g->start_node + 1; ok && c < limit; c++)
+    {
+      ConvnetNode *conv = convnet_graph_node (g, c);
+      int last = c, next, batchnorm = -1;
+      gboolean relu = FALSE;
+
+      if (conv->op != CONVNET_OP_CONV2D || conv->conv.groups != 1)
+        continue;
+      next = sole_reader (g, readers, last, limit);
+      if (next >= 0 && convnet_graph_node (g, next)->op == CONVNET_OP_BATCHNORM2D)
+        {
+          batchnorm = next;
+          convnet_graph_node (g, next)->fused_into = c;
+          last = next;
+          next = sole_reader (g, readers, last, limit);
+        }
+      if (next >= 0 && convnet_graph_node (g, next)->op == CONVNET_OP_ADD)
+        {
+          ConvnetNode *add = convnet_graph_node (g, next);
+          const int other = add->inputs[0] == last ? add->inputs[1]
+                                                   : add->inputs[0];
+          /* the other term must exist when the convolution runs, and in
+           * another buffer than the one it writes */
+          const int other_owner = convnet_graph_node (g, other)->fused_into >= 0
+                                  ? convnet_graph_node (g, other)->fused_into
+                                  : other;
+          if (other != last && other_owner < c)
+            {
+              conv->residual = other;
+              add->fused_into = c;
+              last = next;
+              next = sole_reader (g, readers, last, limit);
+            }
+        }
+      if (next >= 0 && convnet_graph_node (g, next)->op == CONVNET_OP_RELU)
+        {
+          relu = TRUE;
+          convnet_graph_node (g, next)->fused_into = c;
+        }
+      ok = pack_conv (g, c, batchnorm, relu, error);
+    }
+  g_free (readers);
+  if (!ok)
+    {
+      convnet_graph_release_fast (g);
+      for (int i = 0; i < n; i++)
+        {
+          convnet_graph_node (g, i)->fused_into = -1;
+          convnet_graph_node (g, i)->residual = -1;
+        }
+    }
+  g->plan_serial = g->weights_serial;
+  return ok;
+}
+
+gboolean
+convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node, int batch)
+{
+  const ConvnetNode *input = convnet_op_input (g, node, 0);
+  const float *residual = node->residual >= 0
+                          ? convnet_graph_node (g, node->residual)->out
+                          : NULL;
+
+  if (!node->fast)
+    return FALSE;
+  convnet_packed_conv_forward (node->fast->packed, node->out, input->out,
+                               residual, batch);
+  return TRUE;
+}
