@@ -2,11 +2,19 @@
  * batch 1 takes from 20 microseconds to a few milliseconds and a forward
  * runs 50 to 150 of them, so handing work to a thread must cost about a
  * microsecond: the workers spin on a generation counter for a while after
- * each job and only then sleep on a condition variable.  The calling
- * thread always takes the first share itself. */
+ * each job and only then sleep on a condition variable.
+ *
+ * Items are claimed in small chunks from a shared counter rather than
+ * split in fixed shares: on a machine busy with other work a worker may
+ * not run for milliseconds, and the calling thread (which always takes
+ * part) then does the items itself instead of waiting for it.  The
+ * counter carries the job's generation, so a worker waking late can never
+ * claim items of a job that has ended. */
 #include "kernels.h"
 
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define cpu_relax() _mm_pause ()
@@ -18,6 +26,9 @@
  * the single-threaded ops between two convolutions. */
 #define SPIN_MICROSECONDS 2000
 #define MAX_THREADS 64
+/* chunks per thread: small enough to balance, large enough that the
+ * shared counter is rarely contended */
+#define CHUNKS_PER_THREAD 8
 
 typedef struct
 {
@@ -25,46 +36,52 @@ typedef struct
   GCond               wake;
   atomic_uint         generation;
   atomic_int          sleepers;
-  atomic_int          pending;
+  _Atomic uint64_t    claim;       /* generation << 32 | next item */
+  atomic_int          done;        /* items finished */
   int                 n_workers;   /* started, besides the caller */
-  int                 threads;     /* wanted, caller included */
-  /* the current job */
+  int                 threads;     /* wanted, caller included; 0: all */
+  /* the current job, written before its claim counter is published */
   ConvnetParallelFunc fn;
   gpointer            ctx;
-  int                 n_items;
-  int                 shares;
+  atomic_int          n_items;
+  atomic_int          chunk;
 } Pool;
 
-static Pool pool = { .threads = 0 };
+static Pool pool;
 static GMutex pool_setup_lock;
 /* held by the thread whose job the pool runs; another thread calling at
  * the same time runs its job alone rather than wait */
 static GMutex pool_job_lock;
 
+/* Claims and runs chunks of job GENERATION until none is left. */
 static void
-run_share (int share)
+run_chunks (unsigned int generation)
 {
-  const int begin = (int) ((gint64) pool.n_items * share / pool.shares);
-  const int end = (int) ((gint64) pool.n_items * (share + 1) / pool.shares);
+  for (;;)
+    {
+      uint64_t state = atomic_load (&pool.claim);
+      const int n_items = atomic_load (&pool.n_items);
+      int next, end;
 
-  if (begin < end)
-    pool.fn (pool.ctx, begin, end);
+      if ((unsigned int) (state >> 32) != generation)
+        return;
+      next = (int) (state & 0xffffffffu);
+      if (next >= n_items)
+        return;
+      end = MIN (next + atomic_load (&pool.chunk), n_items);
+      if (!atomic_compare_exchange_weak (&pool.claim, &state,
+                                         ((uint64_t) generation << 32)
+                                         | (uint32_t) end))
+        continue;
+      pool.fn (pool.ctx, next, end);
+      atomic_fetch_add (&pool.done, end - next);
+    }
 }
-
-typedef struct
-{
-  int          share;
-  unsigned int seen;   /* the last job posted before the worker started */
-} WorkerStart;
 
 static gpointer
 worker_main (gpointer data)
 {
-  WorkerStart *start = data;
-  const int share = start->share;
-  unsigned int seen = start->seen;
-
-  g_free (start);
+  unsigned int seen = GPOINTER_TO_UINT (data);
 
   for (;;)
     {
@@ -87,9 +104,7 @@ worker_main (gpointer data)
             }
         }
       seen = now;
-      if (share < pool.shares)
-        run_share (share);
-      atomic_fetch_sub (&pool.pending, 1);
+      run_chunks (seen);
     }
   return NULL;
 }
@@ -116,13 +131,9 @@ start_workers (int wanted)
   while (pool.n_workers < wanted)
     {
       /* the worker may first run after the next job was posted: it must
-       * not take that job's generation for one it has already seen */
-      WorkerStart *start = g_new (WorkerStart, 1);
-      GThread *t;
-
-      start->share = pool.n_workers + 1;
-      start->seen = atomic_load (&pool.generation);
-      t = g_thread_new ("convnet-kernels", worker_main, start);
+       * not take that job for one it has already seen */
+      GThread *t = g_thread_new ("convnet-kernels", worker_main,
+                                 GUINT_TO_POINTER (atomic_load (&pool.generation)));
       g_thread_unref (t);
       pool.n_workers++;
     }
@@ -133,6 +144,8 @@ void
 convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
 {
   const int threads = MIN (convnet_parallel_threads (), n_items);
+  unsigned int generation;
+  int waits = 0;
 
   if (threads <= 1 || !g_mutex_trylock (&pool_job_lock))
     {
@@ -145,19 +158,28 @@ convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
 
   pool.fn = fn;
   pool.ctx = ctx;
-  pool.n_items = n_items;
-  pool.shares = threads;
-  /* every started worker answers, those without a share at once */
-  atomic_store (&pool.pending, pool.n_workers);
-  atomic_fetch_add (&pool.generation, 1);
+  atomic_store (&pool.n_items, n_items);
+  atomic_store (&pool.chunk,
+                MAX (1, n_items / (threads * CHUNKS_PER_THREAD)));
+  atomic_store (&pool.done, 0);
+  generation = atomic_load (&pool.generation) + 1;
+  atomic_store (&pool.claim, (uint64_t) generation << 32);
+  atomic_store (&pool.generation, generation);
   if (atomic_load (&pool.sleepers) > 0)
     {
       g_mutex_lock (&pool.lock);
       g_cond_broadcast (&pool.wake);
       g_mutex_unlock (&pool.lock);
     }
-  run_share (0);
-  while (atomic_load (&pool.pending) > 0)
-    cpu_relax ();
+  run_chunks (generation);
+  /* only chunks a worker has claimed are left: wait for them, yielding
+   * the core if that worker is not running */
+  while (atomic_load (&pool.done) < n_items)
+    {
+      if (++waits < 4096)
+        cpu_relax ();
+      else
+        sched_yield ();
+    }
   g_mutex_unlock (&pool_job_lock);
 }
