@@ -1,16 +1,25 @@
 /* graph_ops/linear.c: a Linear node runs ops/linear.c's kernels with its
- * weight and optional bias over its flat input. */
+ * weight and optional bias over its flat input; at inference for up to
+ * CONVNET_FC_MAX_BATCH samples, the kernels' threaded matrix-vector
+ * product instead (kernels/fc.h), unless CONVNET_EXACT=1. */
 #include "graph_ops.h"
+
+#include "kernels/fc.h"
 
 void
 convnet_op_linear_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
-                           gboolean trains G_GNUC_UNUSED)
+                           gboolean trains)
 {
   const ConvnetNode *in = convnet_op_input (g, node, 0);
+  const float *weight = convnet_op_param (g, node, 0);
+  const float *bias = node->has_bias ? convnet_op_param (g, node, 1) : NULL;
 
-  linear_forward (node->out, in->out, convnet_op_param (g, node, 0),
-                  node->has_bias ? convnet_op_param (g, node, 1) : NULL,
-                  batch, in->shape.c, node->shape.c);
+  if (!trains && batch <= CONVNET_FC_MAX_BATCH && !convnet_kernels_exact ())
+    convnet_fc_forward (convnet_kernels (), node->out, in->out, weight, bias,
+                        batch, in->shape.c, node->shape.c);
+  else
+    linear_forward (node->out, in->out, weight, bias, batch, in->shape.c,
+                    node->shape.c);
 }
 
 void

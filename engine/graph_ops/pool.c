@@ -1,13 +1,23 @@
 /* graph_ops/pool.c: MaxPool2d, AvgPool2d and AdaptiveAvgPool2d nodes run
- * ops/pool.c's kernels with their window. */
+ * ops/pool.c's kernels with their window.  MaxPool2d runs on the kernels'
+ * threads and vectors (kernels/pool.h) unless CONVNET_EXACT=1: the values
+ * are the same to the bit, so training uses it too (its backward finds
+ * each maximum again in the input). */
 #include "graph_ops.h"
+
+#include "kernels/pool.h"
 
 void
 convnet_op_maxpool2d_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
                               gboolean trains G_GNUC_UNUSED)
 {
-  maxpool2d_forward (node->out, convnet_op_input (g, node, 0)->out, batch,
-                     &node->conv);
+  const float *in = convnet_op_input (g, node, 0)->out;
+
+  if (convnet_kernels_exact ())
+    maxpool2d_forward (node->out, in, batch, &node->conv);
+  else
+    convnet_maxpool2d_fast (convnet_kernels (), node->out, in, batch,
+                            &node->conv);
 }
 
 void

@@ -88,4 +88,8 @@ const ConvnetKernels convnet_kernels_avx2 = {
   .mr = MR,
   .nr = NR,
   .gemm_tile = gemm_tile_avx2,
+  .fc_rows = convnet_fc_rows_avx2,
+  .fc_rows_half = convnet_fc_rows_half_avx2,
+  .to_half = convnet_to_half_avx2,
+  .maxpool_plane = convnet_maxpool_plane_avx2,
 };

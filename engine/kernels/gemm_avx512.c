@@ -87,4 +87,8 @@ const ConvnetKernels convnet_kernels_avx512 = {
   .mr = MR,
   .nr = NR,
   .gemm_tile = gemm_tile_avx512,
+  .fc_rows = convnet_fc_rows_avx512,
+  .fc_rows_half = convnet_fc_rows_half_avx512,
+  .to_half = convnet_to_half_avx512,
+  .maxpool_plane = convnet_maxpool_plane_avx512,
 };

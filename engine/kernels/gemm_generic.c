@@ -50,4 +50,8 @@ const ConvnetKernels convnet_kernels_generic = {
   .mr = MR,
   .nr = NR,
   .gemm_tile = gemm_tile_generic,
+  .fc_rows = convnet_fc_rows_generic,
+  .fc_rows_half = convnet_fc_rows_half_generic,
+  .to_half = convnet_to_half_generic,
+  .maxpool_plane = convnet_maxpool_plane_generic,
 };

@@ -12,6 +12,8 @@
 
 #include <glib.h>
 
+#include "ops/ops.h"
+
 /* What the micro-kernel does with its tile before storing it: add
  * BIAS[row] (may be NULL), add RESIDUAL (same layout as the output, may be
  * NULL), clamp at 0 when RELU.  Applied once, after the last K block. */
@@ -34,12 +36,58 @@ typedef void (*ConvnetMicroKernel) (int k, const float *a, const float *b,
                                     int nr_used, gboolean accumulate,
                                     const ConvnetEpilogue *epilogue);
 
+/* Rows [ROW_BEGIN, ROW_END) of a fully connected layer over BATCH samples
+ * (1 to CONVNET_FC_MAX_BATCH):
+ *   OUT[n][o] = (BIAS ? BIAS[o] : 0) + sum_i X[n][i] * W[o][i]
+ * with W out_features x in_features, row-major, read in place; OUT has
+ * OUT_FEATURES floats a sample.  fc.h runs them on the threads. */
+#define CONVNET_FC_MAX_BATCH 8
+typedef void (*ConvnetFcRows) (const float *w, const float *x,
+                               const float *bias, float *out, int batch,
+                               int in_features, int out_features,
+                               int row_begin, int row_end);
+/* The same with W in IEEE half precision. */
+typedef void (*ConvnetFcRowsHalf) (const guint16 *w, const float *x,
+                                   const float *bias, float *out, int batch,
+                                   int in_features, int out_features,
+                                   int row_begin, int row_end);
+/* DST[i] = SRC[i] in half precision, rounded to nearest, ties to even. */
+typedef void (*ConvnetToHalf) (guint16 *dst, const float *src, gsize n);
+/* One plane of MaxPool2d: Y (h_out x w_out) from X (h_in x w_in), equal
+ * to maxpool2d_forward's to the bit; WORK holds
+ * convnet_maxpool_work_floats (GEO) floats (pool.h). */
+typedef void (*ConvnetMaxPoolPlane) (float *y, const float *x,
+                                     const ConvGeometry *geo, float *work);
+
 typedef struct
 {
   const char        *isa;       /* "avx512", "avx2", "generic" */
   int                mr, nr;    /* the micro-kernel's tile */
   ConvnetMicroKernel gemm_tile;
+  ConvnetFcRows       fc_rows;
+  ConvnetFcRowsHalf   fc_rows_half;
+  ConvnetToHalf       to_half;
+  ConvnetMaxPoolPlane maxpool_plane;
 } ConvnetKernels;
+
+/* The fully connected and pooling kernels of each table (fc_*.c,
+ * pool_*.c, each compiled with its instruction set's flags). */
+#define CONVNET_DECLARE_DENSE_KERNELS(isa)                                   \
+  void convnet_fc_rows_##isa (const float *w, const float *x,               \
+                              const float *bias, float *out, int batch,     \
+                              int in_features, int out_features,            \
+                              int row_begin, int row_end);                  \
+  void convnet_fc_rows_half_##isa (const guint16 *w, const float *x,        \
+                                   const float *bias, float *out,           \
+                                   int batch, int in_features,              \
+                                   int out_features, int row_begin,         \
+                                   int row_end);                            \
+  void convnet_to_half_##isa (guint16 *dst, const float *src, gsize n);     \
+  void convnet_maxpool_plane_##isa (float *y, const float *x,               \
+                                    const ConvGeometry *geo, float *work);
+CONVNET_DECLARE_DENSE_KERNELS (generic)
+CONVNET_DECLARE_DENSE_KERNELS (avx2)
+CONVNET_DECLARE_DENSE_KERNELS (avx512)
 
 /* The table for this CPU (or CONVNET_ISA), chosen once. */
 const ConvnetKernels *convnet_kernels (void);
