@@ -68,48 +68,58 @@ load_weights_half (const guint16 *w, __mmask16 mask)
 DEFINE_FC_BLOCK (fc_block, float, load_weights)
 DEFINE_FC_BLOCK (fc_block_half, guint16, load_weights_half)
 
-/* Rows per pass for a batch: as many accumulators as fit beside the
- * weight vectors in the 32 registers. */
-#define ROWS_FOR(batch) ((batch) == 1 ? 8 : (batch) == 2 ? 6 : (batch) <= 4 ? 4 : 2)
+/* Samples are taken two at a time (more would spill the accumulators):
+ * each block of rows is read from memory for the first pair and from the
+ * cache for the next ones. */
+#define ROWS_FOR(batch) ((batch) == 1 ? 8 : 6)
 
 #define DEFINE_FC_ROWS(name, wtype, block)                                   \
   static inline __attribute__ ((always_inline)) void                         \
   name##_for (const wtype *w, const float *x, const float *bias, float *out, \
-              int batch, int in, int out_features, int begin, int end)       \
+              int pair, int in, int out_features, int row, int rows)         \
   {                                                                          \
-    const int rows = ROWS_FOR (batch);                                       \
-    int row = begin;                                                         \
+    block (w, x, bias, out, pair, in, out_features, row, rows);              \
+  }                                                                          \
                                                                              \
-    for (; row + rows <= end; row += rows)                                   \
-      block (w, x, bias, out, batch, in, out_features, row, rows);           \
-    for (; row < end; row++)                                                 \
-      block (w, x, bias, out, batch, in, out_features, row, 1);              \
+  static void                                                                \
+  name##_block (const wtype *w, const float *x, const float *bias,           \
+                float *out, int batch, int in, int out_features, int row,    \
+                int rows)                                                    \
+  {                                                                          \
+    for (int b = 0; b < batch; b += 2)                                       \
+      {                                                                      \
+        const float *xb = x + (gsize) b * in;                                \
+        float *ob = out + (gsize) b * out_features;                          \
+        if (batch - b == 1)                                                  \
+          {                                                                  \
+            if (rows == ROWS_FOR (1))                                        \
+              name##_for (w, xb, bias, ob, 1, in, out_features, row,         \
+                          ROWS_FOR (1));                                     \
+            else if (rows == ROWS_FOR (2))                                   \
+              name##_for (w, xb, bias, ob, 1, in, out_features, row,         \
+                          ROWS_FOR (2));                                     \
+            else                                                             \
+              name##_for (w, xb, bias, ob, 1, in, out_features, row, 1);     \
+          }                                                                  \
+        else if (rows == ROWS_FOR (2))                                       \
+          name##_for (w, xb, bias, ob, 2, in, out_features, row,             \
+                      ROWS_FOR (2));                                         \
+        else                                                                 \
+          name##_for (w, xb, bias, ob, 2, in, out_features, row, 1);         \
+      }                                                                      \
   }                                                                          \
                                                                              \
   void                                                                       \
   name (const wtype *w, const float *x, const float *bias, float *out,       \
         int batch, int in, int out_features, int begin, int end)             \
   {                                                                          \
-    switch (batch)                                                           \
-      {                                                                      \
-      case 1: name##_for (w, x, bias, out, 1, in, out_features, begin, end); \
-        break;                                                               \
-      case 2: name##_for (w, x, bias, out, 2, in, out_features, begin, end); \
-        break;                                                               \
-      case 3: name##_for (w, x, bias, out, 3, in, out_features, begin, end); \
-        break;                                                               \
-      case 4: name##_for (w, x, bias, out, 4, in, out_features, begin, end); \
-        break;                                                               \
-      case 5: name##_for (w, x, bias, out, 5, in, out_features, begin, end); \
-        break;                                                               \
-      case 6: name##_for (w, x, bias, out, 6, in, out_features, begin, end); \
-        break;                                                               \
-      case 7: name##_for (w, x, bias, out, 7, in, out_features, begin, end); \
-        break;                                                               \
-      default:                                                               \
-        name##_for (w, x, bias, out, 8, in, out_features, begin, end);       \
-        break;                                                               \
-      }                                                                      \
+    const int rows = ROWS_FOR (batch);                                       \
+    int row = begin;                                                         \
+                                                                             \
+    for (; row + rows <= end; row += rows)                                   \
+      name##_block (w, x, bias, out, batch, in, out_features, row, rows);    \
+    for (; row < end; row++)                                                 \
+      name##_block (w, x, bias, out, batch, in, out_features, row, 1);       \
   }
 
 DEFINE_FC_ROWS (convnet_fc_rows_avx512, float, fc_block)
