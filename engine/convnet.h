@@ -326,7 +326,8 @@ double   convnet_graph_node_seconds  (const ConvnetGraph *graph,
                                       ConvnetOpKind      *op,
                                       const char        **name);
 
-/* Sets the threads OpenBLAS uses (0: its default). */
+/* Sets the threads the engine's kernels and OpenBLAS use (0: leaves them
+ * as they are: all the processors at first). */
 void convnet_set_threads (int threads);
 
 /* --------------------------------------------------------------- models */

@@ -218,6 +218,9 @@ gboolean convnet_graph_reserve_scratch (ConvnetGraph *g, gsize floats,
  * CONVNET_EXACT=1, in a node that keeps gradients, or across a retained
  * node.  Returns FALSE with ERROR if memory runs out. */
 gboolean convnet_graph_plan_fast (ConvnetGraph *g, GError **error);
+/* How many nodes the current plan runs on the fast path: convolutions on
+ * packed kernels and the nodes left to their store. */
+int      convnet_graph_n_fast_nodes (const ConvnetGraph *g);
 /* Frees every node's packed kernel. */
 void     convnet_graph_release_fast (ConvnetGraph *g);
 /* Runs conv node NODE on its packed kernel; FALSE when it has none. */

@@ -5,6 +5,7 @@
  * are views of their input (the op table's flags say which).  Retained
  * nodes keep their slot to the end. */
 #include "graph_ops.h"
+#include "kernels/kernels.h"
 
 #include <unistd.h>
 
@@ -15,7 +16,10 @@ void
 convnet_set_threads (int threads)
 {
   if (threads > 0)
-    openblas_set_num_threads (threads);
+    {
+      openblas_set_num_threads (threads);
+      convnet_parallel_set_threads (threads);
+    }
 }
 
 static void

@@ -220,6 +220,19 @@ convnet_graph_plan_fast (ConvnetGraph *g, GError **error)
   return ok;
 }
 
+int
+convnet_graph_n_fast_nodes (const ConvnetGraph *g)
+{
+  int fast = 0;
+
+  for (guint i = 0; g->plan_valid && i < g->nodes->len; i++)
+    {
+      const ConvnetNode *node = convnet_graph_node (g, i);
+      fast += node->fused_into >= 0 || node->fast != NULL;
+    }
+  return fast;
+}
+
 gboolean
 convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node, int batch)
 {
