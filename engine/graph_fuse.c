@@ -12,12 +12,15 @@
 #include "graph.h"
 #include "graph_ops.h"
 #include "kernels/conv_gemm.h"
+#include "kernels/conv_winograd.h"
 
 #include <math.h>
 
 typedef struct ConvnetFastConv
 {
-  ConvnetPackedConv *packed;
+  /* one of the two */
+  ConvnetPackedConv   *packed;
+  ConvnetWinogradConv *winograd;
   guint64            serial;     /* g->weights_serial when packed */
   int                batchnorm;  /* node folded into the weights, or -1 */
   gboolean           relu;
@@ -30,6 +33,7 @@ fast_conv_free (ConvnetFastConv *fast)
   if (!fast)
     return;
   convnet_packed_conv_free (fast->packed);
+  convnet_winograd_conv_free (fast->winograd);
   g_free (fast);
 }
 
@@ -79,6 +83,22 @@ sole_reader (const ConvnetGraph *g, const int *readers, int i, int limit)
   return -1;
 }
 
+/* Which Winograd variant a convolution takes, or 0 for the packed
+ * product.  F(4x4,3x3) makes 4x fewer products but holds its filters 4x
+ * larger and pays for its transforms on small images; F(2x2,3x3) makes
+ * 2.25x fewer, with filters 1.8x larger.  The widest layers take F(2,3),
+ * which keeps vgg16's packed filters near 130 MB instead of 235. */
+static int
+winograd_tile (const ConvGeometry *geo)
+{
+  if (!convnet_winograd_applies (geo) || geo->c_in < 8)
+    return 0;
+  if ((gint64) geo->c_in * geo->c_out > 256 * 256
+      || geo->h_out * geo->w_out < 10 * 10)
+    return 2;
+  return 4;
+}
+
 /* Packs conv node C for this plan's chain, reusing the packing it has if
  * nothing it depends on changed. */
 static gboolean
@@ -117,15 +137,22 @@ pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu,
   fast->batchnorm = batchnorm;
   fast->relu = relu;
   fast->kernels = kernels;
-  fast->packed = convnet_packed_conv_new (kernels, &conv->conv,
-                                          convnet_op_param (g, conv, 0),
-                                          conv->has_bias
-                                          ? convnet_op_param (g, conv, 1)
-                                          : NULL,
-                                          scale, shift, relu);
+  {
+    const float *weight = convnet_op_param (g, conv, 0);
+    const float *bias = conv->has_bias ? convnet_op_param (g, conv, 1) : NULL;
+    const int tile = winograd_tile (&conv->conv);
+
+    if (tile)
+      fast->winograd = convnet_winograd_conv_new (kernels, &conv->conv,
+                                                  weight, bias, scale, shift,
+                                                  relu, tile);
+    if (!fast->winograd)
+      fast->packed = convnet_packed_conv_new (kernels, &conv->conv, weight,
+                                              bias, scale, shift, relu);
+  }
   g_free (scale);
   g_free (shift);
-  if (!fast->packed)
+  if (!fast->packed && !fast->winograd)
     {
       g_free (fast);
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
@@ -243,7 +270,11 @@ convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node, int batch)
 
   if (!node->fast)
     return FALSE;
-  convnet_packed_conv_forward (node->fast->packed, node->out, input->out,
-                               residual, batch);
+  if (node->fast->winograd)
+    convnet_winograd_conv_forward (node->fast->winograd, node->out,
+                                   input->out, residual, batch);
+  else
+    convnet_packed_conv_forward (node->fast->packed, node->out, input->out,
+                                 residual, batch);
   return TRUE;
 }
