@@ -46,9 +46,7 @@ convnet_graph_free (ConvnetGraph *g)
       g_clear_pointer (&convnet_graph_param_slot (g, i)->mapping,
                        g_bytes_unref);
     }
-  for (int i = 0; i < g->n_slots; i++)
-    g_free (g->slot_buffers[i]);
-  g_free (g->slot_buffers);
+  convnet_graph_free_activations (g);
   g_free (g->profile_seconds);
   g_free (g->slot_sizes);
   g_free (g->scratch);

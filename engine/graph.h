@@ -101,7 +101,9 @@ struct ConvnetGraph
   int            plan_batch;
   gboolean       plan_valid;
   GHashTable    *retained;   /* node index set */
-  float        **slot_buffers;
+  float        **slot_buffers;  /* into arena */
+  gpointer       arena;         /* one mapping for all slots */
+  gsize          arena_bytes;
   gsize         *slot_sizes;
   int            n_slots;
   float         *scratch;
@@ -213,11 +215,12 @@ gboolean convnet_graph_reserve_scratch (ConvnetGraph *g, gsize floats,
 
 /* The inference fast path (graph_fuse.c): which convolutions run on the
  * engine's own kernels, with which BatchNorm, Add and ReLU fused into
- * their store, for the plan being made.  Sets every node's fused_into and
- * residual; packs the weights it needs.  Nothing is fused under
- * CONVNET_EXACT=1, in a node that keeps gradients, or across a retained
- * node.  Returns FALSE with ERROR if memory runs out. */
-gboolean convnet_graph_plan_fast (ConvnetGraph *g, GError **error);
+ * their store, for the plan being made for BATCH samples.  Sets every
+ * node's fused_into and residual and packs the weights it needs.  Nothing
+ * is fused under CONVNET_EXACT=1, in a node that keeps gradients, or
+ * across a retained node.  Returns FALSE with ERROR if memory runs out. */
+gboolean convnet_graph_plan_fast (ConvnetGraph *g, int batch,
+                                   GError **error);
 /* How many nodes the current plan runs on the fast path: convolutions on
  * packed kernels and the nodes left to their store. */
 int      convnet_graph_n_fast_nodes (const ConvnetGraph *g);
@@ -226,6 +229,9 @@ void     convnet_graph_release_fast (ConvnetGraph *g);
 /* Runs conv node NODE on its packed kernel; FALSE when it has none. */
 gboolean convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node,
                                       int batch);
+
+/* Frees the current plan's activation buffers. */
+void convnet_graph_free_activations (ConvnetGraph *g);
 
 /* Bytes of activation buffers held by the current forward plan. */
 gsize convnet_graph_activation_bytes (const ConvnetGraph *g);

@@ -7,6 +7,7 @@
 #include "graph_ops.h"
 #include "kernels/kernels.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -22,12 +23,51 @@ convnet_set_threads (int threads)
     }
 }
 
+/* Each slot starts on a cache line of its own. */
+static gsize
+slot_bytes (gsize floats)
+{
+  return (MAX (floats, 1) * sizeof (float) + 63) & ~(gsize) 63;
+}
+
+/* One mapping holds every activation buffer of a plan, in huge pages
+ * where the system gives them, faulted in here: a first forward would
+ * otherwise take a page fault per 4 KB it writes (resnet50: 5000, vgg16:
+ * 30000, at about 15 microseconds each in a virtual machine). */
+static gboolean
+arena_new (ConvnetGraph *g, gsize bytes)
+{
+  gpointer arena = mmap (NULL, MAX (bytes, 1), PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  if (arena == MAP_FAILED)
+    return FALSE;
+#ifdef MADV_HUGEPAGE
+  madvise (arena, bytes, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+  /* an older kernel refuses: the pages then come at first use */
+  madvise (arena, bytes, MADV_POPULATE_WRITE);
+#endif
+  g->arena = arena;
+  g->arena_bytes = MAX (bytes, 1);
+  return TRUE;
+}
+
+void
+convnet_graph_free_activations (ConvnetGraph *g)
+{
+  if (g->arena)
+    munmap (g->arena, g->arena_bytes);
+  g->arena = NULL;
+  g->arena_bytes = 0;
+  g_clear_pointer (&g->slot_buffers, g_free);
+}
+
 static void
 release_plan (ConvnetGraph *g)
 {
-  for (int i = 0; i < g->n_slots; i++)
-    g_free (g->slot_buffers[i]);
-  g_clear_pointer (&g->slot_buffers, g_free);
+  convnet_graph_free_activations (g);
   g_clear_pointer (&g->slot_sizes, g_free);
   g->n_slots = 0;
   g->plan_valid = FALSE;
@@ -59,7 +99,7 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
   gsize scratch = 0;
 
   release_plan (g);
-  if (!convnet_graph_plan_fast (g, error))
+  if (!convnet_graph_plan_fast (g, batch, error))
     {
       g_array_free (sizes, TRUE);
       g_array_free (busy_until, TRUE);
@@ -184,21 +224,28 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
         return FALSE;
       }
   }
-  g->slot_buffers = g_new0 (float *, MAX (g->n_slots, 1));
-  for (int s = 0; s < g->n_slots; s++)
-    {
-      g->slot_buffers[s] = g_try_malloc (g->slot_sizes[s] * sizeof (float));
-      if (!g->slot_buffers[s])
-        {
-          g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
-                       "%s: cannot allocate %" G_GSIZE_FORMAT
-                       " MB of activations for batch %d",
-                       g->arch, g->slot_sizes[s] * sizeof (float) >> 20,
-                       batch);
-          release_plan (g);
-          return FALSE;
-        }
-    }
+  {
+    gsize total = 0;
+
+    for (int s = 0; s < g->n_slots; s++)
+      total += slot_bytes (g->slot_sizes[s]);
+    if (!arena_new (g, total))
+      {
+        g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
+                     "%s: cannot allocate %" G_GSIZE_FORMAT
+                     " MB of activations for batch %d",
+                     g->arch, total >> 20, batch);
+        release_plan (g);
+        return FALSE;
+      }
+    g->slot_buffers = g_new0 (float *, MAX (g->n_slots, 1));
+    total = 0;
+    for (int s = 0; s < g->n_slots; s++)
+      {
+        g->slot_buffers[s] = (float *) ((guint8 *) g->arena + total);
+        total += slot_bytes (g->slot_sizes[s]);
+      }
+  }
   if (!convnet_graph_reserve_scratch (g, scratch, error))
     {
       release_plan (g);

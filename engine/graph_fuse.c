@@ -23,6 +23,7 @@ typedef struct ConvnetFastConv
   ConvnetWinogradConv *winograd;
   guint64            serial;     /* g->weights_serial when packed */
   int                batchnorm;  /* node folded into the weights, or -1 */
+  int                winograd_tile; /* 0: the packed product */
   gboolean           relu;
   const ConvnetKernels *kernels;
 } ConvnetFastConv;
@@ -83,18 +84,25 @@ sole_reader (const ConvnetGraph *g, const int *readers, int i, int limit)
   return -1;
 }
 
-/* Which Winograd variant a convolution takes, or 0 for the packed
- * product.  F(4x4,3x3) makes 4x fewer products but holds its filters 4x
- * larger and pays for its transforms on small images; F(2x2,3x3) makes
- * 2.25x fewer, with filters 1.8x larger.  The widest layers take F(2,3),
- * which keeps vgg16's packed filters near 130 MB instead of 235. */
+/* Which Winograd variant a convolution takes for a plan of BATCH
+ * samples, or 0 for the packed product (bench/conv_layers.c measured the
+ * choices).  F(4x4,3x3) makes 4x fewer products but its tiles waste most
+ * of a vector on a small image, and its filters are 4x larger; F(2x2,3x3)
+ * makes 2.25x fewer, with filters 1.8x larger.  The widest layers take
+ * F(2,3), which keeps vgg16's filters near 120 MB instead of 235 and its
+ * peak memory within the weights + 200 MB. */
 static int
-winograd_tile (const ConvGeometry *geo)
+winograd_tile (const ConvGeometry *geo, int batch)
 {
+  const int pixels = geo->h_out * geo->w_out;
+
   if (!convnet_winograd_applies (geo) || geo->c_in < 8)
     return 0;
-  if ((gint64) geo->c_in * geo->c_out > 256 * 256
-      || geo->h_out * geo->w_out < 10 * 10)
+  if (pixels < 10 * 10 && batch < 4)
+    return 0;
+  if ((gint64) geo->c_in * geo->c_out > 256 * 256)
+    return 2;
+  if (pixels < 20 * 20 && batch < 4)
     return 2;
   return 4;
 }
@@ -102,16 +110,18 @@ winograd_tile (const ConvGeometry *geo)
 /* Packs conv node C for this plan's chain, reusing the packing it has if
  * nothing it depends on changed. */
 static gboolean
-pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu,
+pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu, int batch,
            GError **error)
 {
   ConvnetNode *conv = convnet_graph_node (g, c);
   const ConvnetKernels *kernels = convnet_kernels ();
+  const int tile = winograd_tile (&conv->conv, batch);
   ConvnetFastConv *fast = conv->fast;
   double *scale = NULL, *shift = NULL;
 
   if (fast && fast->serial == g->weights_serial && fast->batchnorm == batchnorm
-      && fast->relu == relu && fast->kernels == kernels)
+      && fast->relu == relu && fast->kernels == kernels
+      && fast->winograd_tile == tile)
     return TRUE;
   g_clear_pointer (&conv->fast, fast_conv_free);
 
@@ -137,10 +147,10 @@ pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu,
   fast->batchnorm = batchnorm;
   fast->relu = relu;
   fast->kernels = kernels;
+  fast->winograd_tile = tile;
   {
     const float *weight = convnet_op_param (g, conv, 0);
     const float *bias = conv->has_bias ? convnet_op_param (g, conv, 1) : NULL;
-    const int tile = winograd_tile (&conv->conv);
 
     if (tile)
       fast->winograd = convnet_winograd_conv_new (kernels, &conv->conv,
@@ -165,7 +175,7 @@ pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu,
 }
 
 gboolean
-convnet_graph_plan_fast (ConvnetGraph *g, GError **error)
+convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
 {
   const int n = g->nodes->len;
   /* nodes from here on keep what a backward needs: nothing fuses there */
@@ -231,7 +241,7 @@ convnet_graph_plan_fast (ConvnetGraph *g, GError **error)
           relu = TRUE;
           convnet_graph_node (g, next)->fused_into = c;
         }
-      ok = pack_conv (g, c, batchnorm, relu, error);
+      ok = pack_conv (g, c, batchnorm, relu, batch, error);
     }
   g_free (readers);
   if (!ok)
