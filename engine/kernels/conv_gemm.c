@@ -155,7 +155,42 @@ typedef struct
   const float             *residual;
   int                      n_panels;    /* of pixels, per sample */
   int                      m_splits;    /* row ranges per pixel panel */
+  float                   *shared;      /* every panel packed, or NULL:
+                                           each item packs its own */
+  int                      k_blocks;
 } ForwardJob;
+
+/* Where pixel panel P of sample N starts in the shared packing. */
+static float *
+shared_panel (const ForwardJob *job, int n, int p)
+{
+  return job->shared
+         + ((gsize) n * job->n_panels + p) * job->pc->k * job->pc->kernels->nr;
+}
+
+/* Packs items of (sample, pixel panel, K block) into the shared panels. */
+static void
+pack_items (gpointer data, int begin, int end)
+{
+  const ForwardJob *job = data;
+  const ConvnetPackedConv *pc = job->pc;
+  const ConvGeometry *geo = &pc->geo;
+  const int nr = pc->kernels->nr;
+  const int hw = geo->h_out * geo->w_out;
+  const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
+
+  for (int item = begin; item < end; item++)
+    {
+      const int kb = item % job->k_blocks;
+      const int pixel_item = item / job->k_blocks;
+      const int n = pixel_item / job->n_panels, p = pixel_item % job->n_panels;
+      const int k0 = kb * KC, kc = MIN (KC, pc->k - k0);
+
+      pack_input_panel (shared_panel (job, n, p) + (gsize) k0 * nr, nr,
+                        job->in + n * in_sample, geo, k0, kc, p * nr,
+                        MIN (nr, hw - p * nr));
+    }
+}
 
 /* One work item: a sample's panel of NR pixels times one range of the
  * weights' row panels. */
@@ -189,8 +224,12 @@ forward_items (gpointer data, int begin, int end)
         {
           const int kc = MIN (KC, pc->k - k0);
           const gboolean last = k0 + kc >= pc->k;
+          const float *b = panel;
 
-          pack_input_panel (panel, nr, x, geo, k0, kc, p0, nr_used);
+          if (job->shared)
+            b = shared_panel (job, n, p0 / nr) + (gsize) k0 * nr;
+          else
+            pack_input_panel (panel, nr, x, geo, k0, kc, p0, nr_used);
           for (int mp = mp_begin; mp < mp_end; mp++)
             {
               const int row0 = mp * mr;
@@ -202,7 +241,7 @@ forward_items (gpointer data, int begin, int end)
               };
               pc->kernels->gemm_tile (kc,
                                       pc->a + ((gsize) mp * pc->k + k0) * mr,
-                                      panel, y + row0 * hw, hw,
+                                      b, y + row0 * hw, hw,
                                       MIN (mr, pc->m - row0), nr_used,
                                       k0 > 0, last ? &epilogue : NULL);
             }
@@ -225,10 +264,16 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
   };
   const int pixel_items = batch * job.n_panels;
 
-  /* too few pixel panels to share evenly: split the rows too, each
-   * range packing the same input panel again */
-  if (pixel_items < 4 * threads)
-    job.m_splits = CLAMP ((4 * threads + pixel_items - 1) / pixel_items, 1,
-                          pc->m_panels);
+  /* too few pixel panels to share evenly (small images): the threads
+   * first pack every panel together, then split the rows too */
+  if (pixel_items < 4 * threads && threads > 1)
+    {
+      job.m_splits = CLAMP ((4 * threads + pixel_items - 1) / pixel_items, 1,
+                            pc->m_panels);
+      job.k_blocks = (pc->k + KC - 1) / KC;
+      job.shared = convnet_thread_scratch (2, (gsize) pixel_items * pc->k
+                                              * nr);
+      convnet_parallel_for (pixel_items * job.k_blocks, pack_items, &job);
+    }
   convnet_parallel_for (pixel_items * job.m_splits, forward_items, &job);
 }

@@ -177,10 +177,9 @@ forward_items (gpointer data, int begin, int end)
   const int c_in = wc->geo.c_in, c_out = wc->geo.c_out;
   const int positions = wc->positions;
   const int block_rows = job->block_panels * mr;
-  float *v = g_aligned_alloc ((gsize) positions * c_in * nr, sizeof (float),
-                              64);
-  float *products = g_aligned_alloc ((gsize) positions * block_rows * nr,
-                                     sizeof (float), 64);
+  float *v = convnet_thread_scratch (0, (gsize) positions * c_in * nr);
+  float *products = convnet_thread_scratch (1, (gsize) positions * block_rows
+                                               * nr);
 
   for (int item = begin; item < end; item++)
     {
@@ -212,8 +211,6 @@ forward_items (gpointer data, int begin, int end)
                                   wc->relu);
         }
     }
-  g_aligned_free (v);
-  g_aligned_free (products);
 }
 
 void

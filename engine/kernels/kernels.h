@@ -113,6 +113,12 @@ typedef void (*ConvnetParallelFunc) (gpointer ctx, int begin, int end);
 
 void convnet_parallel_for (int n_items, ConvnetParallelFunc fn,
                            gpointer ctx);
+/* Workspace number SLOT (0 to 3) of the calling thread, at least FLOATS
+ * long and 64-byte aligned, kept for the thread's next calls: kernels
+ * that need megabytes per call would otherwise map and fault in fresh
+ * pages every time.  Valid until the thread asks for that slot again. */
+float *convnet_thread_scratch (int slot, gsize floats);
+
 /* The threads the pool uses (the calling one included): the processors
  * online unless convnet_set_threads() said fewer. */
 int  convnet_parallel_threads (void);

@@ -109,6 +109,32 @@ worker_main (gpointer data)
   return NULL;
 }
 
+#define SCRATCH_SLOTS 4
+
+typedef struct
+{
+  float *data;
+  gsize  floats;
+} Scratch;
+
+static _Thread_local Scratch thread_scratch[SCRATCH_SLOTS];
+
+float *
+convnet_thread_scratch (int slot, gsize floats)
+{
+  Scratch *s = &thread_scratch[slot];
+
+  g_return_val_if_fail (slot >= 0 && slot < SCRATCH_SLOTS, NULL);
+  if (floats > s->floats)
+    {
+      g_aligned_free (s->data);
+      /* grown by half again, so that slowly growing requests settle */
+      s->floats = MAX (floats, s->floats + s->floats / 2);
+      s->data = g_aligned_alloc (s->floats, sizeof (float), 64);
+    }
+  return s->data;
+}
+
 int
 convnet_parallel_threads (void)
 {
