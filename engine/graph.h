@@ -44,8 +44,9 @@ typedef struct
   int           fused_into;  /* >= 0: the convolution whose store does this
                                 node's work; the output is that conv's */
   int           residual;    /* conv: the node its store adds, or -1 */
-  struct ConvnetFastConv *fast; /* conv: its packed kernel, kept across
-                                   plans while the weights stay */
+  struct ConvnetFastNode *fast; /* conv: its packed kernel; Linear: its
+                                   half weights; kept across plans while
+                                   the weights stay */
 
   /* forward plan */
   int           owner;       /* node whose buffer holds this output */
@@ -226,6 +227,10 @@ gboolean convnet_graph_plan_fast (ConvnetGraph *g, int batch,
 int      convnet_graph_n_fast_nodes (const ConvnetGraph *g);
 /* Frees every node's packed kernel. */
 void     convnet_graph_release_fast (ConvnetGraph *g);
+/* Runs Linear node NODE on its half-precision weights (CONVNET_FC_FP16=1);
+ * FALSE when it has none. */
+gboolean convnet_graph_run_fast_linear (ConvnetGraph *g, ConvnetNode *node,
+                                        int batch);
 /* Runs conv node NODE on its packed kernel; FALSE when it has none. */
 gboolean convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node,
                                       int batch);

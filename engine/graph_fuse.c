@@ -13,28 +13,32 @@
 #include "graph_ops.h"
 #include "kernels/conv_gemm.h"
 #include "kernels/conv_winograd.h"
+#include "kernels/fc.h"
 
 #include <math.h>
+#include <string.h>
 
-typedef struct ConvnetFastConv
+typedef struct ConvnetFastNode
 {
-  /* one of the two */
+  /* a convolution has one of the two, a Linear node the third */
   ConvnetPackedConv   *packed;
   ConvnetWinogradConv *winograd;
+  ConvnetFcHalf       *fc_half;
   guint64            serial;     /* g->weights_serial when packed */
   int                batchnorm;  /* node folded into the weights, or -1 */
   int                winograd_tile; /* 0: the packed product */
   gboolean           relu;
   const ConvnetKernels *kernels;
-} ConvnetFastConv;
+} ConvnetFastNode;
 
 static void
-fast_conv_free (ConvnetFastConv *fast)
+fast_node_free (ConvnetFastNode *fast)
 {
   if (!fast)
     return;
   convnet_packed_conv_free (fast->packed);
   convnet_winograd_conv_free (fast->winograd);
+  convnet_fc_half_free (fast->fc_half);
   g_free (fast);
 }
 
@@ -44,7 +48,7 @@ convnet_graph_release_fast (ConvnetGraph *g)
   for (guint i = 0; g->nodes && i < g->nodes->len; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
-      g_clear_pointer (&node->fast, fast_conv_free);
+      g_clear_pointer (&node->fast, fast_node_free);
     }
 }
 
@@ -116,14 +120,14 @@ pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu, int batch,
   ConvnetNode *conv = convnet_graph_node (g, c);
   const ConvnetKernels *kernels = convnet_kernels ();
   const int tile = winograd_tile (&conv->conv, batch);
-  ConvnetFastConv *fast = conv->fast;
+  ConvnetFastNode *fast = conv->fast;
   double *scale = NULL, *shift = NULL;
 
   if (fast && fast->serial == g->weights_serial && fast->batchnorm == batchnorm
       && fast->relu == relu && fast->kernels == kernels
       && fast->winograd_tile == tile)
     return TRUE;
-  g_clear_pointer (&conv->fast, fast_conv_free);
+  g_clear_pointer (&conv->fast, fast_node_free);
 
   if (batchnorm >= 0)
     {
@@ -142,7 +146,7 @@ pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu, int batch,
           shift[k] = beta[k] - mean[k] * scale[k];
         }
     }
-  fast = g_new0 (ConvnetFastConv, 1);
+  fast = g_new0 (ConvnetFastNode, 1);
   fast->serial = g->weights_serial;
   fast->batchnorm = batchnorm;
   fast->relu = relu;
@@ -174,6 +178,36 @@ pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu, int batch,
   return TRUE;
 }
 
+/* CONVNET_FC_FP16=1: fully connected weights in half precision. */
+static gboolean
+fc_half_wanted (void)
+{
+  const char *half = g_getenv ("CONVNET_FC_FP16");
+
+  return half && *half && strcmp (half, "0") != 0;
+}
+
+/* Gives Linear node I its weights in half precision, kept while the
+ * weights stay; a layer whose weights half cannot hold stays as it is. */
+static void
+plan_fc_half (ConvnetGraph *g, int i)
+{
+  ConvnetNode *node = convnet_graph_node (g, i);
+  const ConvnetKernels *kernels = convnet_kernels ();
+  ConvnetFastNode *fast = node->fast;
+
+  if (fast && fast->serial == g->weights_serial && fast->kernels == kernels)
+    return;
+  g_clear_pointer (&node->fast, fast_node_free);
+  fast = g_new0 (ConvnetFastNode, 1);
+  fast->serial = g->weights_serial;
+  fast->kernels = kernels;
+  fast->fc_half = convnet_fc_half_new (kernels, convnet_op_param (g, node, 0),
+                                       convnet_op_input (g, node, 0)->shape.c,
+                                       node->shape.c);
+  node->fast = fast;
+}
+
 gboolean
 convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
 {
@@ -201,13 +235,21 @@ convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
   /* a packing from an earlier plan that this one does not use goes */
   for (int c = 0; c < n; c++)
     if (c <= g->start_node || c >= limit)
-      g_clear_pointer (&convnet_graph_node (g, c)->fast, fast_conv_free);
+      g_clear_pointer (&convnet_graph_node (g, c)->fast, fast_node_free);
   for (int c = g->start_node + 1; ok && c < limit; c++)
     {
       ConvnetNode *conv = convnet_graph_node (g, c);
       int last = c, next, batchnorm = -1;
       gboolean relu = FALSE;
 
+      if (conv->op == CONVNET_OP_LINEAR)
+        {
+          if (fc_half_wanted ())
+            plan_fc_half (g, c);
+          else
+            g_clear_pointer (&conv->fast, fast_node_free);
+          continue;
+        }
       if (conv->op != CONVNET_OP_CONV2D || conv->conv.groups != 1)
         continue;
       next = sole_reader (g, readers, last, limit);
@@ -271,6 +313,19 @@ convnet_graph_n_fast_nodes (const ConvnetGraph *g)
 }
 
 gboolean
+convnet_graph_run_fast_linear (ConvnetGraph *g, ConvnetNode *node, int batch)
+{
+  if (!node->fast || !node->fast->fc_half || batch > CONVNET_FC_MAX_BATCH)
+    return FALSE;
+  convnet_fc_half_forward (node->fast->kernels, node->fast->fc_half,
+                           node->out, convnet_op_input (g, node, 0)->out,
+                           node->has_bias ? convnet_op_param (g, node, 1)
+                                          : NULL,
+                           batch);
+  return TRUE;
+}
+
+gboolean
 convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node, int batch)
 {
   const ConvnetNode *input = convnet_op_input (g, node, 0);
@@ -278,7 +333,7 @@ convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node, int batch)
                           ? convnet_graph_node (g, node->residual)->out
                           : NULL;
 
-  if (!node->fast)
+  if (!node->fast || (!node->fast->winograd && !node->fast->packed))
     return FALSE;
   if (node->fast->winograd)
     convnet_winograd_conv_forward (node->fast->winograd, node->out,

@@ -299,11 +299,47 @@ test_weights_changed (void)
   convnet_graph_free (g);
 }
 
+/* CONVNET_FC_FP16=1 keeps alexnet's classifier in half precision: the
+ * output moves (by the rounding of the weights, at most 2^-11 of each)
+ * and stays within 1e-2 of the reference's largest value. */
+static void
+test_fc_half (void)
+{
+  ConvnetGraph *g = model ("alexnet");
+  float *x = random_input (g, 2);
+  const gsize n = output_numel (g, 2);
+  const float *fc = convnet_graph_find_param (g, "classifier.1.weight")->data;
+  int fast_nodes;
+  float *single = run (g, x, 2, FALSE, &fast_nodes), *half, *exact;
+  double moved = 0, worst = 0, top = largest (single, n);
+
+  /* weights of a size half rounds (random ones are near 1e-2) */
+  g_assert_cmpfloat (fabsf (fc[0]), >, 1e-5f);
+  g_setenv ("CONVNET_FC_FP16", "1", TRUE);
+  half = run (g, x, 2, FALSE, &fast_nodes);
+  g_unsetenv ("CONVNET_FC_FP16");
+  exact = run (g, x, 2, TRUE, &fast_nodes);
+  for (gsize i = 0; i < n; i++)
+    {
+      moved = MAX (moved, fabs ((double) half[i] - single[i]));
+      worst = MAX (worst, fabs ((double) half[i] - exact[i]));
+    }
+  g_assert_cmpfloat (moved, >, 1e-7 * top);
+  g_assert_cmpfloat (worst, <, 1e-2 * top);
+  g_unsetenv ("CONVNET_EXACT");
+  g_free (single);
+  g_free (half);
+  g_free (exact);
+  g_free (x);
+  convnet_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_unsetenv ("CONVNET_EXACT");
+  g_unsetenv ("CONVNET_FC_FP16");
   g_test_add_data_func ("/fuse/outputs/lenet5", "lenet5", test_outputs);
   g_test_add_data_func ("/fuse/outputs/alexnet", "alexnet", test_outputs);
   g_test_add_data_func ("/fuse/outputs/vgg11_bn", "vgg11_bn", test_outputs);
@@ -315,5 +351,6 @@ main (int argc, char **argv)
   g_test_add_func ("/fuse/class-gradient", test_class_gradient);
   g_test_add_func ("/fuse/frozen-training", test_frozen_training);
   g_test_add_func ("/fuse/weights-changed", test_weights_changed);
+  g_test_add_func ("/fuse/fc-half", test_fc_half);
   return g_test_run ();
 }

@@ -1,7 +1,8 @@
 /* graph_ops/linear.c: a Linear node runs ops/linear.c's kernels with its
  * weight and optional bias over its flat input; at inference for up to
  * CONVNET_FC_MAX_BATCH samples, the kernels' threaded matrix-vector
- * product instead (kernels/fc.h), unless CONVNET_EXACT=1. */
+ * product instead (kernels/fc.h), unless CONVNET_EXACT=1, with the weights
+ * in half precision when the plan made them (CONVNET_FC_FP16=1). */
 #include "graph_ops.h"
 
 #include "kernels/fc.h"
@@ -14,6 +15,8 @@ convnet_op_linear_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
   const float *weight = convnet_op_param (g, node, 0);
   const float *bias = node->has_bias ? convnet_op_param (g, node, 1) : NULL;
 
+  if (convnet_graph_run_fast_linear (g, node, batch))
+    return;
   if (!trains && batch <= CONVNET_FC_MAX_BATCH && !convnet_kernels_exact ())
     convnet_fc_forward (convnet_kernels (), node->out, in->out, weight, bias,
                         batch, in->shape.c, node->shape.c);
