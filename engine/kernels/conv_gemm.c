@@ -133,11 +133,24 @@ pack_input_panel (float *dst, int nr, const float *in, const ConvGeometry *geo,
                   memset (row + j + hi, 0, sizeof (float) * (run - hi));
                 }
               else
-                for (int t = 0; t < run; t++)
-                  {
-                    const int ix = ix0 + t * geo->sw;
-                    row[j + t] = ix >= 0 && ix < geo->w_in ? src[ix] : 0.0f;
-                  }
+                {
+                  /* the first and one past the last t whose column
+                   * ix0 + t sw lies inside the image */
+                  const int sw = geo->sw;
+                  const int lo = ix0 >= 0 ? 0 : MIN ((-ix0 + sw - 1) / sw, run);
+                  const int hi = ix0 >= geo->w_in ? lo
+                                 : CLAMP ((geo->w_in - ix0 + sw - 1) / sw, lo,
+                                          run);
+                  const float *from = src + ix0;
+                  float *to = row + j;
+
+                  for (int t = 0; t < lo; t++)
+                    to[t] = 0.0f;
+                  for (int t = lo; t < hi; t++)
+                    to[t] = from[t * sw];
+                  for (int t = hi; t < run; t++)
+                    to[t] = 0.0f;
+                }
             }
           j += run;
           ox = 0;
