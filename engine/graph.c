@@ -38,6 +38,7 @@ convnet_graph_free (ConvnetGraph *g)
   if (!g)
     return;
   convnet_graph_release_fast (g);
+  convnet_graph_release_train_kernels (g);
   for (guint i = 0; i < g->nodes->len; i++)
     g_free (convnet_graph_node (g, i)->name);
   for (guint i = 0; i < g->params->len; i++)

@@ -47,6 +47,7 @@ typedef struct
   struct ConvnetFastNode *fast; /* conv: its packed kernel; Linear: its
                                    half weights; kept across plans while
                                    the weights stay */
+  struct ConvnetTrainConv *train_fast; /* conv: packed for training */
 
   /* forward plan */
   int           owner;       /* node whose buffer holds this output */
@@ -227,6 +228,8 @@ gboolean convnet_graph_plan_fast (ConvnetGraph *g, int batch,
 int      convnet_graph_n_fast_nodes (const ConvnetGraph *g);
 /* Frees every node's packed kernel. */
 void     convnet_graph_release_fast (ConvnetGraph *g);
+/* Frees what the training convolutions packed (graph_train.c). */
+void     convnet_graph_release_train_kernels (ConvnetGraph *g);
 /* Runs Linear node NODE on its half-precision weights (CONVNET_FC_FP16=1);
  * FALSE when it has none. */
 gboolean convnet_graph_run_fast_linear (ConvnetGraph *g, ConvnetNode *node,

@@ -3,6 +3,7 @@
  * its op's backward in the op table (graph_ops.c).  Frozen nodes run as at
  * inference and get no gradient, so a frozen backbone costs one forward. */
 #include "graph_ops.h"
+#include "kernels/conv_train.h"
 
 #include <string.h>
 
@@ -69,6 +70,14 @@ convnet_graph_freeze_through (ConvnetGraph *g, const char *name,
       assign_param_grads (g);
     }
   return TRUE;
+}
+
+void
+convnet_graph_release_train_kernels (ConvnetGraph *g)
+{
+  for (guint i = 0; i < g->nodes->len; i++)
+    g_clear_pointer (&convnet_graph_node (g, i)->train_fast,
+                     convnet_train_conv_free);
 }
 
 static int

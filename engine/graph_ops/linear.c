@@ -2,10 +2,13 @@
  * weight and optional bias over its flat input; at inference for up to
  * CONVNET_FC_MAX_BATCH samples, the kernels' threaded matrix-vector
  * product instead (kernels/fc.h), unless CONVNET_EXACT=1, with the weights
- * in half precision when the plan made them (CONVNET_FC_FP16=1). */
+ * in half precision when the plan made them (CONVNET_FC_FP16=1).  In
+ * training mode, forward and backward run on the kernels' micro-kernels
+ * and threads (kernels/linear_train.h), unless CONVNET_EXACT=1. */
 #include "graph_ops.h"
 
 #include "kernels/fc.h"
+#include "kernels/linear_train.h"
 
 void
 convnet_op_linear_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
@@ -20,6 +23,10 @@ convnet_op_linear_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
   if (!trains && batch <= CONVNET_FC_MAX_BATCH && !convnet_kernels_exact ())
     convnet_fc_forward (convnet_kernels (), node->out, in->out, weight, bias,
                         batch, in->shape.c, node->shape.c);
+  else if (g->training && !convnet_kernels_exact ())
+    convnet_linear_forward_batch (convnet_kernels (), node->out, in->out,
+                                  weight, bias, batch, in->shape.c,
+                                  node->shape.c);
   else
     linear_forward (node->out, in->out, weight, bias, batch, in->shape.c,
                     node->shape.c);
@@ -30,10 +37,16 @@ convnet_op_linear_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
                             gboolean trains G_GNUC_UNUSED)
 {
   const ConvnetNode *in = convnet_op_input (g, node, 0);
+  float *dx = convnet_op_input_grad (g, node, 0);
+  float *dweight = convnet_op_param_grad (g, node, 0);
+  float *dbias = node->has_bias ? convnet_op_param_grad (g, node, 1) : NULL;
+  const float *weight = convnet_op_param (g, node, 0);
 
-  linear_backward (convnet_op_input_grad (g, node, 0),
-                   convnet_op_param_grad (g, node, 0),
-                   node->has_bias ? convnet_op_param_grad (g, node, 1) : NULL,
-                   node->grad, in->out, convnet_op_param (g, node, 0), batch,
-                   in->shape.c, node->shape.c);
+  if (convnet_kernels_exact ())
+    linear_backward (dx, dweight, dbias, node->grad, in->out, weight, batch,
+                     in->shape.c, node->shape.c);
+  else
+    convnet_linear_backward_batch (convnet_kernels (), dx, dweight, dbias,
+                                   node->grad, in->out, weight, batch,
+                                   in->shape.c, node->shape.c);
 }

@@ -40,8 +40,9 @@ conv2d_scratch_floats (const ConvGeometry *geo)
 
 /* Unfolds the input channels of one group into a (C*KH*KW) x (OH*OW)
  * matrix so that the convolution is one matrix product. */
-static void
-im2col (float *col, const float *in, int channels, const ConvGeometry *geo)
+void
+conv2d_im2col (float *col, const float *in, int channels,
+               const ConvGeometry *geo)
 {
   const int hw_out = geo->h_out * geo->w_out;
 
@@ -118,7 +119,7 @@ conv2d_forward (float *out, const float *in, const float *weight,
 
           if (!pointwise)
             {
-              im2col (scratch, x, cin_g, geo);
+              conv2d_im2col (scratch, x, cin_g, geo);
               col = scratch;
             }
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
@@ -143,8 +144,8 @@ conv2d_backward_scratch_floats (const ConvGeometry *geo)
 
 /* The adjoint of im2col: adds every column entry back onto the input
  * element it was copied from. */
-static void
-col2im_add (float *in, const float *col, int channels,
+void
+conv2d_col2im_add (float *in, const float *col, int channels,
             const ConvGeometry *geo)
 {
   const int hw_out = geo->h_out * geo->w_out;
@@ -231,7 +232,7 @@ conv2d_backward (float *dx, float *dweight, float *dbias, const float *dy,
             const float *col = x + in_off;
             if (!pointwise)
               {
-                im2col (scratch, col, cin_g, geo);
+                conv2d_im2col (scratch, col, cin_g, geo);
                 col = scratch;
               }
             cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
@@ -252,7 +253,7 @@ conv2d_backward (float *dx, float *dweight, float *dbias, const float *dy,
                              k, hw_out, cout_g,
                              1.0f, weight + w_off, k, gy, hw_out,
                              0.0f, scratch, hw_out);
-                col2im_add (dx + in_off, scratch, cin_g, geo);
+                conv2d_col2im_add (dx + in_off, scratch, cin_g, geo);
               }
           }
       }

@@ -38,6 +38,12 @@ void  conv2d_forward (float *out, const float *in, const float *weight,
 /* SCRATCH holds conv2d_backward_scratch_floats() floats (may be NULL when
  * that is 0).  X is needed for DWEIGHT, WEIGHT for DX. */
 gsize conv2d_backward_scratch_floats (const ConvGeometry *geo);
+/* One sample's CHANNELS input planes IN unfolded into COL, (CHANNELS * kh
+ * * kw) x (h_out * w_out), and that matrix's adjoint added back onto IN. */
+void  conv2d_im2col (float *col, const float *in, int channels,
+                     const ConvGeometry *geo);
+void  conv2d_col2im_add (float *in, const float *col, int channels,
+                         const ConvGeometry *geo);
 void  conv2d_backward (float *dx, float *dweight, float *dbias,
                        const float *dy, const float *x, const float *weight,
                        int batch, const ConvGeometry *geo, float *scratch);

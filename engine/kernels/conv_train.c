@@ -1,0 +1,255 @@
+/* conv_train.c: a training convolution's forward on packed weights and its
+ * backward shared out over the threads by samples.  Per sample, with
+ * Y = W . col(X) as in ops/conv2d.c:
+ *   dW += dY . col(X)^T      dcol = W^T . dY,  dX += col2im (dcol)
+ * each product on the micro-kernels; a 1x1 stride-1 unpadded convolution
+ * reads and writes X's layout directly. */
+#include "conv_train.h"
+
+#include "conv_gemm.h"
+#include "matmul.h"
+
+#include <string.h>
+
+struct ConvnetTrainConv
+{
+  ConvnetPackedConv    *packed;
+  const ConvnetKernels *kernels;
+  const float          *weight;
+  const float          *bias;
+  guint64               serial;
+};
+
+void
+convnet_train_conv_free (ConvnetTrainConv *tc)
+{
+  if (!tc)
+    return;
+  convnet_packed_conv_free (tc->packed);
+  g_free (tc);
+}
+
+gboolean
+convnet_train_conv_forward (ConvnetTrainConv **cache,
+                            const ConvnetKernels *kernels,
+                            const ConvGeometry *geo, const float *weight,
+                            const float *bias, guint64 serial,
+                            gboolean repack, float *out, const float *in,
+                            int batch)
+{
+  ConvnetTrainConv *tc = *cache;
+
+  if (geo->groups != 1)
+    return FALSE;
+  if (!tc)
+    tc = *cache = g_new0 (ConvnetTrainConv, 1);
+  if (repack || !tc->packed || tc->kernels != kernels || tc->weight != weight
+      || tc->bias != bias || tc->serial != serial)
+    {
+      convnet_packed_conv_free (tc->packed);
+      tc->packed = convnet_packed_conv_new (kernels, geo, weight, bias, NULL,
+                                            NULL, FALSE);
+      tc->kernels = kernels;
+      tc->weight = weight;
+      tc->bias = bias;
+      tc->serial = serial;
+      if (!tc->packed)
+        return FALSE;
+    }
+  convnet_packed_conv_forward (tc->packed, out, in, NULL, batch);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------ backward */
+
+static gboolean
+is_pointwise (const ConvGeometry *geo)
+{
+  return geo->kh == 1 && geo->kw == 1 && geo->sh == 1 && geo->sw == 1
+         && geo->ph == 0 && geo->pw == 0;
+}
+
+/* floats, rounded up to whole cache lines */
+static gsize
+lines (gsize floats)
+{
+  return (floats + 15) & ~(gsize) 15;
+}
+
+/* One thread's workspace: the column matrix, the products' packing, the
+ * weight gradient (slices after the first) and the bias sums in double. */
+static gsize
+slice_floats (const ConvnetKernels *kernels, const ConvGeometry *geo)
+{
+  const gsize k = (gsize) geo->c_in * geo->kh * geo->kw;
+  const gsize hw = (gsize) geo->h_out * geo->w_out;
+
+  return lines (is_pointwise (geo) ? 0 : k * hw)
+         + lines (convnet_matmul_work_floats (kernels,
+                                              MAX (geo->c_out, (int) k)))
+         + lines ((gsize) geo->c_out * k) + lines (2 * (gsize) geo->c_out);
+}
+
+gsize
+convnet_conv2d_backward_fast_scratch (const ConvnetKernels *kernels,
+                                      const ConvGeometry *geo, int threads)
+{
+  /* + one line to align the start */
+  return slice_floats (kernels, geo) * MAX (threads, 1) + 16;
+}
+
+typedef struct
+{
+  float  *col, *work, *dw;
+  double *bias_sum;
+} SliceParts;
+
+static SliceParts
+slice_parts (const ConvnetKernels *kernels, const ConvGeometry *geo,
+             float *slice)
+{
+  const gsize k = (gsize) geo->c_in * geo->kh * geo->kw;
+  const gsize hw = (gsize) geo->h_out * geo->w_out;
+  SliceParts parts;
+
+  parts.col = slice;
+  parts.work = parts.col + lines (is_pointwise (geo) ? 0 : k * hw);
+  parts.dw = parts.work
+             + lines (convnet_matmul_work_floats (kernels,
+                                                  MAX (geo->c_out, (int) k)));
+  parts.bias_sum = (double *) (parts.dw + lines ((gsize) geo->c_out * k));
+  return parts;
+}
+
+typedef struct
+{
+  const ConvnetKernels *kernels;
+  const ConvGeometry   *geo;
+  float                *dx, *dweight, *dbias;
+  const float          *dy, *x, *weight;
+  int                   batch, slices;
+  float                *scratch;     /* 64-byte aligned */
+  gsize                 slice;       /* floats per slice */
+} BackwardJob;
+
+static void
+backward_slice (const BackwardJob *job, int t)
+{
+  const ConvGeometry *geo = job->geo;
+  const ConvnetKernels *kernels = job->kernels;
+  const int k = geo->c_in * geo->kh * geo->kw;
+  const int hw_in = geo->h_in * geo->w_in;
+  const int hw = geo->h_out * geo->w_out;
+  const int c_out = geo->c_out;
+  const gboolean pointwise = is_pointwise (geo);
+  const SliceParts parts = slice_parts (kernels, geo,
+                                        job->scratch + job->slice * t);
+  float *col = parts.col, *work = parts.work, *dw = parts.dw;
+  double *bias_sum = parts.bias_sum;
+  const int first = job->batch * t / job->slices;
+  const int end = job->batch * (t + 1) / job->slices;
+
+  /* the first slice adds straight onto the gradient */
+  if (t == 0)
+    dw = job->dweight;
+  else if (job->dweight)
+    memset (dw, 0, sizeof (float) * c_out * k);
+  memset (bias_sum, 0, sizeof (double) * c_out);
+
+  for (int n = first; n < end; n++)
+    {
+      const float *gy = job->dy + (gsize) n * c_out * hw;
+      const float *xn = job->x ? job->x + (gsize) n * geo->c_in * hw_in
+                               : NULL;
+      float *dxn = job->dx ? job->dx + (gsize) n * geo->c_in * hw_in : NULL;
+
+      if (job->dbias)
+        for (int oc = 0; oc < c_out; oc++)
+          {
+            const float *g = gy + (gsize) oc * hw;
+            double sum = 0.0;
+            for (int i = 0; i < hw; i++)
+              sum += g[i];
+            bias_sum[oc] += sum;
+          }
+      if (job->dweight)
+        {
+          const float *unfolded = xn;
+          if (!pointwise)
+            {
+              conv2d_im2col (col, xn, geo->c_in, geo);
+              unfolded = col;
+            }
+          /* dW (c_out x k) += dY (c_out x hw) . col^T (hw x k) */
+          convnet_matmul (kernels, c_out, k, hw,
+                          (ConvnetMatrixView) { gy, hw, 1 },
+                          (ConvnetMatrixView) { unfolded, 1, hw },
+                          dw, k, TRUE, work);
+        }
+      if (dxn)
+        {
+          /* dcol (k x hw) = W^T (k x c_out) . dY (c_out x hw) */
+          const ConvnetMatrixView wt = { job->weight, 1, k };
+          const ConvnetMatrixView g = { gy, hw, 1 };
+          if (pointwise)
+            convnet_matmul (kernels, k, hw, c_out, wt, g, dxn, hw, TRUE,
+                            work);
+          else
+            {
+              convnet_matmul (kernels, k, hw, c_out, wt, g, col, hw, FALSE,
+                              work);
+              conv2d_col2im_add (dxn, col, geo->c_in, geo);
+            }
+        }
+    }
+}
+
+static void
+backward_items (gpointer data, int begin, int end)
+{
+  for (int t = begin; t < end; t++)
+    backward_slice (data, t);
+}
+
+gboolean
+convnet_conv2d_backward_fast (const ConvnetKernels *kernels, float *dx,
+                              float *dweight, float *dbias, const float *dy,
+                              const float *x, const float *weight, int batch,
+                              const ConvGeometry *geo, float *scratch,
+                              gsize scratch_floats)
+{
+  const gsize k = (gsize) geo->c_in * geo->kh * geo->kw;
+  const gsize slice = slice_floats (kernels, geo);
+  float *aligned = (float *) (((guintptr) scratch + 63) & ~(guintptr) 63);
+  const gsize usable = scratch_floats > 16 ? scratch_floats - 16 : 0;
+  BackwardJob job = {
+    .kernels = kernels, .geo = geo, .dx = dx, .dweight = dweight,
+    .dbias = dbias, .dy = dy, .x = x, .weight = weight, .batch = batch,
+    .scratch = aligned, .slice = slice,
+  };
+
+  if (geo->groups != 1 || !scratch || usable < slice)
+    return FALSE;
+  if (batch <= 0 || (!dx && !dweight && !dbias))
+    return TRUE;
+  job.slices = MIN ((int) MIN (usable / slice, G_MAXINT),
+                    MIN (convnet_parallel_threads (), batch));
+  convnet_parallel_for (job.slices, backward_items, &job);
+
+  for (int t = 1; dweight && t < job.slices; t++)
+    {
+      const float *dw = slice_parts (kernels, geo, aligned + slice * t).dw;
+      for (gsize i = 0; i < (gsize) geo->c_out * k; i++)
+        dweight[i] += dw[i];
+    }
+  if (dbias)
+    for (int oc = 0; oc < geo->c_out; oc++)
+      {
+        double sum = 0.0;
+        for (int t = 0; t < job.slices; t++)
+          sum += slice_parts (kernels, geo,
+                              aligned + slice * t).bias_sum[oc];
+        dbias[oc] += (float) sum;
+      }
+  return TRUE;
+}
