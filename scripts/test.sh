@@ -45,10 +45,11 @@ scripts/test-gimp3.sh || status=$?
 # valgrind memcheck over the engine's suites, on the normal build (not
 # the dialogs, which LeakSanitizer checks above, nor shell-script suites,
 # whose shell's own leaks valgrind would report, nor whole fine-tunes,
-# which take over 300 s under valgrind and run under ASan above)
+# which take over 300 s under valgrind and run under ASan above, nor
+# whole networks compared on both paths, suite models, likewise)
 meson test -C build --print-errorlogs --num-processes 2 \
   --no-suite parity --no-suite gimp --no-suite fetch --no-suite ui --no-suite po \
-  --no-suite training \
+  --no-suite training --no-suite models \
   --logbase memcheck \
   --wrap "valgrind --quiet --error-exitcode=1 --leak-check=full \
 --errors-for-leak-kinds=definite --show-leak-kinds=definite" "$@" || status=$?
