@@ -168,6 +168,33 @@ direct_backward (double *dx, double *dw, double *db, const float *dy,
           }
 }
 
+/* y = b + sum w x, in double */
+static void
+direct_forward (double *y, const float *x, const float *w, const float *b,
+                int batch, const ConvGeometry *g)
+{
+  for (int n = 0; n < batch; n++)
+    for (int o = 0; o < g->c_out; o++)
+      for (int oy = 0; oy < g->h_out; oy++)
+        for (int ox = 0; ox < g->w_out; ox++)
+          {
+            double sum = b[o];
+            for (int c = 0; c < g->c_in; c++)
+              for (int ky = 0; ky < g->kh; ky++)
+                for (int kx = 0; kx < g->kw; kx++)
+                  {
+                    const int iy = oy * g->sh - g->ph + ky * g->dh;
+                    const int ix = ox * g->sw - g->pw + kx * g->dw;
+                    if (iy < 0 || iy >= g->h_in || ix < 0 || ix >= g->w_in)
+                      continue;
+                    sum += (double) w[((o * g->c_in + c) * g->kh + ky) * g->kw + kx]
+                           * x[(((gsize) n * g->c_in + c) * g->h_in + iy)
+                               * g->w_in + ix];
+                  }
+            y[(((gsize) n * g->c_out + o) * g->h_out + oy) * g->w_out + ox] = sum;
+          }
+}
+
 static double *
 to_double (const float *x, gsize n)
 {
@@ -208,6 +235,30 @@ check_conv_backward (const ConvnetKernels *kernels, int threads)
       want_dw = to_double (dw, n_w);
       want_db = to_double (db, c->c_out);
       direct_backward (want_dx, want_dw, want_db, dy, x, w, c->batch, &geo);
+      {
+        /* the forward, packed or direct, and again after the weights
+         * changed in place (as an optimizer step changes them) */
+        float *y = g_new (float, n_y);
+        double *want_y = g_new (double, n_y);
+        ConvnetTrainConv *cache = NULL;
+
+        for (int pass = 0; pass < 2; pass++)
+          {
+            if (pass == 1)
+              w[0] += 0.5f;
+            direct_forward (want_y, x, w, db, c->batch, &geo);
+            memset (y, 0xff, sizeof (float) * n_y);   /* NaN everywhere */
+            g_assert_true (convnet_train_conv_forward (&cache, kernels, &geo,
+                                                       w, db, 1, TRUE, y, x,
+                                                       c->batch));
+            assert_close (y, want_y, n_y, "conv forward", kernels->isa,
+                          threads, i);
+          }
+        w[0] -= 0.5f;
+        convnet_train_conv_free (cache);
+        g_free (y);
+        g_free (want_y);
+      }
       g_assert_true (convnet_conv2d_backward_fast (kernels, dx, dw, db, dy, x,
                                                    w, c->batch, &geo, scratch,
                                                    n_scratch));

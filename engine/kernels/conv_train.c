@@ -3,9 +3,12 @@
  * Y = W . col(X) as in ops/conv2d.c:
  *   dW += dY . col(X)^T      dcol = W^T . dY,  dX += col2im (dcol)
  * each product on the micro-kernels; a 1x1 stride-1 unpadded convolution
- * reads and writes X's layout directly. */
+ * reads and writes X's layout directly.  Convolutions with few channels
+ * run on the direct kernels (conv_direct.h) instead, forward and
+ * backward. */
 #include "conv_train.h"
 
+#include "conv_direct.h"
 #include "conv_gemm.h"
 #include "matmul.h"
 
@@ -29,6 +32,27 @@ convnet_train_conv_free (ConvnetTrainConv *tc)
   g_free (tc);
 }
 
+typedef struct
+{
+  const ConvnetDirectKernels *direct;
+  const ConvGeometry  *geo;
+  float               *out;
+  const float         *in, *weight, *bias;
+} DirectForwardJob;
+
+static void
+direct_forward_samples (gpointer data, int begin, int end)
+{
+  const DirectForwardJob *job = data;
+  const ConvGeometry *geo = job->geo;
+  float *work = convnet_matmul_thread_work (convnet_conv_direct_work_floats (geo));
+
+  for (int n = begin; n < end; n++)
+    job->direct->forward (job->out + (gsize) n * geo->c_out * geo->h_out * geo->w_out,
+                  job->in + (gsize) n * geo->c_in * geo->h_in * geo->w_in,
+                  job->weight, job->bias, geo, work);
+}
+
 gboolean
 convnet_train_conv_forward (ConvnetTrainConv **cache,
                             const ConvnetKernels *kernels,
@@ -41,6 +65,15 @@ convnet_train_conv_forward (ConvnetTrainConv **cache,
 
   if (geo->groups != 1)
     return FALSE;
+  if (convnet_conv_direct_fits (geo))
+    {
+      DirectForwardJob job = {
+        .direct = convnet_conv_direct_for (kernels),
+        .geo = geo, .out = out, .in = in, .weight = weight, .bias = bias,
+      };
+      convnet_parallel_for (batch, direct_forward_samples, &job);
+      return TRUE;
+    }
   if (!tc)
     tc = *cache = g_new0 (ConvnetTrainConv, 1);
   if (repack || !tc->packed || tc->kernels != kernels || tc->weight != weight
@@ -87,7 +120,9 @@ slice_floats (const ConvnetKernels *kernels, const ConvGeometry *geo)
   return lines (is_pointwise (geo) ? 0 : k * hw)
          + lines (convnet_matmul_work_floats (kernels,
                                               MAX (geo->c_out, (int) k)))
-         + lines ((gsize) geo->c_out * k) + lines (2 * (gsize) geo->c_out);
+         + lines ((gsize) geo->c_out * k) + lines (2 * (gsize) geo->c_out)
+         + (convnet_conv_direct_fits (geo)
+            ? lines ((gsize) geo->c_out * k * CONVNET_DIRECT_MAX_LANES) : 0);
 }
 
 gsize
@@ -102,6 +137,7 @@ typedef struct
 {
   float  *col, *work, *dw;
   double *bias_sum;
+  float  *lanes;      /* the direct kernels' per-lane weight gradient */
 } SliceParts;
 
 static SliceParts
@@ -118,6 +154,7 @@ slice_parts (const ConvnetKernels *kernels, const ConvGeometry *geo,
              + lines (convnet_matmul_work_floats (kernels,
                                                   MAX (geo->c_out, (int) k)));
   parts.bias_sum = (double *) (parts.dw + lines ((gsize) geo->c_out * k));
+  parts.lanes = (float *) parts.bias_sum + lines (2 * (gsize) geo->c_out);
   return parts;
 }
 
@@ -128,6 +165,7 @@ typedef struct
   float                *dx, *dweight, *dbias;
   const float          *dy, *x, *weight;
   int                   batch, slices;
+  const ConvnetDirectKernels *direct; /* NULL: products */
   float                *scratch;     /* 64-byte aligned */
   gsize                 slice;       /* floats per slice */
 } BackwardJob;
@@ -156,6 +194,27 @@ backward_slice (const BackwardJob *job, int t)
     memset (dw, 0, sizeof (float) * c_out * k);
   memset (bias_sum, 0, sizeof (double) * c_out);
 
+  if (job->direct)
+    {
+      float *direct_work = convnet_matmul_thread_work
+                             (convnet_conv_direct_work_floats (geo));
+      float *lanes = parts.lanes;
+      if (job->dweight)
+        memset (lanes, 0,
+                sizeof (float) * c_out * k * CONVNET_DIRECT_MAX_LANES);
+      for (int n = first; n < end; n++)
+        job->direct->backward (job->dx ? job->dx + (gsize) n * geo->c_in * hw_in
+                                       : NULL,
+                               job->dweight ? lanes : NULL,
+                               job->dbias ? bias_sum : NULL,
+                               job->dy + (gsize) n * c_out * hw,
+                               job->x ? job->x + (gsize) n * geo->c_in * hw_in
+                                      : NULL,
+                               job->weight, geo, direct_work);
+      if (job->dweight)
+        job->direct->reduce (dw, lanes, (gsize) c_out * k);
+      return;
+    }
   for (int n = first; n < end; n++)
     {
       const float *gy = job->dy + (gsize) n * c_out * hw;
@@ -232,6 +291,8 @@ convnet_conv2d_backward_fast (const ConvnetKernels *kernels, float *dx,
     return FALSE;
   if (batch <= 0 || (!dx && !dweight && !dbias))
     return TRUE;
+  if (convnet_conv_direct_fits (geo))
+    job.direct = convnet_conv_direct_for (kernels);
   job.slices = MIN ((int) MIN (usable / slice, G_MAXINT),
                     MIN (convnet_parallel_threads (), batch));
   convnet_parallel_for (job.slices, backward_items, &job);
