@@ -21,12 +21,6 @@ struct ConvnetPackedConv
   gboolean              relu;
 };
 
-static float *
-aligned_floats (gsize n)
-{
-  return g_aligned_alloc0 (MAX (n, 1), sizeof (float), 64);
-}
-
 ConvnetPackedConv *
 convnet_packed_conv_new (const ConvnetKernels *kernels,
                          const ConvGeometry *geo, const float *weight,
@@ -45,7 +39,13 @@ convnet_packed_conv_new (const ConvnetKernels *kernels,
   pc->k = geo->c_in * geo->kh * geo->kw;
   pc->m_panels = (pc->m + mr - 1) / mr;
   pc->relu = relu;
-  pc->a = aligned_floats ((gsize) pc->m_panels * pc->k * mr);
+  pc->a = convnet_packed_alloc ((gsize) pc->m_panels * pc->k * mr
+                                * sizeof (float));
+  if (!pc->a)
+    {
+      g_free (pc);
+      return NULL;
+    }
   for (int oc = 0; oc < pc->m; oc++)
     {
       float *panel = pc->a + (gsize) (oc / mr) * pc->k * mr + oc % mr;
@@ -73,7 +73,7 @@ convnet_packed_conv_free (ConvnetPackedConv *pc)
 {
   if (!pc)
     return;
-  g_aligned_free (pc->a);
+  convnet_packed_free (pc->a);
   g_free (pc->bias);
   g_free (pc);
 }

@@ -98,8 +98,13 @@ convnet_winograd_conv_new (const ConvnetKernels *kernels,
   wc->positions = t * t;
   wc->m_panels = (geo->c_out + mr - 1) / mr;
   wc->relu = relu;
-  wc->u = g_aligned_alloc0 ((gsize) wc->positions * wc->m_panels * geo->c_in
-                            * mr, sizeof (float), 64);
+  wc->u = convnet_packed_alloc ((gsize) wc->positions * wc->m_panels
+                                * geo->c_in * mr * sizeof (float));
+  if (!wc->u)
+    {
+      g_free (wc);
+      return NULL;
+    }
   for (int oc = 0; oc < geo->c_out; oc++)
     for (int ic = 0; ic < geo->c_in; ic++)
       {
@@ -142,7 +147,7 @@ convnet_winograd_conv_free (ConvnetWinogradConv *wc)
 {
   if (!wc)
     return;
-  g_aligned_free (wc->u);
+  convnet_packed_free (wc->u);
   g_free (wc->bias);
   g_free (wc);
 }
