@@ -31,12 +31,49 @@ convnet_op_maxpool2d_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
                         batch, &node->conv);
 }
 
+typedef struct
+{
+  const ConvnetNode *node;
+  float             *out;   /* out, or dx */
+  const float       *in;    /* in, or dy */
+  gboolean           backward;
+} AvgPoolJob;
+
+static void
+avgpool_samples (gpointer data, int begin, int end)
+{
+  const AvgPoolJob *job = data;
+  const ConvGeometry *geo = &job->node->conv;
+  const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
+  const gsize out_sample = (gsize) geo->c_in * geo->h_out * geo->w_out;
+
+  if (job->backward)
+    avgpool2d_backward (job->out + begin * in_sample,
+                        job->in + begin * out_sample, end - begin, geo,
+                        job->node->count_include_pad);
+  else
+    avgpool2d_forward (job->out + begin * out_sample,
+                       job->in + begin * in_sample, end - begin, geo,
+                       job->node->count_include_pad);
+}
+
+/* AvgPool2d over the samples shared out between the kernels' threads:
+ * each output is computed as on one thread. */
+static void
+avgpool_threaded (const ConvnetNode *node, float *out, const float *in,
+                  int batch, gboolean backward)
+{
+  AvgPoolJob job = { node, out, in, backward };
+
+  convnet_parallel_for (batch, avgpool_samples, &job);
+}
+
 void
 convnet_op_avgpool2d_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
                               gboolean trains G_GNUC_UNUSED)
 {
-  avgpool2d_forward (node->out, convnet_op_input (g, node, 0)->out, batch,
-                     &node->conv, node->count_include_pad);
+  avgpool_threaded (node, node->out, convnet_op_input (g, node, 0)->out,
+                    batch, FALSE);
 }
 
 void
@@ -46,8 +83,7 @@ convnet_op_avgpool2d_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
   float *dx = convnet_op_input_grad (g, node, 0);
 
   if (dx)
-    avgpool2d_backward (dx, node->grad, batch, &node->conv,
-                        node->count_include_pad);
+    avgpool_threaded (node, dx, node->grad, batch, TRUE);
 }
 
 void
