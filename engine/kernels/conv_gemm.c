@@ -21,6 +21,37 @@ struct ConvnetPackedConv
   gboolean              relu;
 };
 
+typedef struct
+{
+  ConvnetPackedConv *pc;
+  const float       *weight;
+  const double      *scale;
+} PackJob;
+
+/* Packs row panels [BEGIN, END) of the weights: each panel's K groups of
+ * MR floats are written in order, reading MR rows side by side. */
+static void
+pack_weight_panels (gpointer data, int begin, int end)
+{
+  const PackJob *job = data;
+  const ConvnetPackedConv *pc = job->pc;
+  const int mr = pc->kernels->mr;
+
+  for (int mp = begin; mp < end; mp++)
+    {
+      float *panel = pc->a + (gsize) mp * pc->k * mr;
+      const int rows = MIN (mr, pc->m - mp * mr);
+      float scale[32];
+
+      for (int r = 0; r < rows; r++)
+        scale[r] = job->scale ? (float) job->scale[mp * mr + r] : 1.0f;
+      for (int p = 0; p < pc->k; p++)
+        for (int r = 0; r < rows; r++)
+          panel[(gsize) p * mr + r]
+            = job->weight[(gsize) (mp * mr + r) * pc->k + p] * scale[r];
+    }
+}
+
 ConvnetPackedConv *
 convnet_packed_conv_new (const ConvnetKernels *kernels,
                          const ConvGeometry *geo, const float *weight,
@@ -30,7 +61,7 @@ convnet_packed_conv_new (const ConvnetKernels *kernels,
   ConvnetPackedConv *pc;
   const int mr = kernels->mr;
 
-  if (geo->groups != 1 || kernels->nr > MAX_NR)
+  if (geo->groups != 1 || kernels->nr > MAX_NR || kernels->mr > 32)
     return NULL;
   pc = g_new0 (ConvnetPackedConv, 1);
   pc->kernels = kernels;
@@ -46,15 +77,10 @@ convnet_packed_conv_new (const ConvnetKernels *kernels,
       g_free (pc);
       return NULL;
     }
-  for (int oc = 0; oc < pc->m; oc++)
-    {
-      float *panel = pc->a + (gsize) (oc / mr) * pc->k * mr + oc % mr;
-      const float *row = weight + (gsize) oc * pc->k;
-      const double s = scale ? scale[oc] : 1.0;
-
-      for (int p = 0; p < pc->k; p++)
-        panel[(gsize) p * mr] = (float) (row[p] * s);
-    }
+  {
+    PackJob job = { pc, weight, scale };
+    convnet_parallel_for (pc->m_panels, pack_weight_panels, &job);
+  }
   if (bias || scale)
     {
       pc->bias = g_new (float, pc->m);

@@ -1,28 +1,49 @@
 /* memory.c: where packed weights live.  Each packing is a mapping of its
- * own, advised into huge pages, with its length kept in a header so that
- * the caller frees it with the pointer alone. */
+ * own, aligned to and advised into huge pages when it is that large, and
+ * faulted in by one call rather than a trap per page (a trap is the
+ * expensive part in a virtual machine); its length is kept in a header so
+ * that the caller frees it with the pointer alone. */
 #include "kernels.h"
 
 #include <sys/mman.h>
 
 /* the header keeps the returned memory 64-byte aligned */
 #define HEADER 64
+#define HUGE_PAGE ((gsize) 2 << 20)
 
 gpointer
 convnet_packed_alloc (gsize bytes)
 {
   const gsize total = bytes + HEADER;
+  const gboolean huge = total >= HUGE_PAGE;
   guint8 *base;
 
-  if (bytes > G_MAXSIZE - HEADER)
+  if (bytes > G_MAXSIZE - HEADER - HUGE_PAGE)
     return NULL;
-  base = mmap (NULL, total, PROT_READ | PROT_WRITE,
+  /* a huge packing maps a huge page more and trims both ends to start
+   * on a huge page boundary */
+  base = mmap (NULL, huge ? total + HUGE_PAGE : total, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED)
     return NULL;
+  if (huge)
+    {
+      guint8 *aligned = (guint8 *) (((guintptr) base + HUGE_PAGE - 1)
+                                    & ~(guintptr) (HUGE_PAGE - 1));
+      const gsize page = 4096;
+      const gsize tail = ((total + page - 1) & ~(page - 1));
+
+      if (aligned > base)
+        munmap (base, aligned - base);
+      munmap (aligned + tail, base + total + HUGE_PAGE - (aligned + tail));
+      base = aligned;
 #ifdef MADV_HUGEPAGE
-  if (total >= 2 << 20)
-    madvise (base, total, MADV_HUGEPAGE);
+      madvise (base, total, MADV_HUGEPAGE);
+#endif
+    }
+#ifdef MADV_POPULATE_WRITE
+  /* an older kernel refuses: the pages then come at first use */
+  madvise (base, total, MADV_POPULATE_WRITE);
 #endif
   *(gsize *) base = total;
   return base + HEADER;
