@@ -127,10 +127,14 @@ convnet_thread_scratch (int slot, gsize floats)
   g_return_val_if_fail (slot >= 0 && slot < SCRATCH_SLOTS, NULL);
   if (floats > s->floats)
     {
-      g_aligned_free (s->data);
-      /* grown by half again, so that slowly growing requests settle */
+      convnet_packed_free (s->data);
+      /* grown by half again, so that slowly growing requests settle; in
+       * memory faulted in at once, like packed weights */
       s->floats = MAX (floats, s->floats + s->floats / 2);
-      s->data = g_aligned_alloc (s->floats, sizeof (float), 64);
+      s->data = convnet_packed_alloc (s->floats * sizeof (float));
+      if (!s->data)
+        g_error ("out of memory for a %" G_GSIZE_FORMAT " MB kernel "
+                 "workspace", s->floats * sizeof (float) >> 20);
     }
   return s->data;
 }
