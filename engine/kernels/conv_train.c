@@ -109,7 +109,21 @@ lines (gsize floats)
   return (floats + 15) & ~(gsize) 15;
 }
 
-/* One thread's workspace: the column matrix, the products' packing, the
+/* Samples whose weight-gradient products are taken as one, so that the
+ * sum runs over at least GROUP_PIXELS output pixels: in deep layers a
+ * sample has a few dozen, too few to pay for loading and storing the
+ * gradient's tiles once per sample. */
+#define GROUP_PIXELS 256
+
+static int
+samples_per_group (const ConvGeometry *geo)
+{
+  const int hw = geo->h_out * geo->w_out;
+
+  return hw >= GROUP_PIXELS ? 1 : (GROUP_PIXELS + hw - 1) / hw;
+}
+
+/* One thread's workspace: the column matrix (of a group of samples), the products' packing, the
  * weight gradient (slices after the first) and the bias sums in double. */
 static gsize
 slice_floats (const ConvnetKernels *kernels, const ConvGeometry *geo)
@@ -117,7 +131,10 @@ slice_floats (const ConvnetKernels *kernels, const ConvGeometry *geo)
   const gsize k = (gsize) geo->c_in * geo->kh * geo->kw;
   const gsize hw = (gsize) geo->h_out * geo->w_out;
 
-  return lines (is_pointwise (geo) ? 0 : k * hw)
+  const gsize group = samples_per_group (geo);
+
+  return lines (is_pointwise (geo) && group == 1 ? 0 : k * hw * group)
+         + lines (group > 1 ? (gsize) geo->c_out * hw * group : 0)
          + lines (convnet_matmul_work_floats (kernels,
                                               MAX (geo->c_out, (int) k)))
          + lines ((gsize) geo->c_out * k) + lines (2 * (gsize) geo->c_out)
@@ -135,7 +152,7 @@ convnet_conv2d_backward_fast_scratch (const ConvnetKernels *kernels,
 
 typedef struct
 {
-  float  *col, *work, *dw;
+  float  *col, *dy_group, *work, *dw;
   double *bias_sum;
   float  *lanes;      /* the direct kernels' per-lane weight gradient */
 } SliceParts;
@@ -148,8 +165,14 @@ slice_parts (const ConvnetKernels *kernels, const ConvGeometry *geo,
   const gsize hw = (gsize) geo->h_out * geo->w_out;
   SliceParts parts;
 
+  const gsize group = samples_per_group (geo);
+
   parts.col = slice;
-  parts.work = parts.col + lines (is_pointwise (geo) ? 0 : k * hw);
+  parts.dy_group = parts.col
+                   + lines (is_pointwise (geo) && group == 1 ? 0
+                                                            : k * hw * group);
+  parts.work = parts.dy_group
+               + lines (group > 1 ? (gsize) geo->c_out * hw * group : 0);
   parts.dw = parts.work
              + lines (convnet_matmul_work_floats (kernels,
                                                   MAX (geo->c_out, (int) k)));
@@ -186,6 +209,7 @@ backward_slice (const BackwardJob *job, int t)
   double *bias_sum = parts.bias_sum;
   const int first = job->batch * t / job->slices;
   const int end = job->batch * (t + 1) / job->slices;
+  const int group = samples_per_group (geo);
 
   /* the first slice adds straight onto the gradient */
   if (t == 0)
@@ -215,41 +239,58 @@ backward_slice (const BackwardJob *job, int t)
         job->direct->reduce (dw, lanes, (gsize) c_out * k);
       return;
     }
-  for (int n = first; n < end; n++)
+  for (int n0 = first; n0 < end; n0 += group)
     {
-      const float *gy = job->dy + (gsize) n * c_out * hw;
-      const float *xn = job->x ? job->x + (gsize) n * geo->c_in * hw_in
-                               : NULL;
-      float *dxn = job->dx ? job->dx + (gsize) n * geo->c_in * hw_in : NULL;
+      const int samples = MIN (group, end - n0);
+      const gsize ld = (gsize) samples * hw;
 
       if (job->dbias)
-        for (int oc = 0; oc < c_out; oc++)
-          {
-            const float *g = gy + (gsize) oc * hw;
-            double sum = 0.0;
-            for (int i = 0; i < hw; i++)
-              sum += g[i];
-            bias_sum[oc] += sum;
-          }
+        for (int n = n0; n < n0 + samples; n++)
+          for (int oc = 0; oc < c_out; oc++)
+            {
+              const float *g = job->dy + ((gsize) n * c_out + oc) * hw;
+              double sum = 0.0;
+              for (int i = 0; i < hw; i++)
+                sum += g[i];
+              bias_sum[oc] += sum;
+            }
       if (job->dweight)
         {
-          const float *unfolded = xn;
-          if (!pointwise)
+          /* dW (c_out x k) += dY (c_out x ld) . col^T (ld x k), the
+           * group's samples side by side */
+          const float *gy = job->dy + (gsize) n0 * c_out * hw;
+          const float *unfolded = job->x + (gsize) n0 * geo->c_in * hw_in;
+
+          if (samples > 1 || !pointwise)
             {
-              conv2d_im2col (col, xn, geo->c_in, geo);
+              for (int s = 0; s < samples; s++)
+                conv2d_im2col_ld (col + (gsize) s * hw, ld,
+                                  job->x + (gsize) (n0 + s) * geo->c_in * hw_in,
+                                  geo->c_in, geo);
               unfolded = col;
             }
-          /* dW (c_out x k) += dY (c_out x hw) . col^T (hw x k) */
-          convnet_matmul (kernels, c_out, k, hw,
-                          (ConvnetMatrixView) { gy, hw, 1 },
-                          (ConvnetMatrixView) { unfolded, 1, hw },
+          if (samples > 1)
+            {
+              for (int s = 0; s < samples; s++)
+                for (int oc = 0; oc < c_out; oc++)
+                  memcpy (parts.dy_group + oc * ld + (gsize) s * hw,
+                          job->dy + ((gsize) (n0 + s) * c_out + oc) * hw,
+                          sizeof (float) * hw);
+              gy = parts.dy_group;
+            }
+          convnet_matmul (kernels, c_out, k, (int) ld,
+                          (ConvnetMatrixView) { gy, ld, 1 },
+                          (ConvnetMatrixView) { unfolded, 1, ld },
                           dw, k, TRUE, work);
         }
-      if (dxn)
+      for (int n = n0; job->dx && n < n0 + samples; n++)
         {
           /* dcol (k x hw) = W^T (k x c_out) . dY (c_out x hw) */
           const ConvnetMatrixView wt = { job->weight, 1, k };
-          const ConvnetMatrixView g = { gy, hw, 1 };
+          const ConvnetMatrixView g = { job->dy + (gsize) n * c_out * hw,
+                                        hw, 1 };
+          float *dxn = job->dx + (gsize) n * geo->c_in * hw_in;
+
           if (pointwise)
             convnet_matmul (kernels, k, hw, c_out, wt, g, dxn, hw, TRUE,
                             work);

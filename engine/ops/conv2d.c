@@ -44,14 +44,21 @@ void
 conv2d_im2col (float *col, const float *in, int channels,
                const ConvGeometry *geo)
 {
-  const int hw_out = geo->h_out * geo->w_out;
+  conv2d_im2col_ld (col, (gsize) geo->h_out * geo->w_out, in, channels, geo);
+}
+
+/* The same with rows LD floats apart. */
+void
+conv2d_im2col_ld (float *col, gsize ld, const float *in, int channels,
+                  const ConvGeometry *geo)
+{
 
   for (int c = 0; c < channels; c++)
     for (int ky = 0; ky < geo->kh; ky++)
       for (int kx = 0; kx < geo->kw; kx++)
         {
           const float *plane = in + (gsize) c * geo->h_in * geo->w_in;
-          float *row = col + ((gsize) (c * geo->kh + ky) * geo->kw + kx) * hw_out;
+          float *row = col + ((gsize) (c * geo->kh + ky) * geo->kw + kx) * ld;
           const int x_off = kx * geo->dw - geo->pw;
           /* the output columns whose input column lies inside the image */
           int ox_lo = 0, ox_hi = geo->w_out;

@@ -44,6 +44,9 @@ void  conv2d_im2col (float *col, const float *in, int channels,
                      const ConvGeometry *geo);
 void  conv2d_col2im_add (float *in, const float *col, int channels,
                          const ConvGeometry *geo);
+/* conv2d_im2col with COL's rows LD floats apart. */
+void  conv2d_im2col_ld (float *col, gsize ld, const float *in, int channels,
+                        const ConvGeometry *geo);
 void  conv2d_backward (float *dx, float *dweight, float *dbias,
                        const float *dy, const float *x, const float *weight,
                        int batch, const ConvGeometry *geo, float *scratch);
