@@ -9,6 +9,7 @@
 #include "kernels/conv_train.h"
 #include "kernels/linear_train.h"
 #include "kernels/matmul.h"
+#include "kernels/sigmoid.h"
 
 #include <math.h>
 #include <string.h>
@@ -356,6 +357,44 @@ test_isa (gconstpointer isa)
     }
 }
 
+/* Sigmoid of each ISA: within 2e-7 of 1 / (1 + e^-x) in double, and the
+ * reference kernel's values to the bit, on lengths around the vector
+ * widths and inputs out to where e^-x overflows. */
+static void
+test_sigmoid (gconstpointer isa)
+{
+  const ConvnetKernels *kernels = convnet_kernels_for (isa);
+  const gsize lengths[] = { 1, 3, 15, 17, 33, 1001 };
+
+  if (!kernels)
+    {
+      g_test_skip ("this CPU or build lacks the instruction set");
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (lengths); i++)
+    {
+      const gsize n = lengths[i];
+      float *x = g_new (float, n), *got = g_new (float, n);
+      float *reference = g_new (float, n);
+
+      fill (x, n, 40 + i);
+      for (gsize j = 0; j < n; j++)
+        x[j] *= 1 + (j % 7) * 20;    /* up to +-121 */
+      memset (got, 0xff, sizeof (float) * n);
+      convnet_sigmoid_forward_for (kernels) (got, x, n);
+      sigmoid_forward (reference, x, n);
+      for (gsize j = 0; j < n; j++)
+        {
+          const double want = 1.0 / (1.0 + exp (-(double) x[j]));
+          if (fabs (got[j] - want) > 2e-7 || got[j] != reference[j])
+            g_error ("sigmoid %s, n %" G_GSIZE_FORMAT ", x %g: %.9g, "
+                     "want %.9g, reference %.9g", kernels->isa, n, x[j],
+                     got[j], want, reference[j]);
+        }
+      g_free (x); g_free (got); g_free (reference);
+    }
+}
+
 /* Too little workspace for one thread, or groups, leave the gradients to
  * the reference kernel untouched. */
 static void
@@ -383,5 +422,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/train-kernels/avx2", "avx2", test_isa);
   g_test_add_data_func ("/train-kernels/avx512", "avx512", test_isa);
   g_test_add_func ("/train-kernels/refused", test_conv_backward_refused);
+  g_test_add_data_func ("/train-kernels/sigmoid/generic", "generic",
+                        test_sigmoid);
+  g_test_add_data_func ("/train-kernels/sigmoid/avx2", "avx2", test_sigmoid);
+  g_test_add_data_func ("/train-kernels/sigmoid/avx512", "avx512",
+                        test_sigmoid);
   return g_test_run ();
 }

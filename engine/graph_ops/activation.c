@@ -5,6 +5,7 @@
 #include "graph_ops.h"
 
 #include "kernels/kernels.h"
+#include "kernels/sigmoid.h"
 
 /* below this many floats an element-wise op stays on the calling thread */
 #define CHUNK_FLOATS 16384
@@ -89,7 +90,12 @@ void
 convnet_op_sigmoid_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
                             gboolean trains G_GNUC_UNUSED)
 {
-  forward_threaded (sigmoid_forward, node->out,
+  /* the vectorised loop gives the reference's values: only
+   * CONVNET_EXACT=1's promise of the reference code itself needs this */
+  forward_threaded (convnet_kernels_exact ()
+                    ? sigmoid_forward
+                    : convnet_sigmoid_forward_for (convnet_kernels ()),
+                    node->out,
                     convnet_op_input (g, node, 0)->out,
                     convnet_op_numel (node, batch));
 }
