@@ -65,11 +65,11 @@ gsize
 convnet_op_conv2d_backward_scratch (const ConvnetNode *node)
 {
   const gsize reference = conv2d_backward_scratch_floats (&node->conv);
+  const int threads = convnet_parallel_threads ();
 
   if (!uses_train_kernels (node))
     return reference;
   return MAX (reference,
               convnet_conv2d_backward_fast_scratch (convnet_kernels (),
-                                                    &node->conv,
-                                                    convnet_parallel_threads ()));
+                                                    &node->conv, threads));
 }

@@ -51,6 +51,7 @@ CONVNET_DECLARE_DIRECT (avx2)
 CONVNET_DECLARE_DIRECT (avx512)
 
 /* The direct kernels for KERNELS' instruction set. */
-const ConvnetDirectKernels *convnet_conv_direct_for (const ConvnetKernels *kernels);
+const ConvnetDirectKernels *
+convnet_conv_direct_for (const ConvnetKernels *kernels);
 
 #endif

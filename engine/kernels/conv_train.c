@@ -45,12 +45,14 @@ direct_forward_samples (gpointer data, int begin, int end)
 {
   const DirectForwardJob *job = data;
   const ConvGeometry *geo = job->geo;
-  float *work = convnet_matmul_thread_work (convnet_conv_direct_work_floats (geo));
+  const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
+  const gsize out_sample = (gsize) geo->c_out * geo->h_out * geo->w_out;
+  float *work = convnet_matmul_thread_work
+                  (convnet_conv_direct_work_floats (geo));
 
   for (int n = begin; n < end; n++)
-    job->direct->forward (job->out + (gsize) n * geo->c_out * geo->h_out * geo->w_out,
-                  job->in + (gsize) n * geo->c_in * geo->h_in * geo->w_in,
-                  job->weight, job->bias, geo, work);
+    job->direct->forward (job->out + n * out_sample, job->in + n * in_sample,
+                          job->weight, job->bias, geo, work);
 }
 
 gboolean
@@ -123,8 +125,9 @@ samples_per_group (const ConvGeometry *geo)
   return hw >= GROUP_PIXELS ? 1 : (GROUP_PIXELS + hw - 1) / hw;
 }
 
-/* One thread's workspace: the column matrix (of a group of samples), the products' packing, the
- * weight gradient (slices after the first) and the bias sums in double. */
+/* One thread's workspace: the column matrix (of a group of samples) and
+ * the group's dY, the products' packing, the weight gradient (slices after
+ * the first), the bias sums in double and the direct kernels' lanes. */
 static gsize
 slice_floats (const ConvnetKernels *kernels, const ConvGeometry *geo)
 {

@@ -13,6 +13,7 @@ void convnet_sigmoid_forward_avx2 (float *out, const float *in, gsize n);
 void convnet_sigmoid_forward_avx512 (float *out, const float *in, gsize n);
 
 /* The forward for KERNELS' instruction set: sigmoid_forward's values. */
-ConvnetSigmoidForward convnet_sigmoid_forward_for (const ConvnetKernels *kernels);
+ConvnetSigmoidForward
+convnet_sigmoid_forward_for (const ConvnetKernels *kernels);
 
 #endif
