@@ -95,6 +95,17 @@ convnet_packed_conv_new (const ConvnetKernels *kernels,
 }
 
 void
+convnet_packed_conv_repack (ConvnetPackedConv *pc, const float *weight,
+                            const float *bias)
+{
+  PackJob job = { pc, weight, NULL };
+
+  convnet_parallel_for (pc->m_panels, pack_weight_panels, &job);
+  if (bias && pc->bias)
+    memcpy (pc->bias, bias, pc->m * sizeof (float));
+}
+
+void
 convnet_packed_conv_free (ConvnetPackedConv *pc)
 {
   if (!pc)

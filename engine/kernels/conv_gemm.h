@@ -22,6 +22,13 @@ ConvnetPackedConv *convnet_packed_conv_new (const ConvnetKernels *kernels,
                                             const double *scale,
                                             const double *shift,
                                             gboolean relu);
+/* Packs new values of the same weights and bias into CONV, which was made
+ * from WEIGHT and BIAS (both or neither) without SCALE: training changes
+ * them at every step, and a fresh packing would map and fault in its
+ * memory again each time. */
+void               convnet_packed_conv_repack (ConvnetPackedConv *conv,
+                                               const float *weight,
+                                               const float *bias);
 void               convnet_packed_conv_free (ConvnetPackedConv *conv);
 gsize              convnet_packed_conv_bytes (const ConvnetPackedConv *conv);
 

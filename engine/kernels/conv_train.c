@@ -78,8 +78,14 @@ convnet_train_conv_forward (ConvnetTrainConv **cache,
     }
   if (!tc)
     tc = *cache = g_new0 (ConvnetTrainConv, 1);
-  if (repack || !tc->packed || tc->kernels != kernels || tc->weight != weight
-      || tc->bias != bias || tc->serial != serial)
+  if (tc->packed && tc->kernels == kernels && tc->weight == weight
+      && tc->bias == bias && (repack || tc->serial != serial))
+    {
+      convnet_packed_conv_repack (tc->packed, weight, bias);
+      tc->serial = serial;
+    }
+  else if (!tc->packed || tc->kernels != kernels || tc->weight != weight
+           || tc->bias != bias)
     {
       convnet_packed_conv_free (tc->packed);
       tc->packed = convnet_packed_conv_new (kernels, geo, weight, bias, NULL,
