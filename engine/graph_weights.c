@@ -104,7 +104,8 @@ choose_in_place (ConvnetGraph *g, const ConvnetWeightFile *file,
       offsets[i] = p.offset;
       g_array_append_val (found, p);
     }
-  qsort (found->data, found->len, sizeof (InPlace), compare_offsets);
+  if (found->len > 1)   /* an empty array has no data to sort */
+    qsort (found->data, found->len, sizeof (InPlace), compare_offsets);
   for (guint k = 0; k < found->len; k++)
     {
       const InPlace *p = &g_array_index (found, InPlace, k);

@@ -39,7 +39,7 @@ load_weights_half (const guint16 *w, __mmask16 mask)
       {                                                                      \
         const __mmask16 mask = in - i >= LANES                               \
                                ? (__mmask16) 0xffff                          \
-                               : (__mmask16) ((1u << (in - i)) - 1);         \
+                               : (__mmask16) ((1u << MAX (in - i, 0)) - 1);  \
         __m512 wv[8];                                                        \
                                                                              \
         if (i >= in)                                                         \
