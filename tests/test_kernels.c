@@ -8,15 +8,12 @@
 #include "kernels/conv_gemm.h"
 #include "kernels/kernels.h"
 
+#include "kernel_reference.h"
+
 #include <math.h>
 #include <string.h>
 
-typedef struct
-{
-  int c_in, h, w, c_out, k, stride, pad, dilation, batch;
-} ConvCase;
-
-static const ConvCase cases[] = {
+static const ReferenceConvCase cases[] = {
   { 3, 9, 11, 5, 3, 1, 1, 1, 1 },      /* everything odd */
   { 1, 1, 1, 7, 1, 1, 0, 1, 2 },       /* a 1x1 image, pointwise */
   { 2, 1, 1, 9, 3, 1, 1, 1, 1 },       /* 1x1 image under a 3x3 kernel */
@@ -30,66 +27,6 @@ static const ConvCase cases[] = {
   { 64, 28, 28, 64, 3, 1, 1, 1, 2 },   /* many pixel panels, two samples */
 };
 
-static ConvGeometry
-geometry (const ConvCase *c)
-{
-  ConvGeometry geo = {
-    .c_in = c->c_in, .h_in = c->h, .w_in = c->w, .c_out = c->c_out,
-    .kh = c->k, .kw = c->k, .sh = c->stride, .sw = c->stride,
-    .ph = c->pad, .pw = c->pad, .dh = c->dilation, .dw = c->dilation,
-    .groups = 1,
-  };
-  geo.h_out = (c->h + 2 * c->pad - c->dilation * (c->k - 1) - 1) / c->stride + 1;
-  geo.w_out = (c->w + 2 * c->pad - c->dilation * (c->k - 1) - 1) / c->stride + 1;
-  return geo;
-}
-
-static void
-fill (float *x, gsize n, guint32 seed)
-{
-  GRand *rand = g_rand_new_with_seed (seed);
-
-  for (gsize i = 0; i < n; i++)
-    x[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  g_rand_free (rand);
-}
-
-/* The definition: out[n][o][y][x] = sum over c, ky, kx of w * in, in
- * double, then scale, shift, residual and ReLU. */
-static void
-direct_conv (double *out, const float *in, const float *w, const float *bias,
-             const double *scale, const double *shift, const float *residual,
-             gboolean relu, int batch, const ConvGeometry *g)
-{
-  for (int n = 0; n < batch; n++)
-    for (int o = 0; o < g->c_out; o++)
-      for (int oy = 0; oy < g->h_out; oy++)
-        for (int ox = 0; ox < g->w_out; ox++)
-          {
-            double sum = bias ? bias[o] : 0.0;
-            gsize at = (((gsize) n * g->c_out + o) * g->h_out + oy) * g->w_out + ox;
-
-            for (int c = 0; c < g->c_in; c++)
-              for (int ky = 0; ky < g->kh; ky++)
-                for (int kx = 0; kx < g->kw; kx++)
-                  {
-                    int iy = oy * g->sh - g->ph + ky * g->dh;
-                    int ix = ox * g->sw - g->pw + kx * g->dw;
-                    if (iy < 0 || iy >= g->h_in || ix < 0 || ix >= g->w_in)
-                      continue;
-                    sum += (double) w[((o * g->c_in + c) * g->kh + ky) * g->kw + kx]
-                           * in[(((gsize) n * g->c_in + c) * g->h_in + iy) * g->w_in + ix];
-                  }
-            if (scale)
-              sum = sum * scale[o] + shift[o];
-            if (residual)
-              sum += residual[at];
-            if (relu && sum < 0)
-              sum = 0;
-            out[at] = sum;
-          }
-}
-
 /* Runs every case through KERNELS with bias, folded scale and shift,
  * residual and ReLU switched on in turn, and compares with the direct
  * convolution: within 1e-5 of the largest absolute value, since only
@@ -100,8 +37,8 @@ check_kernels (const ConvnetKernels *kernels)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     for (int variant = 0; variant < 4; variant++)
       {
-        const ConvCase *c = &cases[i];
-        const ConvGeometry geo = geometry (c);
+        const ReferenceConvCase *c = &cases[i];
+        const ConvGeometry geo = reference_conv_geometry (c);
         const gsize n_in = (gsize) c->batch * c->c_in * c->h * c->w;
         const gsize n_out = (gsize) c->batch * geo.c_out * geo.h_out * geo.w_out;
         const gsize n_w = (gsize) c->c_out * c->c_in * c->k * c->k;
@@ -115,16 +52,16 @@ check_kernels (const ConvnetKernels *kernels)
         ConvnetPackedConv *pc;
         double largest = 0, worst = 0;
 
-        fill (in, n_in, 1 + i);
-        fill (w, n_w, 100 + i);
-        fill (bias, c->c_out, 200 + i);
-        fill (residual, n_out, 300 + i);
+        reference_fill (in, n_in, 1 + i);
+        reference_fill (w, n_w, 100 + i);
+        reference_fill (bias, c->c_out, 200 + i);
+        reference_fill (residual, n_out, 300 + i);
         for (int o = 0; o < c->c_out; o++)
           {
             scale[o] = 0.5 + 0.1 * o;
             shift[o] = 0.25 - 0.05 * o;
           }
-        direct_conv (want, in, w, with_bias ? bias : NULL,
+        reference_conv (want, in, w, with_bias ? bias : NULL,
                      with_bn ? scale : NULL, with_bn ? shift : NULL,
                      with_residual ? residual : NULL, relu, c->batch, &geo);
         pc = convnet_packed_conv_new (kernels, &geo, w,
@@ -173,8 +110,8 @@ test_conv_isa (gconstpointer isa)
 static void
 test_conv_groups_refused (void)
 {
-  ConvCase c = { 4, 5, 5, 4, 3, 1, 1, 1, 1 };
-  ConvGeometry geo = geometry (&c);
+  ReferenceConvCase c = { 4, 5, 5, 4, 3, 1, 1, 1, 1 };
+  ConvGeometry geo = reference_conv_geometry (&c);
   float w[4 * 2 * 9] = { 0 };
 
   geo.groups = 2;

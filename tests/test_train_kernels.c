@@ -11,18 +11,10 @@
 #include "kernels/matmul.h"
 #include "kernels/sigmoid.h"
 
+#include "kernel_reference.h"
+
 #include <math.h>
 #include <string.h>
-
-static void
-fill (float *x, gsize n, guint32 seed)
-{
-  GRand *rand = g_rand_new_with_seed (seed);
-
-  for (gsize i = 0; i < n; i++)
-    x[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  g_rand_free (rand);
-}
 
 /* GOT against WANT within 1e-5 of WANT's largest magnitude (at least 1):
  * only the order of float additions differs. */
@@ -78,9 +70,9 @@ check_matmul (const ConvnetKernels *kernels, int threads)
       const ConvnetMatrixView bv = t->b_transposed
         ? (ConvnetMatrixView) { b, 1, t->k } : (ConvnetMatrixView) { b, t->n, 1 };
 
-      fill (a, MAX (t->m * t->k, 1), 10 + i);
-      fill (b, MAX (t->k * t->n, 1), 20 + i);
-      fill (c, t->m * ldc, 30 + i);
+      reference_fill (a, MAX (t->m * t->k, 1), 10 + i);
+      reference_fill (b, MAX (t->k * t->n, 1), 20 + i);
+      reference_fill (c, t->m * ldc, 30 + i);
       for (int r = 0; r < t->m; r++)
         for (int j = 0; j < t->n; j++)
           {
@@ -102,12 +94,7 @@ check_matmul (const ConvnetKernels *kernels, int threads)
 
 /* ------------------------------------------------ convolution backward */
 
-typedef struct
-{
-  int c_in, h, w, c_out, k, stride, pad, dilation, batch;
-} ConvCase;
-
-static const ConvCase conv_cases[] = {
+static const ReferenceConvCase conv_cases[] = {
   { 3, 9, 11, 5, 3, 1, 1, 1, 3 },      /* everything odd */
   { 1, 1, 1, 7, 1, 1, 0, 1, 2 },       /* a 1x1 image, pointwise */
   { 2, 1, 1, 9, 3, 1, 1, 1, 1 },       /* 1x1 image under a 3x3 kernel */
@@ -119,20 +106,6 @@ static const ConvCase conv_cases[] = {
   { 1, 28, 28, 6, 5, 1, 2, 1, 5 },     /* lenet5's first layer */
   { 6, 14, 14, 16, 5, 1, 0, 1, 4 },    /* and its second */
 };
-
-static ConvGeometry
-geometry (const ConvCase *c)
-{
-  ConvGeometry geo = {
-    .c_in = c->c_in, .h_in = c->h, .w_in = c->w, .c_out = c->c_out,
-    .kh = c->k, .kw = c->k, .sh = c->stride, .sw = c->stride,
-    .ph = c->pad, .pw = c->pad, .dh = c->dilation, .dw = c->dilation,
-    .groups = 1,
-  };
-  geo.h_out = (c->h + 2 * c->pad - c->dilation * (c->k - 1) - 1) / c->stride + 1;
-  geo.w_out = (c->w + 2 * c->pad - c->dilation * (c->k - 1) - 1) / c->stride + 1;
-  return geo;
-}
 
 /* The definitions, from y[n][o][oy][ox] = b[o] + sum w[o][c][ky][kx]
  * x[n][c][iy][ix]: each product adds dy * x to dw, dy * w to dx, and dy
@@ -211,8 +184,8 @@ check_conv_backward (const ConvnetKernels *kernels, int threads)
 {
   for (guint i = 0; i < G_N_ELEMENTS (conv_cases); i++)
     {
-      const ConvCase *c = &conv_cases[i];
-      const ConvGeometry geo = geometry (c);
+      const ReferenceConvCase *c = &conv_cases[i];
+      const ConvGeometry geo = reference_conv_geometry (c);
       const gsize n_x = (gsize) c->batch * c->c_in * c->h * c->w;
       const gsize n_y = (gsize) c->batch * c->c_out * geo.h_out * geo.w_out;
       const gsize n_w = (gsize) c->c_out * c->c_in * c->k * c->k;
@@ -225,13 +198,13 @@ check_conv_backward (const ConvnetKernels *kernels, int threads)
       float *scratch = g_new (float, n_scratch);
       double *want_dx, *want_dw, *want_db;
 
-      fill (x, n_x, 1 + i);
-      fill (w, n_w, 100 + i);
-      fill (dy, n_y, 200 + i);
+      reference_fill (x, n_x, 1 + i);
+      reference_fill (w, n_w, 100 + i);
+      reference_fill (dy, n_y, 200 + i);
       /* the gradients are added to what the buffers hold */
-      fill (dx, n_x, 300 + i);
-      fill (dw, n_w, 400 + i);
-      fill (db, c->c_out, 500 + i);
+      reference_fill (dx, n_x, 300 + i);
+      reference_fill (dw, n_w, 400 + i);
+      reference_fill (db, c->c_out, 500 + i);
       want_dx = to_double (dx, n_x);
       want_dw = to_double (dw, n_w);
       want_db = to_double (db, c->c_out);
@@ -296,13 +269,13 @@ check_linear (const ConvnetKernels *kernels, int threads)
       float *dw = g_new (float, no * ni), *db = g_new (float, no);
       double *want_y = g_new0 (double, nb * no), *want_dx, *want_dw, *want_db;
 
-      fill (x, nb * ni, 1 + i);
-      fill (w, no * ni, 2 + i);
-      fill (b, no, 3 + i);
-      fill (dy, nb * no, 4 + i);
-      fill (dx, nb * ni, 5 + i);
-      fill (dw, no * ni, 6 + i);
-      fill (db, no, 7 + i);
+      reference_fill (x, nb * ni, 1 + i);
+      reference_fill (w, no * ni, 2 + i);
+      reference_fill (b, no, 3 + i);
+      reference_fill (dy, nb * no, 4 + i);
+      reference_fill (dx, nb * ni, 5 + i);
+      reference_fill (dw, no * ni, 6 + i);
+      reference_fill (db, no, 7 + i);
       want_dx = to_double (dx, nb * ni);
       want_dw = to_double (dw, no * ni);
       want_db = to_double (db, no);
@@ -377,7 +350,7 @@ test_sigmoid (gconstpointer isa)
       float *x = g_new (float, n), *got = g_new (float, n);
       float *reference = g_new (float, n);
 
-      fill (x, n, 40 + i);
+      reference_fill (x, n, 40 + i);
       for (gsize j = 0; j < n; j++)
         x[j] *= 1 + (j % 7) * 20;    /* up to +-121 */
       memset (got, 0xff, sizeof (float) * n);
@@ -400,8 +373,8 @@ test_sigmoid (gconstpointer isa)
 static void
 test_conv_backward_refused (void)
 {
-  ConvCase c = { 4, 5, 5, 4, 3, 1, 1, 1, 1 };
-  ConvGeometry geo = geometry (&c);
+  ReferenceConvCase c = { 4, 5, 5, 4, 3, 1, 1, 1, 1 };
+  ConvGeometry geo = reference_conv_geometry (&c);
   float x[100] = { 0 }, w[144] = { 0 }, dy[100] = { 1 }, dw[144] = { 0 };
   float scratch[64];
 

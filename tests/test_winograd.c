@@ -10,6 +10,8 @@
 #include "kernels/conv_winograd.h"
 #include "kernels/kernels.h"
 
+#include "kernel_reference.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -44,51 +46,6 @@ geometry (const ConvCase *c)
   return geo;
 }
 
-static void
-fill (float *x, gsize n, guint32 seed)
-{
-  GRand *rand = g_rand_new_with_seed (seed);
-
-  for (gsize i = 0; i < n; i++)
-    x[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  g_rand_free (rand);
-}
-
-/* The definition: out[n][o][y][x] = sum over c, ky, kx of w * in, in
- * double, then scale, shift, residual and ReLU. */
-static void
-direct_conv (double *out, const float *in, const float *w, const float *bias,
-             const double *scale, const double *shift, const float *residual,
-             gboolean relu, int batch, const ConvGeometry *g)
-{
-  for (int n = 0; n < batch; n++)
-    for (int o = 0; o < g->c_out; o++)
-      for (int oy = 0; oy < g->h_out; oy++)
-        for (int ox = 0; ox < g->w_out; ox++)
-          {
-            double sum = bias ? bias[o] : 0.0;
-            gsize at = (((gsize) n * g->c_out + o) * g->h_out + oy) * g->w_out + ox;
-
-            for (int c = 0; c < g->c_in; c++)
-              for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++)
-                  {
-                    int iy = oy - g->ph + ky, ix = ox - g->pw + kx;
-                    if (iy < 0 || iy >= g->h_in || ix < 0 || ix >= g->w_in)
-                      continue;
-                    sum += (double) w[((o * g->c_in + c) * 3 + ky) * 3 + kx]
-                           * in[(((gsize) n * g->c_in + c) * g->h_in + iy) * g->w_in + ix];
-                  }
-            if (scale)
-              sum = sum * scale[o] + shift[o];
-            if (residual)
-              sum += residual[at];
-            if (relu && sum < 0)
-              sum = 0;
-            out[at] = sum;
-          }
-}
-
 /* Runs every case with bias, folded scale and shift, residual and ReLU
  * switched on in turn through both tile sizes on KERNELS, one and two
  * threads, and compares with the direct convolution: within 1e-5 of the
@@ -114,16 +71,16 @@ check_kernels (const ConvnetKernels *kernels)
         double *scale = g_new (double, c->c_out), *shift = g_new (double, c->c_out);
         double largest = 0;
 
-        fill (in, n_in, 1 + i);
-        fill (w, n_w, 100 + i);
-        fill (bias, c->c_out, 200 + i);
-        fill (residual, n_out, 300 + i);
+        reference_fill (in, n_in, 1 + i);
+        reference_fill (w, n_w, 100 + i);
+        reference_fill (bias, c->c_out, 200 + i);
+        reference_fill (residual, n_out, 300 + i);
         for (int o = 0; o < c->c_out; o++)
           {
             scale[o] = 0.5 + 0.1 * o;
             shift[o] = 0.25 - 0.05 * o;
           }
-        direct_conv (want, in, w, with_bias ? bias : NULL,
+        reference_conv (want, in, w, with_bias ? bias : NULL,
                      with_bn ? scale : NULL, with_bn ? shift : NULL,
                      with_residual ? residual : NULL, relu, c->batch, &geo);
         for (gsize j = 0; j < n_out; j++)
