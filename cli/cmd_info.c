@@ -12,7 +12,7 @@ cmd_models (int argc, char **argv)
     return 1;
   g_option_context_free (context);
 
-  printf ("%-10s %7s %13s %7s  %s\n", "model", "input", "parameters",
+  printf ("%-16s %7s %13s %7s  %s\n", "model", "input", "parameters",
           "GMACs", "torchvision checkpoint");
   for (guint i = 0; i < convnet_arch_count (); i++)
     {
@@ -25,7 +25,7 @@ cmd_models (int argc, char **argv)
         return cli_fail_error (error);
       input = g_strdup_printf ("%dx%d", arch->default_height,
                                arch->default_width);
-      printf ("%-10s %7s %13" G_GUINT64_FORMAT " %7.3f  %s\n", arch->name,
+      printf ("%-16s %7s %13" G_GUINT64_FORMAT " %7.3f  %s\n", arch->name,
               input, convnet_graph_param_count (g),
               convnet_graph_macs (g) / 1e9,
               arch->checkpoint ? arch->checkpoint : "-");

@@ -361,6 +361,14 @@ typedef struct
   const char        *head;           /* the classifier layer replaced by fine-tuning */
   const char        *features;       /* the node feeding it: what a frozen backbone gives */
   const char        *last_block_freeze; /* freeze through this to train the last block too */
+  /* Builder options for the small variants.  WIDTH is the first stage's
+   * channels (0: torchvision's 64), and every other width scales with it;
+   * SMALL_INPUT swaps the stem for a 3x3 convolution at stride 1 without
+   * the first max-pool (28x28 images); PLAIN drops the ResNet shortcuts,
+   * as the ResNet paper's "plain" networks. */
+  int                width;
+  gboolean           small_input;
+  gboolean           plain;
 } ConvnetArch;
 
 guint              convnet_arch_count  (void);

@@ -17,6 +17,7 @@ try:
     import numpy as np
     import torch
     import torchvision.models as tvm
+    import torch_small
 except ImportError as e:  # a missing oracle is a failure, never a skip
     print("1..1\nnot ok 1 - parity needs Debian's python3-torch, "
           f"python3-torchvision and python3-numpy: {e}")
@@ -24,6 +25,8 @@ except ImportError as e:  # a missing oracle is a failure, never a skip
 
 TOLERANCE = 1e-4
 OTHER_SIZE = {"lenet5": 30}
+SMALL = {"lenet5", "resnet18_small", "resnet34_small", "plain18_small",
+         "plain34_small", "googlenet_small"}
 NODES = {
     "lenet5": ["3", "6", "10"],
     "alexnet": ["features.0", "features.12", "avgpool", "classifier.5"],
@@ -44,6 +47,14 @@ NODES = {
     "googlenet": ["conv1", "conv1.bn", "inception4a.branch3.1",
                   "inception4a.branch4.0", "inception4a", "maxpool4",
                   "inception5b"],
+    # the narrow 28x28 networks, against tests/torch_small.py
+    "resnet18_small": ["conv1", "layer1.1", "layer2.0.downsample.1",
+                       "layer4"],
+    "resnet34_small": ["layer3.5"],
+    "plain18_small": ["layer2.0", "layer2.1.bn2", "layer4"],
+    "plain34_small": ["layer3.5"],
+    "googlenet_small": ["conv1", "maxpool2", "inception3b", "maxpool4",
+                        "inception5b"],
 }
 # checkpoints written in the legacy (pre-1.6) format, to cover both
 LEGACY = {"resnet18", "vgg11_bn"}
@@ -62,6 +73,8 @@ def lenet5():
 def make_model(arch):
     if arch == "lenet5":
         return lenet5()
+    if arch in torch_small.SMALL_ARCHS:
+        return torch_small.make(arch)
     if arch == "googlenet":
         # as for IMAGENET1K_V1; aux heads stay in the file, unused in eval
         return tvm.googlenet(transform_input=True, aux_logits=True,
@@ -129,11 +142,12 @@ def run_arch(exe, arch, tap, tmp):
     ckpt = os.path.join(tmp, f"{arch}.pth")
     torch.save(model.state_dict(), ckpt,
                _use_new_zipfile_serialization=arch not in LEGACY)
-    channels = 1 if arch == "lenet5" else 3
-    sizes = (28, 30) if arch == "lenet5" else (224, OTHER_SIZE.get(arch, 160))
+    channels = 1 if arch in SMALL else 3
+    sizes = ((28, OTHER_SIZE.get(arch, 33)) if arch in SMALL
+             else (224, OTHER_SIZE.get(arch, 160)))
     for size in sizes:
         x = torch.rand(3, channels, size, size, generator=gen)
-        if arch != "lenet5":  # ImageNet-normalised range
+        if arch not in SMALL:  # ImageNet-normalised range
             x = (x - 0.45) / 0.226
         nodes = NODES[arch] if size == sizes[0] else []
         captured = {}

@@ -39,6 +39,10 @@ test_parameter_counts (void)
     { "resnet18", 11689512 }, { "resnet34", 21797672 },
     { "resnet50", 25557032 }, { "resnet101", 44549160 },
     { "resnet152", 60192808 }, { "googlenet", 6624904 },
+    /* tests/torch_small.py's twins */
+    { "resnet18_small", 701178 }, { "resnet34_small", 1334330 },
+    { "plain18_small", 689978 }, { "plain34_small", 1323130 },
+    { "googlenet_small", 354850 },
   };
 
   g_assert_cmpuint (convnet_arch_count (), ==, G_N_ELEMENTS (counts));
@@ -111,6 +115,57 @@ test_node_names_and_shapes (void)
   g = build ("lenet5", 30, 30);
   assert_node (g, "2", 6, 15, 15);
   assert_node (g, "6", 400, 1, 1);
+  convnet_graph_free (g);
+}
+
+static guint
+count_ops (ConvnetGraph *g, ConvnetOpKind op)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < convnet_graph_n_nodes (g); i++)
+    n += convnet_graph_node (g, (int) i)->op == op;
+  return n;
+}
+
+/* The narrow 28x28 networks keep the full ones' names: a 3x3 stem at
+ * stride 1 and no first max-pool, a quarter of the widths; the plain
+ * ResNet has every layer but no shortcut. */
+static void
+test_small_variants (void)
+{
+  ConvnetGraph *g = build ("resnet18_small", 0, 0);
+
+  g_assert_cmpint (convnet_graph_input_shape (g).c, ==, 1);
+  assert_node (g, "conv1", 16, 28, 28);
+  g_assert_null (convnet_graph_lookup (g, "maxpool"));
+  assert_node (g, "layer1", 16, 28, 28);
+  assert_node (g, "layer2.1", 32, 14, 14);
+  assert_node (g, "layer3.0.downsample.1", 64, 7, 7);
+  assert_node (g, "layer4", 128, 4, 4);
+  assert_node (g, "fc", 10, 1, 1);
+  g_assert_cmpuint (count_ops (g, CONVNET_OP_ADD), ==, 8);
+  convnet_graph_free (g);
+
+  g = build ("plain34_small", 0, 0);
+  assert_node (g, "layer3.5", 64, 7, 7);
+  g_assert_true (convnet_graph_lookup (g, "layer3.5")->is_block);
+  g_assert_nonnull (convnet_graph_lookup (g, "layer3.5.bn2"));
+  g_assert_null (convnet_graph_lookup (g, "layer2.0.downsample.0"));
+  g_assert_cmpuint (count_ops (g, CONVNET_OP_ADD), ==, 0);
+  g_assert_cmpuint (count_ops (g, CONVNET_OP_CONV2D), ==, 33);
+  convnet_graph_free (g);
+
+  g = build ("googlenet_small", 0, 0);
+  assert_node (g, "conv1", 16, 28, 28);
+  g_assert_null (convnet_graph_lookup (g, "maxpool1"));
+  assert_node (g, "conv3", 48, 28, 28);
+  assert_node (g, "maxpool2", 48, 14, 14);
+  assert_node (g, "inception3a.branch2.0", 24, 14, 14);
+  assert_node (g, "inception3a", 64, 14, 14);
+  assert_node (g, "inception4e", 208, 7, 7);
+  assert_node (g, "inception5b", 256, 4, 4);
+  g_assert_cmpuint (count_ops (g, CONVNET_OP_CHANNEL_AFFINE), ==, 0);
   convnet_graph_free (g);
 }
 
@@ -449,6 +504,7 @@ main (int argc, char **argv)
   g_test_add_func ("/models/parameter-counts", test_parameter_counts);
   g_test_add_func ("/models/node-names-and-shapes", test_node_names_and_shapes);
   g_test_add_func ("/models/macs", test_macs);
+  g_test_add_func ("/models/small-variants", test_small_variants);
   g_test_add_func ("/models/bad-builds", test_bad_builds);
   g_test_add_func ("/models/buffer-reuse", test_buffer_reuse);
   g_test_add_func ("/models/profile", test_profile);

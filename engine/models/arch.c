@@ -10,12 +10,19 @@
     { 0.229f, 0.224f, 0.225f }, FALSE }
 #define IMAGENET(name, family, min, checkpoint, cam, head, features, last) \
   { name, family, 1000, 3, 224, 224, min, IMAGENET_PREPROCESS, \
-    "imagenet.txt", checkpoint, cam, head, features, last }
+    "imagenet.txt", checkpoint, cam, head, features, last, 0, FALSE, FALSE }
+
+/* A quarter of torchvision's widths, a 3x3 stem and no first max-pool, on
+ * lenet5's input: 28x28, one channel in [0, 1]. */
+#define FASHION_PREPROCESS \
+  { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 }, TRUE }
+#define SMALL(name, family, cam, features, last, plain) \
+  { name, family, 10, 1, 28, 28, 8, FASHION_PREPROCESS, "fashion-mnist.txt", \
+    NULL, cam, "fc", features, last, 16, TRUE, plain }
 
 static const ConvnetArch archs[] = {
-  { "lenet5", "lenet", 10, 1, 28, 28, 28,
-    { TRUE, 0, 28, 28, { 0, 0, 0 }, { 1, 1, 1 }, TRUE },
-    "fashion-mnist.txt", NULL, "4", "11", "10", "6" },
+  { "lenet5", "lenet", 10, 1, 28, 28, 28, FASHION_PREPROCESS,
+    "fashion-mnist.txt", NULL, "4", "11", "10", "6", 0, FALSE, FALSE },
   IMAGENET ("alexnet", "alexnet", 63, "alexnet-owt-7be5be79.pth", "features.11",
             "classifier.6", "classifier.5", "flatten"),
   IMAGENET ("vgg11", "vgg", 32, "vgg11-8a719046.pth", "features.19",
@@ -46,6 +53,13 @@ static const ConvnetArch archs[] = {
             "fc", "flatten", "layer4.1"),
   IMAGENET ("googlenet", "googlenet", 15, "googlenet-1378be20.pth", "inception5b",
             "fc", "dropout", "inception5a"),
+  /* narrow networks for 28x28 grayscale pictures, trained here */
+  SMALL ("resnet18_small", "resnet", "layer4", "flatten", "layer4.0", FALSE),
+  SMALL ("resnet34_small", "resnet", "layer4", "flatten", "layer4.1", FALSE),
+  SMALL ("plain18_small", "resnet", "layer4", "flatten", "layer4.0", TRUE),
+  SMALL ("plain34_small", "resnet", "layer4", "flatten", "layer4.1", TRUE),
+  SMALL ("googlenet_small", "googlenet", "inception5b", "dropout",
+         "inception5a", FALSE),
 };
 
 guint

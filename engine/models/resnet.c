@@ -1,14 +1,25 @@
 /* resnet.c: torchvision's ResNet 18/34 (basic blocks) and 50/101/152
  * (bottleneck blocks, stride on the 3x3 convolution as in V1.5).  A block
  * reuses one ReLU module several times; its first use carries the name
- * "relu", the last one is the block's own output (layer2.1). */
+ * "relu", the last one is the block's own output (layer2.1).  The same
+ * builder makes the narrow 28x28 variants and their plain twins, whose
+ * blocks keep every layer and name but add no shortcut. */
 #include "models.h"
 
 #include <string.h>
 
+typedef struct
+{
+  int       width;        /* the first stage's channels */
+  const int *blocks;      /* blocks per stage, 4 stages */
+  gboolean  bottleneck;
+  gboolean  small_input;  /* 3x3 stem at stride 1, no max-pool */
+  gboolean  plain;        /* no shortcuts */
+} ResnetShape;
+
 static int
 basic_block (ConvnetGraph *g, int x, int planes, int stride,
-             gboolean downsample, GError **error)
+             gboolean downsample, gboolean plain, GError **error)
 {
   int y, shortcut = x;
 
@@ -19,6 +30,8 @@ basic_block (ConvnetGraph *g, int x, int planes, int stride,
   TRY_NODE (y, convnet_conv2d (g, "conv2", y, planes, 3, 1, 1, 1, 1, FALSE,
                                error));
   TRY_NODE (y, convnet_batchnorm2d (g, "bn2", y, 1e-5f, error));
+  if (plain)
+    return convnet_activation (g, CONVNET_OP_RELU, NULL, y);
   if (downsample)
     {
       convnet_graph_push_scope (g, "downsample");
@@ -34,7 +47,7 @@ basic_block (ConvnetGraph *g, int x, int planes, int stride,
 
 static int
 bottleneck_block (ConvnetGraph *g, int x, int planes, int stride,
-                  gboolean downsample, GError **error)
+                  gboolean downsample, gboolean plain, GError **error)
 {
   int y, shortcut = x;
 
@@ -49,6 +62,8 @@ bottleneck_block (ConvnetGraph *g, int x, int planes, int stride,
   TRY_NODE (y, convnet_conv2d (g, "conv3", y, planes * 4, 1, 1, 0, 1, 1,
                                FALSE, error));
   TRY_NODE (y, convnet_batchnorm2d (g, "bn3", y, 1e-5f, error));
+  if (plain)
+    return convnet_activation (g, CONVNET_OP_RELU, NULL, y);
   if (downsample)
     {
       convnet_graph_push_scope (g, "downsample");
@@ -62,25 +77,31 @@ bottleneck_block (ConvnetGraph *g, int x, int planes, int stride,
   return convnet_activation (g, CONVNET_OP_RELU, NULL, y);
 }
 
-int
-build_resnet_custom (ConvnetGraph *g, int width, const int blocks[4],
-                     gboolean bottleneck, int num_classes, GError **error)
+static int
+build_shape (ConvnetGraph *g, const ResnetShape *shape, int num_classes,
+             GError **error)
 {
+  const int width = shape->width;
   int x = 0, in_channels = width;
 
-  TRY_NODE (x, convnet_conv2d (g, "conv1", x, width, 7, 2, 3, 1, 1, FALSE,
-                               error));
+  if (shape->small_input)
+    TRY_NODE (x, convnet_conv2d (g, "conv1", x, width, 3, 1, 1, 1, 1, FALSE,
+                                 error));
+  else
+    TRY_NODE (x, convnet_conv2d (g, "conv1", x, width, 7, 2, 3, 1, 1, FALSE,
+                                 error));
   TRY_NODE (x, convnet_batchnorm2d (g, "bn1", x, 1e-5f, error));
   x = convnet_activation (g, CONVNET_OP_RELU, "relu", x);
-  TRY_NODE (x, convnet_maxpool2d (g, "maxpool", x, 3, 2, 1, FALSE, error));
+  if (!shape->small_input)
+    TRY_NODE (x, convnet_maxpool2d (g, "maxpool", x, 3, 2, 1, FALSE, error));
 
   for (int layer = 0; layer < 4; layer++)
     {
       const int planes = width << layer;
-      const int out_channels = bottleneck ? planes * 4 : planes;
+      const int out_channels = shape->bottleneck ? planes * 4 : planes;
 
       convnet_graph_push_scope (g, "layer%d", layer + 1);
-      for (int b = 0; b < blocks[layer]; b++)
+      for (int b = 0; b < shape->blocks[layer]; b++)
         {
           const int stride = (b == 0 && layer > 0) ? 2 : 1;
           const gboolean downsample = b == 0
@@ -88,11 +109,11 @@ build_resnet_custom (ConvnetGraph *g, int width, const int blocks[4],
                                           || in_channels != out_channels);
 
           convnet_graph_push_scope (g, "%d", b);
-          TRY_NODE (x, bottleneck
+          TRY_NODE (x, shape->bottleneck
                        ? bottleneck_block (g, x, planes, stride, downsample,
-                                           error)
+                                           shape->plain, error)
                        : basic_block (g, x, planes, stride, downsample,
-                                      error));
+                                      shape->plain, error));
           convnet_graph_pop_scope (g);
           in_channels = out_channels;
         }
@@ -106,21 +127,39 @@ build_resnet_custom (ConvnetGraph *g, int width, const int blocks[4],
 }
 
 int
+build_resnet_custom (ConvnetGraph *g, int width, const int blocks[4],
+                     gboolean bottleneck, int num_classes, GError **error)
+{
+  const ResnetShape shape = { width, blocks, bottleneck, FALSE, FALSE };
+
+  return build_shape (g, &shape, num_classes, error);
+}
+
+int
 build_resnet (ConvnetGraph *g, const ConvnetArch *arch, int num_classes,
               GError **error)
 {
-  static const struct { const char *name; int blocks[4]; gboolean bottleneck; }
+  static const struct { const char *depth; int blocks[4]; gboolean bottleneck; }
   depths[] = {
-    { "resnet18",  { 2, 2, 2, 2 },  FALSE },
-    { "resnet34",  { 3, 4, 6, 3 },  FALSE },
-    { "resnet50",  { 3, 4, 6, 3 },  TRUE },
-    { "resnet101", { 3, 4, 23, 3 }, TRUE },
-    { "resnet152", { 3, 8, 36, 3 }, TRUE },
+    { "18",  { 2, 2, 2, 2 },  FALSE },
+    { "34",  { 3, 4, 6, 3 },  FALSE },
+    { "50",  { 3, 4, 6, 3 },  TRUE },
+    { "101", { 3, 4, 23, 3 }, TRUE },
+    { "152", { 3, 8, 36, 3 }, TRUE },
   };
+  /* resnet18, plain34_small: the depth follows the letters */
+  const char *digits = arch->name + strcspn (arch->name, "0123456789");
+  const gsize n_digits = strspn (digits, "0123456789");
 
   for (guint i = 0; i < G_N_ELEMENTS (depths); i++)
-    if (strcmp (depths[i].name, arch->name) == 0)
-      return build_resnet_custom (g, 64, depths[i].blocks,
-                                  depths[i].bottleneck, num_classes, error);
+    if (strlen (depths[i].depth) == n_digits
+        && strncmp (depths[i].depth, digits, n_digits) == 0)
+      {
+        const ResnetShape shape = { arch->width ? arch->width : 64,
+                                    depths[i].blocks, depths[i].bottleneck,
+                                    arch->small_input, arch->plain };
+
+        return build_shape (g, &shape, num_classes, error);
+      }
   g_return_val_if_reached (-1);
 }
