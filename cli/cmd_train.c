@@ -96,6 +96,36 @@ cli_print_evaluation (const ConvnetEvaluation *e, char **names)
     }
 }
 
+/* `--log FILE`: the per-epoch figures as CSV, rewritten whole (and so
+ * atomically) after every epoch, so that a stopped run leaves what it did */
+typedef struct
+{
+  const char *label;      /* "test" or "val" */
+  const char *path;       /* NULL: no log */
+  GString    *csv;
+  GError     *error;
+} TrainLog;
+
+static gboolean
+train_progress (const ConvnetTrainProgress *p, gpointer user_data)
+{
+  TrainLog *log = user_data;
+
+  cli_print_progress (p, (gpointer) log->label);
+  if (!p->epoch_done || !log->path)
+    return TRUE;
+  if (log->csv->len == 0)
+    g_string_append_printf (log->csv, "epoch,train_loss,train_error,"
+                            "%s_loss,%s_error,lr,seconds\n", log->label,
+                            log->label);
+  g_string_append_printf (log->csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.2f\n",
+                          p->epoch, p->train_loss, 1.0 - p->train_accuracy,
+                          p->val_loss, 1.0 - p->val_accuracy, p->lr,
+                          p->seconds);
+  return g_file_set_contents (log->path, log->csv->str, (gssize) log->csv->len,
+                              &log->error);
+}
+
 static char *
 command_line (int argc, char **argv)
 {
@@ -114,7 +144,7 @@ int
 cmd_train (int argc, char **argv)
 {
   char *model = NULL, *mnist = NULL, *data_dir = NULL, *out = NULL;
-  char *optimizer = NULL, *schedule = NULL, *augment = NULL;
+  char *optimizer = NULL, *schedule = NULL, *augment = NULL, *log_path = NULL;
   double lr = 1e-3, weight_decay = 0.0, momentum = 0.9, smoothing = 0.0;
   double validation_share = 0.2, crop_scale = 0.0, ema = 0.0;
   int epochs = 10, batch = 64, threads = 2;
@@ -149,9 +179,13 @@ cmd_train (int argc, char **argv)
       "held-out share of an image folder (0.2)", "SHARE" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "random seed (1)", "S" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "threads (2)", "T" },
+    { "log", 0, 0, G_OPTION_ARG_FILENAME, &log_path,
+      "write each epoch's loss, error, learning rate and time as CSV",
+      "FILE.csv" },
     { 0 }
   };
   GOptionContext *context = g_option_context_new ("- train a network");
+  TrainLog log = { NULL, NULL, NULL, NULL };
   char *command = command_line (argc, argv);
   GError *error = NULL;
   ConvnetDataset *train_set = NULL, *test_set = NULL;
@@ -235,15 +269,26 @@ cmd_train (int argc, char **argv)
       convnet_graph_init_random (m->graph, ts.seed);
       m->preprocess = convnet_arch_lookup (model)->preprocess;
     }
-  ts.callback = cli_print_progress;
-  ts.user_data = mnist ? "test" : "val";
+  log.label = mnist ? "test" : "val";
+  log.path = log_path;
+  log.csv = g_string_new (NULL);
+  ts.callback = train_progress;
+  ts.user_data = &log;
 
   /* with idx files the test set is scored after every epoch, never
    * trained on */
   if (!convnet_train (m->graph, &m->preprocess, train_set, train,
                       mnist ? test_set : train_set, held_out, &ts, &final,
                       &error))
-    goto out;
+    {
+      if (log.error)
+        {
+          /* the log could not be written: that, not the stop it caused */
+          g_clear_error (&error);
+          error = g_steal_pointer (&log.error);
+        }
+      goto out;
+    }
 
   printf ("%s accuracy %.4f\n", mnist ? "test" : "validation", final.accuracy);
   extra = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
@@ -263,6 +308,10 @@ out:
   if (error)
     status = cli_fail_error (error);
   convnet_evaluation_clear (&final);
+  if (log.csv)
+    g_string_free (log.csv, TRUE);
+  g_clear_error (&log.error);
+  g_free (log_path);
   if (extra)
     g_hash_table_unref (extra);
   if (train)
