@@ -4,6 +4,7 @@
  * inference and get no gradient, so a frozen backbone costs one forward. */
 #include "graph_ops.h"
 #include "kernels/conv_train.h"
+#include "kernels/kernels.h"
 
 #include <string.h>
 
@@ -204,6 +205,39 @@ backward_node (ConvnetGraph *g, int i, int batch)
                                          convnet_graph_node_trains (g, i));
 }
 
+/* Gradient buffers are zeroed before every backward (the backward passes
+ * accumulate into them): at batch 128 that is hundreds of megabytes a step,
+ * which both threads share out in blocks. */
+#define ZERO_BLOCK (1 << 16)
+
+typedef struct
+{
+  float *data;
+  gsize  n;
+} ZeroJob;
+
+static void
+zero_blocks (gpointer data, int first, int end)
+{
+  const ZeroJob *job = data;
+  const gsize begin = (gsize) first * ZERO_BLOCK;
+  const gsize stop = MIN (job->n, (gsize) end * ZERO_BLOCK);
+
+  memset (job->data + begin, 0, (stop - begin) * sizeof (float));
+}
+
+static void
+zero_floats (float *data, gsize n)
+{
+  ZeroJob job = { data, n };
+
+  if (n < 2 * ZERO_BLOCK)
+    memset (data, 0, n * sizeof (float));
+  else
+    convnet_parallel_for ((int) ((n + ZERO_BLOCK - 1) / ZERO_BLOCK),
+                          zero_blocks, &job);
+}
+
 gboolean
 convnet_graph_backward (ConvnetGraph *g, GError **error)
 {
@@ -218,12 +252,11 @@ convnet_graph_backward (ConvnetGraph *g, GError **error)
                    g->arch);
       return FALSE;
     }
-  memset (g->grad_block, 0, g->param_floats * sizeof (float));
+  zero_floats (g->grad_block, g->param_floats);
   for (int i = first; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
-      memset (node->grad, 0,
-              convnet_op_numel (node, g->batch) * sizeof (float));
+      zero_floats (node->grad, convnet_op_numel (node, g->batch));
     }
   softmax_cross_entropy_backward (last->grad, g->probs, g->targets, g->batch,
                                   last->shape.c, g->label_smoothing);

@@ -3,6 +3,52 @@
  * in a node that trains with the batch's, which it keeps for the
  * backward and folds into the running ones (momentum 0.1, as torch). */
 #include "graph_ops.h"
+#include "kernels/kernels.h"
+
+/* A training BatchNorm shares its channels out between the threads: each
+ * channel's statistics are its own, so the result is the serial one. */
+typedef struct
+{
+  ConvnetGraph *g;
+  ConvnetNode  *node;
+  int           batch;
+} BatchnormJob;
+
+static void
+forward_train_channels (gpointer data, int first, int end)
+{
+  const BatchnormJob *job = data;
+  ConvnetGraph *g = job->g;
+  ConvnetNode *node = job->node;
+  const ConvnetNode *in = convnet_op_input (g, node, 0);
+
+  batchnorm2d_forward_train_channels (node->out, node->save_mean,
+                                      node->save_invstd, in->out,
+                                      convnet_op_param (g, node, 0),
+                                      convnet_op_param (g, node, 1),
+                                      convnet_op_param (g, node, 2),
+                                      convnet_op_param (g, node, 3), 0.1f,
+                                      node->eps, job->batch, in->shape.c,
+                                      in->shape.h * in->shape.w, first, end);
+}
+
+static void
+backward_train_channels (gpointer data, int first, int end)
+{
+  const BatchnormJob *job = data;
+  ConvnetGraph *g = job->g;
+  ConvnetNode *node = job->node;
+  const ConvnetNode *in = convnet_op_input (g, node, 0);
+
+  batchnorm2d_backward_channels (convnet_op_input_grad (g, node, 0),
+                                 convnet_op_param_grad (g, node, 0),
+                                 convnet_op_param_grad (g, node, 1),
+                                 node->grad, in->out,
+                                 convnet_op_param (g, node, 0),
+                                 node->save_mean, node->save_invstd,
+                                 job->batch, in->shape.c,
+                                 in->shape.h * in->shape.w, first, end);
+}
 
 void
 convnet_op_batchnorm2d_forward (ConvnetGraph *g, ConvnetNode *node,
@@ -12,12 +58,10 @@ convnet_op_batchnorm2d_forward (ConvnetGraph *g, ConvnetNode *node,
   const int hw_in = in->shape.h * in->shape.w;
 
   if (trains)
-    batchnorm2d_forward_train (node->out, node->save_mean, node->save_invstd,
-                               in->out, convnet_op_param (g, node, 0),
-                               convnet_op_param (g, node, 1),
-                               convnet_op_param (g, node, 2),
-                               convnet_op_param (g, node, 3),
-                               0.1f, node->eps, batch, in->shape.c, hw_in);
+    {
+      BatchnormJob job = { g, node, batch };
+      convnet_parallel_for (in->shape.c, forward_train_channels, &job);
+    }
   else
     batchnorm2d_forward_inference (node->out, in->out,
                                    convnet_op_param (g, node, 0),
@@ -36,11 +80,10 @@ convnet_op_batchnorm2d_backward (ConvnetGraph *g, ConvnetNode *node,
   float *dx = convnet_op_input_grad (g, node, 0);
 
   if (trains)
-    batchnorm2d_backward (dx, convnet_op_param_grad (g, node, 0),
-                          convnet_op_param_grad (g, node, 1), node->grad,
-                          in->out, convnet_op_param (g, node, 0),
-                          node->save_mean, node->save_invstd, batch,
-                          in->shape.c, hw_in);
+    {
+      BatchnormJob job = { g, node, batch };
+      convnet_parallel_for (in->shape.c, backward_train_channels, &job);
+    }
   else
     batchnorm2d_backward_inference (dx, convnet_op_param_grad (g, node, 0),
                                     convnet_op_param_grad (g, node, 1),

@@ -34,10 +34,23 @@ batchnorm2d_forward_train (float *out, float *save_mean, float *save_invstd,
                            float *running_var, float momentum, float eps,
                            int batch, int c, int hw)
 {
+  batchnorm2d_forward_train_channels (out, save_mean, save_invstd, x, weight,
+                                      bias, running_mean, running_var,
+                                      momentum, eps, batch, c, hw, 0, c);
+}
+
+void
+batchnorm2d_forward_train_channels (float *out, float *save_mean,
+                                    float *save_invstd, const float *x,
+                                    const float *weight, const float *bias,
+                                    float *running_mean, float *running_var,
+                                    float momentum, float eps, int batch,
+                                    int c, int hw, int first, int end)
+{
   const gsize count = (gsize) batch * hw;
   const gsize sample = (gsize) c * hw;
 
-  for (int ch = 0; ch < c; ch++)
+  for (int ch = first; ch < end; ch++)
     {
       double sum = 0.0, var_sum = 0.0, var, invstd;
       float mean;
@@ -100,10 +113,21 @@ batchnorm2d_backward (float *dx, float *dweight, float *dbias,
                       const float *save_mean, const float *save_invstd,
                       int batch, int c, int hw)
 {
+  batchnorm2d_backward_channels (dx, dweight, dbias, dy, x, weight, save_mean,
+                                 save_invstd, batch, c, hw, 0, c);
+}
+
+void
+batchnorm2d_backward_channels (float *dx, float *dweight, float *dbias,
+                               const float *dy, const float *x,
+                               const float *weight, const float *save_mean,
+                               const float *save_invstd, int batch, int c,
+                               int hw, int first, int end)
+{
   const gsize count = (gsize) batch * hw;
   const gsize sample = (gsize) c * hw;
 
-  for (int ch = 0; ch < c; ch++)
+  for (int ch = first; ch < end; ch++)
     {
       const float mean = save_mean[ch];
       const double invstd = save_invstd[ch];

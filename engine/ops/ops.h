@@ -88,6 +88,22 @@ void  batchnorm2d_backward (float *dx, float *dweight, float *dbias,
                             const float *weight, const float *save_mean,
                             const float *save_invstd,
                             int batch, int c, int hw);
+/* The same for channels FIRST to END - 1 of the C: each channel's
+ * statistics and values are its own, so that threads may share them out. */
+void  batchnorm2d_forward_train_channels (float *out, float *save_mean,
+                                          float *save_invstd, const float *x,
+                                          const float *weight,
+                                          const float *bias,
+                                          float *running_mean,
+                                          float *running_var, float momentum,
+                                          float eps, int batch, int c, int hw,
+                                          int first, int end);
+void  batchnorm2d_backward_channels (float *dx, float *dweight, float *dbias,
+                                     const float *dy, const float *x,
+                                     const float *weight,
+                                     const float *save_mean,
+                                     const float *save_invstd, int batch,
+                                     int c, int hw, int first, int end);
 /* Evaluation mode (the statistics are constants). */
 void  batchnorm2d_backward_inference (float *dx, float *dweight, float *dbias,
                                       const float *dy, const float *x,
