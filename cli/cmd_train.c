@@ -196,6 +196,7 @@ cmd_train (int argc, char **argv)
   ConvnetOptimizerKind kind = CONVNET_OPTIMIZER_ADAM;
   GHashTable *extra = NULL;
   int status = 1;
+  gint64 started;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!cli_parse (context, &argc, &argv))
@@ -277,6 +278,7 @@ cmd_train (int argc, char **argv)
 
   /* with idx files the test set is scored after every epoch, never
    * trained on */
+  started = g_get_monotonic_time ();
   if (!convnet_train (m->graph, &m->preprocess, train_set, train,
                       mnist ? test_set : train_set, held_out, &ts, &final,
                       &error))
@@ -294,6 +296,10 @@ cmd_train (int argc, char **argv)
   extra = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_hash_table_insert (extra, "command", g_strdup (command));
   g_hash_table_insert (extra, "seed", g_strdup_printf ("%" G_GINT64_FORMAT, seed));
+  g_hash_table_insert (extra, "threads", g_strdup_printf ("%d", threads));
+  g_hash_table_insert (extra, "train_seconds",
+                       g_strdup_printf ("%.0f", (g_get_monotonic_time ()
+                                                 - started) / 1e6));
   g_hash_table_insert (extra, mnist ? "test_accuracy" : "validation_accuracy",
                        g_strdup_printf ("%.4f", final.accuracy));
   g_hash_table_insert (extra, "dataset", g_strdup (mnist ? mnist : data_dir));
