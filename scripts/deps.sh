@@ -21,6 +21,8 @@ GIMP_PACKAGES="$GIMP_PACKAGES gettext xvfb xauth xdotool imagemagick dbus"
 # PyTorch is the reference oracle of the test suite
 TEST_PACKAGES="python3 python3-numpy python3-torch python3-torchvision
   dataset-fashion-mnist"
+# the plots of bench/plain_vs_residual.sh
+EXPERIMENT_PACKAGES="python3-matplotlib"
 # the libFuzzer targets and the memcheck pass over the engine's suites
 FUZZ_PACKAGES="clang libclang-rt-dev"
 # valgrind: memcheck; debootstrap: the Debian 13 root with GIMP 3
