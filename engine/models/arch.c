@@ -53,12 +53,14 @@ static const ConvnetArch archs[] = {
             "fc", "flatten", "layer4.1"),
   IMAGENET ("googlenet", "googlenet", 15, "googlenet-1378be20.pth", "inception5b",
             "fc", "dropout", "inception5a"),
-  /* narrow networks for 28x28 grayscale pictures, trained here */
-  SMALL ("resnet18_small", "resnet", "layer4", "flatten", "layer4.0", FALSE),
-  SMALL ("resnet34_small", "resnet", "layer4", "flatten", "layer4.1", FALSE),
-  SMALL ("plain18_small", "resnet", "layer4", "flatten", "layer4.0", TRUE),
-  SMALL ("plain34_small", "resnet", "layer4", "flatten", "layer4.1", TRUE),
-  SMALL ("googlenet_small", "googlenet", "inception5b", "dropout",
+  /* narrow networks for 28x28 grayscale pictures, trained here; their
+   * heatmaps come from the last 7x7 stage, the 4x4 one being too coarse
+   * to show where in the picture the network looks */
+  SMALL ("resnet18_small", "resnet", "layer3", "flatten", "layer4.0", FALSE),
+  SMALL ("resnet34_small", "resnet", "layer3", "flatten", "layer4.1", FALSE),
+  SMALL ("plain18_small", "resnet", "layer3", "flatten", "layer4.0", TRUE),
+  SMALL ("plain34_small", "resnet", "layer3", "flatten", "layer4.1", TRUE),
+  SMALL ("googlenet_small", "googlenet", "inception4e", "dropout",
          "inception5a", FALSE),
 };
 
