@@ -36,6 +36,8 @@ typedef struct
 
   /* training: per-node state that lives with the plan */
   float        *grad;        /* d loss / d output, nodes >= train_start */
+  gboolean      grad_written; /* this backward wrote grad (else it holds
+                                 the last step's values, not zeros) */
   float        *mask;        /* dropout mask */
   float        *save_mean;   /* batchnorm batch statistics */
   float        *save_invstd;

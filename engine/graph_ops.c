@@ -62,14 +62,15 @@ static const ConvnetOpClass op_classes[] = {
   },
   [CONVNET_OP_BATCHNORM2D] = {
     .name = "BatchNorm2d",
-    .flags = CONVNET_OP_HAS_PARAMS | CONVNET_OP_OVERWRITES_INPUT,
+    .flags = CONVNET_OP_HAS_PARAMS | CONVNET_OP_OVERWRITES_INPUT
+             | CONVNET_OP_STORES_GRADS,
     .forward = convnet_op_batchnorm2d_forward,
     .backward = convnet_op_batchnorm2d_backward,
     .train_state = convnet_op_batchnorm2d_train_state,
   },
   [CONVNET_OP_RELU] = {
     .name = "ReLU",
-    .flags = CONVNET_OP_OVERWRITES_INPUT,
+    .flags = CONVNET_OP_OVERWRITES_INPUT | CONVNET_OP_STORES_GRADS,
     .forward = convnet_op_relu_forward,
     .backward = convnet_op_relu_backward,
   },
@@ -111,7 +112,7 @@ static const ConvnetOpClass op_classes[] = {
   },
   [CONVNET_OP_ADD] = {
     .name = "Add",
-    .flags = CONVNET_OP_OVERWRITES_INPUT,
+    .flags = CONVNET_OP_OVERWRITES_INPUT | CONVNET_OP_STORES_GRADS,
     .forward = convnet_op_add_forward,
     .backward = convnet_op_add_backward,
   },

@@ -23,6 +23,10 @@ typedef enum
   CONVNET_OP_VIEW_UNLESS_TRAINING = 1 << 2,
   /* the builder gives it parameters (first_param, n_params) */
   CONVNET_OP_HAS_PARAMS           = 1 << 3,
+  /* the backward takes its inputs' gradients with
+   * convnet_op_input_grad_fresh and stores into one nothing has written
+   * yet; other ops' input gradients are zeroed before their backward */
+  CONVNET_OP_STORES_GRADS         = 1 << 4,
 } ConvnetOpFlags;
 
 /* Runs node NODE of G for BATCH samples: its inputs' out are filled, its
@@ -108,6 +112,26 @@ convnet_op_input_grad (const ConvnetGraph *g, const ConvnetNode *node, int k)
 
   return i >= convnet_graph_first_gradient_node (g)
          ? convnet_graph_node (g, i)->grad : NULL;
+}
+
+/* The gradient buffer of input K for an op that CONVNET_OP_STORES_GRADS:
+ * *STORE says whether nothing has been written into it in this backward,
+ * so that the op must store rather than add (the buffer then holds the
+ * last step's values).  Once called, the buffer counts as written. */
+static inline float *
+convnet_op_input_grad_fresh (const ConvnetGraph *g, const ConvnetNode *node,
+                             int k, gboolean *store)
+{
+  const int i = node->inputs[k];
+  ConvnetNode *in;
+
+  *store = FALSE;
+  if (i < convnet_graph_first_gradient_node (g))
+    return NULL;
+  in = convnet_graph_node (g, i);
+  *store = !in->grad_written;
+  in->grad_written = TRUE;
+  return in->grad;
 }
 
 /* ------------------------------------------------------------ adapters */

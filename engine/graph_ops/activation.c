@@ -79,11 +79,12 @@ void
 convnet_op_relu_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
                           gboolean trains G_GNUC_UNUSED)
 {
-  float *dx = convnet_op_input_grad (g, node, 0);
+  gboolean store;
+  float *dx = convnet_op_input_grad_fresh (g, node, 0, &store);
 
   if (dx)
-    backward_threaded (relu_backward, dx, node->grad, node->out,
-                       convnet_op_numel (node, batch));
+    backward_threaded (store ? relu_backward_store : relu_backward, dx,
+                       node->grad, node->out, convnet_op_numel (node, batch));
 }
 
 void

@@ -5,6 +5,8 @@
 #include "graph_ops.h"
 #include "kernels/kernels.h"
 
+#include <string.h>
+
 /* A training BatchNorm shares its channels out between the threads: each
  * channel's statistics are its own, so the result is the serial one. */
 typedef struct
@@ -12,6 +14,8 @@ typedef struct
   ConvnetGraph *g;
   ConvnetNode  *node;
   int           batch;
+  float        *dx;
+  gboolean      store;   /* dx is fresh: store into it */
 } BatchnormJob;
 
 static void
@@ -40,14 +44,14 @@ backward_train_channels (gpointer data, int first, int end)
   ConvnetNode *node = job->node;
   const ConvnetNode *in = convnet_op_input (g, node, 0);
 
-  batchnorm2d_backward_channels (convnet_op_input_grad (g, node, 0),
-                                 convnet_op_param_grad (g, node, 0),
+  batchnorm2d_backward_channels (job->dx, convnet_op_param_grad (g, node, 0),
                                  convnet_op_param_grad (g, node, 1),
                                  node->grad, in->out,
                                  convnet_op_param (g, node, 0),
                                  node->save_mean, node->save_invstd,
                                  job->batch, in->shape.c,
-                                 in->shape.h * in->shape.w, first, end);
+                                 in->shape.h * in->shape.w, first, end,
+                                 job->store);
 }
 
 void
@@ -59,7 +63,7 @@ convnet_op_batchnorm2d_forward (ConvnetGraph *g, ConvnetNode *node,
 
   if (trains)
     {
-      BatchnormJob job = { g, node, batch };
+      BatchnormJob job = { g, node, batch, NULL, FALSE };
       convnet_parallel_for (in->shape.c, forward_train_channels, &job);
     }
   else
@@ -77,15 +81,18 @@ convnet_op_batchnorm2d_backward (ConvnetGraph *g, ConvnetNode *node,
 {
   const ConvnetNode *in = convnet_op_input (g, node, 0);
   const int hw_in = in->shape.h * in->shape.w;
-  float *dx = convnet_op_input_grad (g, node, 0);
+  gboolean store;
+  float *dx = convnet_op_input_grad_fresh (g, node, 0, &store);
 
   if (trains)
     {
-      BatchnormJob job = { g, node, batch };
+      BatchnormJob job = { g, node, batch, dx, store };
       convnet_parallel_for (in->shape.c, backward_train_channels, &job);
+      return;
     }
-  else
-    batchnorm2d_backward_inference (dx, convnet_op_param_grad (g, node, 0),
+  if (dx && store)
+    memset (dx, 0, convnet_op_numel (in, batch) * sizeof (float));
+  batchnorm2d_backward_inference (dx, convnet_op_param_grad (g, node, 0),
                                     convnet_op_param_grad (g, node, 1),
                                     node->grad, in->out,
                                     convnet_op_param (g, node, 0),

@@ -3,6 +3,8 @@
  * shift) and Concat (along channels, Inception's branches). */
 #include "graph_ops.h"
 
+#include <string.h>
+
 void
 convnet_op_add_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
                         gboolean trains G_GNUC_UNUSED)
@@ -12,13 +14,25 @@ convnet_op_add_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
                convnet_op_numel (node, batch));
 }
 
+/* Each input's gradient is the output's: copied into a fresh one, added
+ * into one another reader has written (or the other input, when both are
+ * the same node). */
 void
 convnet_op_add_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
                          gboolean trains G_GNUC_UNUSED)
 {
-  add_backward (convnet_op_input_grad (g, node, 0),
-                convnet_op_input_grad (g, node, 1), node->grad,
-                convnet_op_numel (node, batch));
+  const gsize n = convnet_op_numel (node, batch);
+
+  for (int k = 0; k < 2; k++)
+    {
+      gboolean store;
+      float *dx = convnet_op_input_grad_fresh (g, node, k, &store);
+
+      if (dx && store)
+        memcpy (dx, node->grad, n * sizeof (float));
+      else if (dx)
+        add_backward (dx, NULL, node->grad, n);
+    }
 }
 
 void

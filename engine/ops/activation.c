@@ -38,6 +38,16 @@ relu_backward (float *dx, const float *dy, const float *y, gsize n)
     dx[i] += y[i] <= 0.0f ? 0.0f : dy[i];
 }
 
+/* The same into a DX nothing has been added to yet: it stores. */
+void
+relu_backward_store (float *dx, const float *dy, const float *y, gsize n)
+{
+  if (!dx)
+    return;
+  for (gsize i = 0; i < n; i++)
+    dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
+}
+
 void
 sigmoid_backward (float *dx, const float *dy, const float *y, gsize n)
 {

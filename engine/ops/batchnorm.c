@@ -114,7 +114,7 @@ batchnorm2d_backward (float *dx, float *dweight, float *dbias,
                       int batch, int c, int hw)
 {
   batchnorm2d_backward_channels (dx, dweight, dbias, dy, x, weight, save_mean,
-                                 save_invstd, batch, c, hw, 0, c);
+                                 save_invstd, batch, c, hw, 0, c, FALSE);
 }
 
 void
@@ -122,7 +122,7 @@ batchnorm2d_backward_channels (float *dx, float *dweight, float *dbias,
                                const float *dy, const float *x,
                                const float *weight, const float *save_mean,
                                const float *save_invstd, int batch, int c,
-                               int hw, int first, int end)
+                               int hw, int first, int end, gboolean store)
 {
   const gsize count = (gsize) batch * hw;
   const gsize sample = (gsize) c * hw;
@@ -156,9 +156,14 @@ batchnorm2d_backward_channels (float *dx, float *dweight, float *dbias,
       for (int n = 0; n < batch; n++)
         {
           const gsize base = n * sample + (gsize) ch * hw;
-          for (int i = 0; i < hw; i++)
-            dx[base + i] += (dy[base + i] - mean_dy
-                             - (x[base + i] - mean) * proj) * scale;
+          if (store)
+            for (int i = 0; i < hw; i++)
+              dx[base + i] = (dy[base + i] - mean_dy
+                              - (x[base + i] - mean) * proj) * scale;
+          else
+            for (int i = 0; i < hw; i++)
+              dx[base + i] += (dy[base + i] - mean_dy
+                               - (x[base + i] - mean) * proj) * scale;
         }
     }
 }

@@ -89,7 +89,8 @@ void  batchnorm2d_backward (float *dx, float *dweight, float *dbias,
                             const float *save_invstd,
                             int batch, int c, int hw);
 /* The same for channels FIRST to END - 1 of the C: each channel's
- * statistics and values are its own, so that threads may share them out. */
+ * statistics and values are its own, so that threads may share them out.
+ * STORE: DX holds nothing yet and is stored into, not added to. */
 void  batchnorm2d_forward_train_channels (float *out, float *save_mean,
                                           float *save_invstd, const float *x,
                                           const float *weight,
@@ -103,7 +104,8 @@ void  batchnorm2d_backward_channels (float *dx, float *dweight, float *dbias,
                                      const float *weight,
                                      const float *save_mean,
                                      const float *save_invstd, int batch,
-                                     int c, int hw, int first, int end);
+                                     int c, int hw, int first, int end,
+                                     gboolean store);
 /* Evaluation mode (the statistics are constants). */
 void  batchnorm2d_backward_inference (float *dx, float *dweight, float *dbias,
                                       const float *dy, const float *x,
@@ -117,6 +119,8 @@ void  sigmoid_forward (float *out, const float *in, gsize n);
 void  tanh_forward    (float *out, const float *in, gsize n);
 /* From the forward's OUTPUT Y, so that the forward may run in place. */
 void  relu_backward    (float *dx, const float *dy, const float *y, gsize n);
+void  relu_backward_store (float *dx, const float *dy, const float *y,
+                           gsize n);
 void  sigmoid_backward (float *dx, const float *dy, const float *y, gsize n);
 void  tanh_backward    (float *dx, const float *dy, const float *y, gsize n);
 
