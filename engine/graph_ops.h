@@ -119,8 +119,8 @@ convnet_op_input_grad (const ConvnetGraph *g, const ConvnetNode *node, int k)
  * so that the op must store rather than add (the buffer then holds the
  * last step's values).  Once called, the buffer counts as written. */
 static inline float *
-convnet_op_input_grad_fresh (const ConvnetGraph *g, const ConvnetNode *node,
-                             int k, gboolean *store)
+convnet_op_input_grad_fresh (ConvnetGraph *g, const ConvnetNode *node, int k,
+                             gboolean *store)
 {
   const int i = node->inputs[k];
   ConvnetNode *in;
