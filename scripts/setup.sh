@@ -2,9 +2,10 @@
 # setup.sh: installs what is missing, builds, installs the GIMP plug-in into
 # a private GIMP profile (build/gimp-profile) and runs the main job: GIMP
 # (3.0 on Debian 13, 2.10 on Debian 12),
-# headless, classifies a shipped sample with the shipped lenet5-fashion
-# model into a CSV and writes an .xcf with the image, its feature maps and
-# its heatmap, and PNGs of the feature-map grid and of the heatmap, into
+# headless, classifies a shipped sample with the shipped resnet18-fashion
+# model (a narrow ResNet-18 trained here) into a CSV and writes an .xcf
+# with the image, the feature maps of its residual block layer2.1 and its
+# heatmap, and PNGs of the feature-map grid and of the heatmap, into
 # build/main-job/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -30,8 +31,9 @@ for d in scripts gradients brushes patterns palettes fonts dynamics tool-presets
   mkdir -p "$profile/$d"
 done
 sample="$top/samples/ankle-boot.png"
-classify="(convnet-classify-files \"$sample\" \"lenet5-fashion\" 5 \"$out/ankle-boot-classes.csv\")"
-explain="(convnet-explain-file \"$sample\" \"lenet5-fashion\" \"3\" \"$out/ankle-boot.xcf\" \"$out/ankle-boot-feature-maps.png\")"
+model=resnet18-fashion
+classify="(convnet-classify-files \"$sample\" \"$model\" 5 \"$out/ankle-boot-classes.csv\")"
+explain="(convnet-explain-file \"$sample\" \"$model\" \"layer2.1\" \"$out/ankle-boot.xcf\" \"$out/ankle-boot-feature-maps.png\")"
 if [ "$GIMP_VERSION" = 3.0 ]; then
   GIMP3_DIRECTORY="$profile" gimp-console-3.0 -i -d -f \
     --batch-interpreter=plug-in-script-fu-eval -b "$classify" -b "$explain" \
@@ -44,9 +46,9 @@ fi 2>&1 | grep -v -e '^$' -e 'GeglBuffers leaked' -e 'GEGL-WARNING' \
   -e 'cannot open display' -e 'gimp_wire_read(): unexpected EOF' \
   -e 'script_fu_add_resource_arg' -e 'Welcome to GIMP'
 echo
-echo "lenet5-fashion's top classes for $sample:"
+echo "$model's top classes for $sample:"
 cut -d, -f2- "$out/ankle-boot-classes.csv"
 echo "wrote $out/ankle-boot-classes.csv"
-echo "wrote $out/ankle-boot.xcf (image, feature maps, heatmap)"
+echo "wrote $out/ankle-boot.xcf (image, feature maps of layer2.1, heatmap)"
 echo "wrote $out/ankle-boot-feature-maps.png"
 echo "wrote $out/ankle-boot-heatmap.png"

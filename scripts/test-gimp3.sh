@@ -51,7 +51,8 @@ scripts/gimp3-root.sh run sh -c '
   meson test -C build-gimp3 --print-errorlogs --suite ui --suite po' ||
   status=1
 suites=${CONVNET_GIMP3_SUITES-"gimp_e2e gimp_dialog gimp_finetune_dialog
-  gimp_download_dialog gimp_batch_classify gimp_batch_explain"}
+  gimp_download_dialog gimp_batch_classify gimp_batch_explain
+  gimp_deep_models"}
 for suite in $suites; do
   if ! CONVNET_GIMP=3 CONVNET_FIXTURES="$top/tests/fixtures" \
       CONVNET_ARTIFACTS="$top/build/tests/artifacts" \

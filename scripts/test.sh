@@ -28,7 +28,7 @@ reports="$PWD/build-sanitize/sanitizer-reports"
 rm -rf "$reports" && mkdir -p "$reports"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-sanitize --print-errorlogs --num-processes 2 \
-  --no-suite gimp --logbase sanitize "$@" || status=$?
+  --no-suite gimp --no-suite gimp-models --logbase sanitize "$@" || status=$?
 ASAN_OPTIONS="detect_leaks=0:log_path=$reports/asan" \
 UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan" \
   meson test -C build-sanitize --print-errorlogs --suite gimp \
@@ -48,7 +48,8 @@ scripts/test-gimp3.sh || status=$?
 # which take over 300 s under valgrind and run under ASan above, nor
 # whole networks compared on both paths, suite models, likewise)
 meson test -C build --print-errorlogs --num-processes 2 \
-  --no-suite parity --no-suite gimp --no-suite fetch --no-suite ui --no-suite po \
+  --no-suite parity --no-suite gimp --no-suite gimp-models --no-suite fetch \
+  --no-suite ui --no-suite po \
   --no-suite training --no-suite models \
   --logbase memcheck \
   --wrap "valgrind --quiet --error-exitcode=1 --leak-check=full \

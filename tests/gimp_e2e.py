@@ -42,8 +42,11 @@ def install_profile(build, source, profile):
                 "fonts", "dynamics", "tool-presets"):
         os.makedirs(os.path.join(profile, sub), exist_ok=True)
     shutil.copy(os.path.join(build, "plugin", "gimp-convnet"), plugin)
-    shutil.copy(os.path.join(source, "weights", "lenet5-fashion.safetensors"),
-                os.path.join(plugin, "data"))
+    # every shipped model, as the plug-in's install puts them
+    for name in sorted(os.listdir(os.path.join(source, "weights"))):
+        if name.endswith(".safetensors"):
+            shutil.copy(os.path.join(source, "weights", name),
+                        os.path.join(plugin, "data"))
     shutil.copytree(os.path.join(source, "weights", "labels"),
                     os.path.join(plugin, "data", "labels"))
     mo = os.path.join(build, "po", "zh_CN", "LC_MESSAGES", "gimp-convnet.mo")
@@ -264,10 +267,12 @@ def check_feature_maps(tap, source, image, out, recorded):
            "resized bilinearly", f"worst level difference {worst}")
 
 
-def check_saliency(tap, build, source, image, out, recorded):
-    """The saliency layer is `convnet explain`'s map on the same image:
-    its colours decode to that map resized to the layer, and it is hottest
-    where the map is, within one cell of the node's grid."""
+def check_saliency(tap, build, source, image, out, recorded,
+                   model="lenet5-fashion", png="saliency.png"):
+    """The saliency layer of MODEL (saved as OUT/PNG) is `convnet
+    explain`'s map on the same image: its colours decode to that map
+    resized to the layer, and it is hottest where the map is, within one
+    cell of the node's grid."""
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -276,7 +281,7 @@ def check_saliency(tap, build, source, image, out, recorded):
     r = subprocess.run(host.tool([
         os.path.join(build, "cli", "convnet"), "explain",
         "--weights", os.path.join(source, "weights",
-                                  "lenet5-fashion.safetensors"),
+                                  f"{model}.safetensors"),
         "--output", cam, "--upsampled", up, image]),
         capture_output=True, text=True)
     label = r.stdout.split("(", 1)[1].split(")")[0] if "(" in r.stdout else ""
@@ -284,7 +289,7 @@ def check_saliency(tap, build, source, image, out, recorded):
            "saliency gives a translucent layer named for the class convnet "
            "explain explains", f"{recorded}; {r.stdout.strip()}"
            f"{r.stderr.strip()}")
-    png = os.path.join(out, "saliency.png")
+    png = os.path.join(out, png)
     if r.returncode != 0 or not os.path.exists(png):
         tap.ok(False, "the saliency layer is convnet explain's map",
                "no map or no layer PNG")
