@@ -17,9 +17,17 @@ def main():
         sys.exit(__doc__)
     path = sys.argv[1]
     with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0] if len(raw) >= 8 else -1
+    try:
+        if n < 2 or 8 + n > len(raw):
+            raise ValueError(f"header length {n} in a {len(raw)}-byte file")
+        header = json.loads(raw[8:8 + n])
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
+    except ValueError as e:
+        sys.exit(f"{path}: not a safetensors file: {e}")
+    data = raw[8 + n:]
     metadata = header.setdefault("__metadata__", {})
     for item in sys.argv[2:]:
         key, value = item.split("=", 1)
