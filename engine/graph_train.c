@@ -196,36 +196,18 @@ convnet_graph_loss (ConvnetGraph *g, const int *targets,
   return TRUE;
 }
 
-/* A gradient buffer an op adds into is zeroed first: at batch 128 that is
- * megabytes a node, which both threads share out in blocks. */
-#define ZERO_BLOCK (1 << 16)
-
-typedef struct
-{
-  float *data;
-  gsize  n;
-} ZeroJob;
-
 static void
-zero_blocks (gpointer data, int first, int end)
+zero_range (gpointer data, gsize from, gsize to)
 {
-  const ZeroJob *job = data;
-  const gsize begin = (gsize) first * ZERO_BLOCK;
-  const gsize stop = MIN (job->n, (gsize) end * ZERO_BLOCK);
-
-  memset (job->data + begin, 0, (stop - begin) * sizeof (float));
+  memset ((float *) data + from, 0, (to - from) * sizeof (float));
 }
 
+/* A gradient buffer an op adds into is zeroed first: at batch 128 that is
+ * megabytes a node, which the threads share out. */
 static void
 zero_floats (float *data, gsize n)
 {
-  ZeroJob job = { data, n };
-
-  if (n < 2 * ZERO_BLOCK)
-    memset (data, 0, n * sizeof (float));
-  else
-    convnet_parallel_for ((int) ((n + ZERO_BLOCK - 1) / ZERO_BLOCK),
-                          zero_blocks, &job);
+  convnet_parallel_range (n, zero_range, data);
 }
 
 /* Gradients are zeroed only where needed: the ops that store into a

@@ -223,15 +223,12 @@ loss_at (ConvnetGraph *g, const float *input, const int *targets, int batch)
  * difference quotient, and the truncation error (h^2/6 times the third
  * derivative) of these smooth sigmoid layers stays well below that.  We
  * ask for agreement within 1e-5 + 2e-3 of the tensor's largest gradient. */
+/* Every parameter tensor's gradient in G->grad_block against central
+ * differences of the loss (step H) at a sample of its entries. */
 static void
-test_finite_differences (void)
+assert_finite_differences (ConvnetGraph *g, const float *input,
+                           const int *targets, int batch, float h)
 {
-  const TrainingCase *c = &cases[0];
-  ConvnetWeightFile *f = open_fixture (c->fixture);
-  float *input;
-  int *targets, batch;
-  ConvnetGraph *g = build_case (c, f, &input, &targets, &batch);
-  const float h = 3e-2f;
   float *analytic;
 
   loss_at (g, input, targets, batch);
@@ -263,10 +260,55 @@ test_finite_differences (void)
         }
     }
   g_free (analytic);
+}
+
+static void
+test_finite_differences (void)
+{
+  const TrainingCase *c = &cases[0];
+  ConvnetWeightFile *f = open_fixture (c->fixture);
+  float *input;
+  int *targets, batch;
+  ConvnetGraph *g = build_case (c, f, &input, &targets, &batch);
+
+  assert_finite_differences (g, input, targets, batch, 3e-2f);
   g_free (input);
   g_free (targets);
   convnet_graph_free (g);
   convnet_weight_file_free (f);
+}
+
+/* A node read several times: t = (c + c) + sigmoid(c).  The Sigmoid comes
+ * later in the graph, so its gradient reaches c first and both inputs of
+ * the first Add must add theirs to it, not store over it; c is 65,536
+ * floats, so the sums are shared out between two threads.  No classic
+ * network reads a node this way, so only this graph checks that path. */
+static void
+test_shared_readers (void)
+{
+  GError *error = NULL;
+  ConvnetGraph *g = convnet_graph_new ("shared-readers", 1, 64, 64);
+  const int conv = convnet_conv2d (g, "conv", 0, 8, 3, 1, 1, 1, 1, TRUE,
+                                   &error);
+  const int twice = convnet_add (g, "twice", conv, conv, &error);
+  const int squashed = convnet_activation (g, CONVNET_OP_SIGMOID, "squash",
+                                           conv);
+  const int sum = convnet_add (g, "sum", twice, squashed, &error);
+  const int flat = convnet_flatten (g, "flat", sum);
+  float input[2 * 64 * 64];
+  int targets[2] = { 1, 2 };
+
+  convnet_linear (g, "fc", flat, 3, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_true (convnet_graph_finish (g, &error));
+  g_assert_no_error (error);
+  convnet_graph_init_random (g, 11);
+  for (int k = 0; k < 2 * 64 * 64; k++)
+    input[k] = (float) ((k * 37) % 19) / 9.0f - 1.0f;
+  convnet_set_threads (2);
+  convnet_graph_set_training (g, TRUE, 1);
+  assert_finite_differences (g, input, targets, 2, 3e-2f);
+  convnet_graph_free (g);
 }
 
 /* Grad-CAM's ingredient: d logit[class] / d activation(node) at
@@ -375,6 +417,7 @@ main (int argc, char **argv)
       g_free (path);
     }
   g_test_add_func ("/training/finite-differences", test_finite_differences);
+  g_test_add_func ("/training/shared-readers", test_shared_readers);
   g_test_add_func ("/training/misuse", test_misuse);
   return g_test_run ();
 }

@@ -1,14 +1,11 @@
 /* graph_ops/activation.c: ReLU, Sigmoid and Tanh nodes, element-wise;
  * their backward reads the node's output, so the forward may overwrite
- * its input.  Large tensors are cut into chunks run on the kernels'
+ * its input.  Large tensors are shared out between the kernels'
  * threads (the results do not change). */
 #include "graph_ops.h"
 
 #include "kernels/kernels.h"
 #include "kernels/sigmoid.h"
-
-/* below this many floats an element-wise op stays on the calling thread */
-#define CHUNK_FLOATS 16384
 
 typedef struct
 {
@@ -18,15 +15,12 @@ typedef struct
   float       *out;       /* out, or dx */
   const float *in;        /* in, or dy */
   const float *y;
-  gsize        n;
 } ElementwiseJob;
 
 static void
-elementwise_chunks (gpointer data, int begin, int end)
+elementwise_range (gpointer data, gsize from, gsize to)
 {
   const ElementwiseJob *job = data;
-  const gsize from = (gsize) begin * CHUNK_FLOATS;
-  const gsize to = MIN (job->n, (gsize) end * CHUNK_FLOATS);
 
   if (job->forward)
     job->forward (job->out + from, job->in + from, to - from);
@@ -35,35 +29,22 @@ elementwise_chunks (gpointer data, int begin, int end)
                    to - from);
 }
 
-/* The element-wise op of JOB over its N floats, in chunks on the
- * kernels' threads: every element is computed as on one thread. */
-static void
-run_elementwise (ElementwiseJob *job)
-{
-  const gsize chunks = (job->n + CHUNK_FLOATS - 1) / CHUNK_FLOATS;
-
-  if (chunks <= 1 || chunks > G_MAXINT)
-    elementwise_chunks (job, 0, chunks > 1 ? G_MAXINT : 1);
-  else
-    convnet_parallel_for ((int) chunks, elementwise_chunks, job);
-}
-
 static void
 forward_threaded (void (*fn) (float *, const float *, gsize), float *out,
                   const float *in, gsize n)
 {
-  ElementwiseJob job = { .forward = fn, .out = out, .in = in, .n = n };
+  ElementwiseJob job = { .forward = fn, .out = out, .in = in };
 
-  run_elementwise (&job);
+  convnet_parallel_range (n, elementwise_range, &job);
 }
 
 static void
 backward_threaded (void (*fn) (float *, const float *, const float *, gsize),
                    float *dx, const float *dy, const float *y, gsize n)
 {
-  ElementwiseJob job = { .backward = fn, .out = dx, .in = dy, .y = y, .n = n };
+  ElementwiseJob job = { .backward = fn, .out = dx, .in = dy, .y = y };
 
-  run_elementwise (&job);
+  convnet_parallel_range (n, elementwise_range, &job);
 }
 
 void

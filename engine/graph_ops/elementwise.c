@@ -2,16 +2,41 @@
  * Add (residual connections), ChannelAffine (fixed per-channel scale and
  * shift) and Concat (along channels, Inception's branches). */
 #include "graph_ops.h"
+#include "kernels/kernels.h"
 
 #include <string.h>
+
+/* Add's sums and gradient copies are shared out between the threads: at
+ * batch 128 each is megabytes, and a ResNet has one per block. */
+typedef struct
+{
+  float       *out;
+  const float *a;
+  const float *b;           /* NULL: copy A into OUT */
+  gboolean     accumulate;  /* without B: add A into OUT instead */
+} AddJob;
+
+static void
+add_range (gpointer data, gsize from, gsize to)
+{
+  const AddJob *job = data;
+
+  if (job->b)
+    add_forward (job->out + from, job->a + from, job->b + from, to - from);
+  else if (job->accumulate)
+    add_backward (job->out + from, NULL, job->a + from, to - from);
+  else
+    memcpy (job->out + from, job->a + from, (to - from) * sizeof (float));
+}
 
 void
 convnet_op_add_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
                         gboolean trains G_GNUC_UNUSED)
 {
-  add_forward (node->out, convnet_op_input (g, node, 0)->out,
-               convnet_op_input (g, node, 1)->out,
-               convnet_op_numel (node, batch));
+  AddJob job = { node->out, convnet_op_input (g, node, 0)->out,
+                 convnet_op_input (g, node, 1)->out, FALSE };
+
+  convnet_parallel_range (convnet_op_numel (node, batch), add_range, &job);
 }
 
 /* Each input's gradient is the output's: copied into a fresh one, added
@@ -27,11 +52,10 @@ convnet_op_add_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
     {
       gboolean store;
       float *dx = convnet_op_input_grad_fresh (g, node, k, &store);
+      AddJob job = { dx, node->grad, NULL, !store };
 
-      if (dx && store)
-        memcpy (dx, node->grad, n * sizeof (float));
-      else if (dx)
-        add_backward (dx, NULL, node->grad, n);
+      if (dx)
+        convnet_parallel_range (n, add_range, &job);
     }
 }
 

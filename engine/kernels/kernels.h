@@ -105,14 +105,23 @@ extern const ConvnetKernels convnet_kernels_avx512;
 
 /* ------------------------------------------------------------ threads */
 
-/* Runs FN (CTX, begin, end) over [0, N_ITEMS) split in contiguous shares,
- * one per thread, the calling thread taking the first; returns when all
- * are done.  Shares are equal in item count (the callers make items of
- * equal cost).  Not reentrant: FN must not call it. */
+/* Runs FN (CTX, begin, end) over [0, N_ITEMS) on the pool's threads, the
+ * calling one included, in contiguous runs of items claimed as threads
+ * come free; returns when all are done.  An FN that calls it again, or a
+ * second thread calling it meanwhile, runs that job alone. */
 typedef void (*ConvnetParallelFunc) (gpointer ctx, int begin, int end);
 
 void convnet_parallel_for (int n_items, ConvnetParallelFunc fn,
                            gpointer ctx);
+
+/* Runs FN (CTX, from, to) over the floats [0, N) of an element-wise job,
+ * cut into blocks of CONVNET_RANGE_BLOCK floats shared by the threads; a
+ * job of fewer than two blocks stays on the calling thread.  Each element
+ * is computed as on one thread. */
+#define CONVNET_RANGE_BLOCK 16384
+typedef void (*ConvnetRangeFunc) (gpointer ctx, gsize from, gsize to);
+
+void convnet_parallel_range (gsize n, ConvnetRangeFunc fn, gpointer ctx);
 /* Zeroed, 64-byte aligned memory for packed weights, in huge pages where
  * the system gives them: packing a network's weights would otherwise take
  * a page fault per 4 KB (resnet50: 25000, about 15 us each in a virtual

@@ -213,3 +213,34 @@ convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
     }
   g_mutex_unlock (&pool_job_lock);
 }
+
+typedef struct
+{
+  ConvnetRangeFunc fn;
+  gpointer         ctx;
+  gsize            n;
+} RangeJob;
+
+static void
+range_blocks (gpointer data, int begin, int end)
+{
+  const RangeJob *job = data;
+
+  job->fn (job->ctx, (gsize) begin * CONVNET_RANGE_BLOCK,
+           MIN (job->n, (gsize) end * CONVNET_RANGE_BLOCK));
+}
+
+void
+convnet_parallel_range (gsize n, ConvnetRangeFunc fn, gpointer ctx)
+{
+  const gsize blocks = (n + CONVNET_RANGE_BLOCK - 1) / CONVNET_RANGE_BLOCK;
+  RangeJob job = { fn, ctx, n };
+
+  if (blocks < 2 || blocks > G_MAXINT)
+    {
+      if (n > 0)
+        fn (ctx, 0, n);
+      return;
+    }
+  convnet_parallel_for ((int) blocks, range_blocks, &job);
+}
