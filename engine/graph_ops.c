@@ -39,7 +39,7 @@ static const ConvnetOpClass op_classes[] = {
   },
   [CONVNET_OP_CONV2D] = {
     .name = "Conv2d",
-    .flags = CONVNET_OP_HAS_PARAMS,
+    .flags = CONVNET_OP_HAS_PARAMS | CONVNET_OP_STORES_GRADS,
     .forward = convnet_op_conv2d_forward,
     .backward = convnet_op_conv2d_backward,
     .forward_scratch = convnet_op_conv2d_forward_scratch,

@@ -233,12 +233,30 @@ check_conv_backward (const ConvnetKernels *kernels, int threads)
         g_free (y);
         g_free (want_y);
       }
-      g_assert_true (convnet_conv2d_backward_fast (kernels, dx, dw, db, dy, x,
-                                                   w, c->batch, &geo, scratch,
-                                                   n_scratch));
-      assert_close (dx, want_dx, n_x, "conv dx", kernels->isa, threads, i);
-      assert_close (dw, want_dw, n_w, "conv dw", kernels->isa, threads, i);
-      assert_close (db, want_db, c->c_out, "conv db", kernels->isa, threads, i);
+      {
+        /* what the sums add to dx, for the store below */
+        double *want_stored = g_new (double, n_x);
+
+        for (gsize j = 0; j < n_x; j++)
+          want_stored[j] = want_dx[j] - dx[j];
+        g_assert_true (convnet_conv2d_backward_fast (kernels, dx, FALSE, dw,
+                                                     db, dy, x, w, c->batch,
+                                                     &geo, scratch,
+                                                     n_scratch));
+        assert_close (dx, want_dx, n_x, "conv dx", kernels->isa, threads, i);
+        assert_close (dw, want_dw, n_w, "conv dw", kernels->isa, threads, i);
+        assert_close (db, want_db, c->c_out, "conv db", kernels->isa,
+                      threads, i);
+        /* stored: what dx held before (NaN here) does not matter */
+        memset (dx, 0xff, sizeof (float) * n_x);
+        g_assert_true (convnet_conv2d_backward_fast (kernels, dx, TRUE, NULL,
+                                                     NULL, dy, x, w, c->batch,
+                                                     &geo, scratch,
+                                                     n_scratch));
+        assert_close (dx, want_stored, n_x, "conv dx stored", kernels->isa,
+                      threads, i);
+        g_free (want_stored);
+      }
       g_free (x); g_free (w); g_free (dy); g_free (dx); g_free (dw);
       g_free (db); g_free (scratch);
       g_free (want_dx); g_free (want_dw); g_free (want_db);
@@ -378,13 +396,13 @@ test_conv_backward_refused (void)
   float x[100] = { 0 }, w[144] = { 0 }, dy[100] = { 1 }, dw[144] = { 0 };
   float scratch[64];
 
-  g_assert_false (convnet_conv2d_backward_fast (convnet_kernels (), NULL, dw,
-                                                NULL, dy, x, w, 1, &geo,
-                                                scratch, 64));
+  g_assert_false (convnet_conv2d_backward_fast (convnet_kernels (), NULL,
+                                                FALSE, dw, NULL, dy, x, w, 1,
+                                                &geo, scratch, 64));
   geo.groups = 2;
-  g_assert_false (convnet_conv2d_backward_fast (convnet_kernels (), NULL, dw,
-                                                NULL, dy, x, w, 1, &geo,
-                                                scratch, 64));
+  g_assert_false (convnet_conv2d_backward_fast (convnet_kernels (), NULL,
+                                                FALSE, dw, NULL, dy, x, w, 1,
+                                                &geo, scratch, 64));
 }
 
 int

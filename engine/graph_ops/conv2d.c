@@ -5,6 +5,8 @@
  * (kernels/conv_train.h), forward and backward, when it has one group. */
 #include "graph_ops.h"
 
+#include <string.h>
+
 #include "kernels/conv_train.h"
 
 static gboolean
@@ -39,18 +41,22 @@ void
 convnet_op_conv2d_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
                             gboolean trains G_GNUC_UNUSED)
 {
-  float *dx = convnet_op_input_grad (g, node, 0);
+  gboolean store;
+  float *dx = convnet_op_input_grad_fresh (g, node, 0, &store);
   float *dweight = convnet_op_param_grad (g, node, 0);
   float *dbias = node->has_bias ? convnet_op_param_grad (g, node, 1) : NULL;
   const float *x = convnet_op_input (g, node, 0)->out;
   const float *weight = convnet_op_param (g, node, 0);
 
   if (uses_train_kernels (node)
-      && convnet_conv2d_backward_fast (convnet_kernels (), dx, dweight, dbias,
-                                       node->grad, x, weight, batch,
-                                       &node->conv, g->scratch,
+      && convnet_conv2d_backward_fast (convnet_kernels (), dx, store,
+                                       dweight, dbias, node->grad, x, weight,
+                                       batch, &node->conv, g->scratch,
                                        g->scratch_size))
     return;
+  if (dx && store)
+    memset (dx, 0, convnet_op_numel (convnet_op_input (g, node, 0), batch)
+                   * sizeof (float));
   conv2d_backward (dx, dweight, dbias, node->grad, x, weight, batch,
                    &node->conv, g->scratch);
 }

@@ -195,6 +195,7 @@ typedef struct
   const ConvnetKernels *kernels;
   const ConvGeometry   *geo;
   float                *dx, *dweight, *dbias;
+  gboolean              dx_store;    /* dx holds stale values */
   const float          *dy, *x, *weight;
   int                   batch, slices;
   const ConvnetDirectKernels *direct; /* NULL: products */
@@ -236,14 +237,21 @@ backward_slice (const BackwardJob *job, int t)
         memset (lanes, 0,
                 sizeof (float) * c_out * k * CONVNET_DIRECT_MAX_LANES);
       for (int n = first; n < end; n++)
-        job->direct->backward (job->dx ? job->dx + (gsize) n * geo->c_in * hw_in
-                                       : NULL,
-                               job->dweight ? lanes : NULL,
-                               job->dbias ? bias_sum : NULL,
-                               job->dy + (gsize) n * c_out * hw,
-                               job->x ? job->x + (gsize) n * geo->c_in * hw_in
-                                      : NULL,
-                               job->weight, geo, direct_work);
+        {
+          float *dxn = job->dx ? job->dx + (gsize) n * geo->c_in * hw_in
+                               : NULL;
+
+          /* zeroed sample by sample, while it is in this core's cache */
+          if (dxn && job->dx_store)
+            memset (dxn, 0, sizeof (float) * geo->c_in * hw_in);
+          job->direct->backward (dxn, job->dweight ? lanes : NULL,
+                                 job->dbias ? bias_sum : NULL,
+                                 job->dy + (gsize) n * c_out * hw,
+                                 job->x ? job->x + (gsize) n * geo->c_in
+                                                   * hw_in
+                                        : NULL,
+                                 job->weight, geo, direct_work);
+        }
       if (job->dweight)
         job->direct->reduce (dw, lanes, (gsize) c_out * k);
       return;
@@ -301,12 +309,14 @@ backward_slice (const BackwardJob *job, int t)
           float *dxn = job->dx + (gsize) n * geo->c_in * hw_in;
 
           if (pointwise)
-            convnet_matmul (kernels, k, hw, c_out, wt, g, dxn, hw, TRUE,
-                            work);
+            convnet_matmul (kernels, k, hw, c_out, wt, g, dxn, hw,
+                            !job->dx_store, work);
           else
             {
               convnet_matmul (kernels, k, hw, c_out, wt, g, col, hw, FALSE,
                               work);
+              if (job->dx_store)
+                memset (dxn, 0, sizeof (float) * geo->c_in * hw_in);
               conv2d_col2im_add (dxn, col, geo->c_in, geo);
             }
         }
@@ -322,8 +332,9 @@ backward_items (gpointer data, int begin, int end)
 
 gboolean
 convnet_conv2d_backward_fast (const ConvnetKernels *kernels, float *dx,
-                              float *dweight, float *dbias, const float *dy,
-                              const float *x, const float *weight, int batch,
+                              gboolean dx_store, float *dweight,
+                              float *dbias, const float *dy, const float *x,
+                              const float *weight, int batch,
                               const ConvGeometry *geo, float *scratch,
                               gsize scratch_floats)
 {
@@ -332,7 +343,8 @@ convnet_conv2d_backward_fast (const ConvnetKernels *kernels, float *dx,
   float *aligned = (float *) (((guintptr) scratch + 63) & ~(guintptr) 63);
   const gsize usable = scratch_floats > 16 ? scratch_floats - 16 : 0;
   BackwardJob job = {
-    .kernels = kernels, .geo = geo, .dx = dx, .dweight = dweight,
+    .kernels = kernels, .geo = geo, .dx = dx, .dx_store = dx_store,
+    .dweight = dweight,
     .dbias = dbias, .dy = dy, .x = x, .weight = weight, .batch = batch,
     .scratch = aligned, .slice = slice,
   };

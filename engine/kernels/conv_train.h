@@ -31,11 +31,13 @@ gsize convnet_conv2d_backward_fast_scratch (const ConvnetKernels *kernels,
                                             const ConvGeometry *geo,
                                             int threads);
 /* conv2d_backward's sums (DX, DWEIGHT, DBIAS each added to, each may be
- * NULL) on KERNELS and the threads, with SCRATCH_FLOATS floats of
- * SCRATCH; FALSE, computing nothing, when GEO has groups or the scratch
- * is too small for one thread. */
+ * NULL; DX_STORE: DX is stored, not added to, which saves zeroing it) on
+ * KERNELS and the threads, with SCRATCH_FLOATS floats of SCRATCH; FALSE,
+ * computing nothing, when GEO has groups or the scratch is too small for
+ * one thread. */
 gboolean convnet_conv2d_backward_fast (const ConvnetKernels *kernels,
-                                       float *dx, float *dweight,
+                                       float *dx, gboolean dx_store,
+                                       float *dweight,
                                        float *dbias, const float *dy,
                                        const float *x, const float *weight,
                                        int batch, const ConvGeometry *geo,
