@@ -98,18 +98,11 @@ def main():
             Image.open(images[k]).save(webps[k], lossless=True)
         empty = os.path.join(tmp, "empty")
         os.makedirs(empty)
-        log = os.path.join(tmp, "log")
-        os.makedirs(log)
+        log = host.Log(os.path.join(tmp, "log"))
+        record, result, error = log.record, log.result, log.error
         out = {k: os.path.join(tmp, f"{k}.csv")
                for k in ("folder", "helper", "empty", "unwritable")}
         out["unwritable"] = os.path.join(tmp, "no-such-folder", "out.csv")
-
-        def record(key, expr):
-            path = os.path.join(log, key)
-            return host.guarded(
-                f"(let ((value {expr}) (port (open-output-file "
-                f"{host.scheme_string(path)}))) (display value port) "
-                f"(close-output-port port))", path + ".error")
 
         commands = [
             # an XCF only GIMP reads, saved from the first PNG
@@ -130,14 +123,6 @@ def main():
             record("after", "\"still running\""),
         ]
         output = gimp(profile, commands, timeout=600)
-
-        def result(key):
-            path = os.path.join(log, key)
-            return open(path).read() if os.path.exists(path) else None
-
-        def error(key):
-            path = os.path.join(log, key + ".error")
-            return open(path).read() if os.path.exists(path) else ""
 
         # the reference: the convnet command on the same files
         cli = subprocess.run(host.tool(

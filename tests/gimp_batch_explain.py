@@ -17,7 +17,7 @@ import tempfile
 
 import gimp_host as host
 from gimp_e2e import (FASHION, Tap, decode_heat, fashion_images, gimp,
-                      install_profile, scheme_string)
+                      install_profile)
 
 MODEL = "lenet5-fashion"
 
@@ -132,23 +132,15 @@ def main():
         out = os.path.join(tmp, "out", "made-by-the-job")
         refs = os.path.join(tmp, "refs")
         os.makedirs(refs)
-        log = os.path.join(tmp, "log")
-        os.makedirs(log)
-
-        def record(key, expr):
-            path = os.path.join(log, key)
-            return host.guarded(
-                f"(let ((value {expr}) (port (open-output-file "
-                f"{scheme_string(path)}))) (display value port) "
-                f"(close-output-port port))", path + ".error")
+        log = host.Log(os.path.join(tmp, "log"))
+        record = log.record
 
         def result(key):
-            path = os.path.join(log, key)
-            if os.path.exists(path):
-                return open(path).read()
-            if os.path.exists(path + ".error"):
-                return "error: " + open(path + ".error").read()
-            return None
+            """KEY's value, else its error message on GIMP 3, else None."""
+            value = log.result(key)
+            if value is None and log.error(key):
+                return "error: " + log.error(key)
+            return value
 
         drawable = host.drawable("image")
         commands = [record(

@@ -14,11 +14,11 @@ import sys
 import tempfile
 
 import gimp_host as host
-from gimp_e2e import (FASHION, Tap, check_saliency, fashion_images, gimp,
-                      install_profile, regrouped_folders, scheme_string)
+from gimp_e2e import (FASHION, Tap, check_feature_maps, check_saliency,
+                      fashion_images, gimp, install_profile, regrouped_folders)
 
 RESNET, GOOGLENET = "resnet18-fashion", "googlenet-fashion"
-BLOCK, BLOCK_CHANNELS = "layer2.1", 32
+BLOCK = "layer2.1"
 INCEPTION, INCEPTION_CHANNELS = "inception4a", 128
 
 
@@ -51,39 +51,6 @@ def twin_activation(source, png, model, node):
     return captured["y"][0].numpy()
 
 
-def check_block_maps(tap, source, image, out, recorded):
-    """One layer per channel of the block, of the picture's size, the most
-    active channel first, and that layer is PyTorch's map resized
-    bilinearly and stretched to 0..255."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-    from PIL import Image
-    act = twin_activation(source, image, RESNET, BLOCK)
-    top = int(np.argmax(act.mean(axis=(1, 2))))
-    parts = recorded.split(" ", 3) if recorded else []
-    tap.ok(len(parts) == 4
-           and parts[:3] == [str(BLOCK_CHANNELS), "280x280", BLOCK]
-           and parts[3].startswith(f"ch {top} "),
-           f"feature maps of {RESNET}'s residual block {BLOCK}: "
-           f"{BLOCK_CHANNELS} layers, the most active channel ({top}) first",
-           str(recorded))
-    png = os.path.join(out, "block-first-map.png")
-    if not os.path.exists(png):
-        tap.ok(False, "the block's first feature-map layer is PyTorch's map",
-               "no PNG written")
-        return
-    got = np.asarray(Image.open(png).convert("L")).astype(int)
-    plane = act[top]
-    up = F.interpolate(torch.from_numpy(plane)[None, None], size=(280, 280),
-                       mode="bilinear", align_corners=False)[0, 0].numpy()
-    want = np.round(255 * (up - plane.min()) / (plane.max() - plane.min()))
-    worst = int(np.abs(got - want).max()) if got.shape == want.shape else -1
-    tap.ok(0 <= worst <= 2, f"the first layer of {BLOCK}'s maps is "
-           "PyTorch's map of the same weights, resized bilinearly",
-           f"worst level difference {worst}")
-
-
 def main():
     build, source = sys.argv[1], sys.argv[2]
     tap = Tap()
@@ -101,20 +68,9 @@ def main():
         files = fashion_images(tmp, 10)
         out = os.path.join(tmp, "out")
         os.makedirs(out)
-        log = os.path.join(tmp, "log")
-        os.makedirs(log)
+        log = host.Log(os.path.join(tmp, "log"))
+        record, result, loaded = log.record, log.result, host.loaded
         commands = []
-
-        def record(key, expr):
-            path = os.path.join(log, key)
-            return host.guarded(
-                f"(let ((value {expr}) (port (open-output-file "
-                f"{scheme_string(path)}))) (display value port) "
-                f"(close-output-port port))", path + ".error")
-
-        def loaded(path, body):
-            return (f"(let* ((image {host.load(path)}) "
-                    f"(drawable {host.drawable('image')})) {body})")
 
         def top_label(model):
             return host.first(host.labels(host.classify(
@@ -166,20 +122,17 @@ def main():
                                    loaded(path, top_label("resnet-groups"))))
 
         output = gimp(profile, commands, timeout=1200)
-        for name in sorted(os.listdir(log)):
-            if name.endswith(".error"):
-                output += f"\n{name}: " + open(os.path.join(log, name)).read()
-
-        def result(key):
-            path = os.path.join(log, key)
-            return open(path).read() if os.path.exists(path) else None
+        output += log.errors()
 
         for model in (RESNET, GOOGLENET):
             right = sum(result(f"{model}-classify-{i}") == label
                         for i, (_, label) in enumerate(files))
             tap.ok(right >= 9, f"{model} classifies 10 Fashion-MNIST "
                    "pictures at 280x280", f"{right}/10 top-1 right")
-        check_block_maps(tap, source, first, out, result("block-maps"))
+        check_feature_maps(tap, twin_activation(source, first, RESNET, BLOCK),
+                           result("block-maps"),
+                           os.path.join(out, "block-first-map.png"), BLOCK,
+                           f"{RESNET}'s residual block {BLOCK}")
         tap.ok(result("inception-maps") == str(INCEPTION_CHANNELS),
                f"feature maps of {GOOGLENET}'s {INCEPTION}: one layer per "
                f"channel of its four branches", str(result("inception-maps")))

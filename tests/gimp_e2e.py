@@ -238,23 +238,25 @@ def check_grid(tap, png, act, what, columns=TILES_4, rows=TILES_4, n=16):
            f"worst level difference {worst}")
 
 
-def check_feature_maps(tap, source, image, out, recorded):
-    """16 layers of the region's size, the most active channel first,
-    stretched bilinearly and to 0..255."""
+def check_feature_maps(tap, act, recorded, png, node, what):
+    """The feature maps of NODE (WHAT, for the messages) on a 280x280
+    picture, recorded as "LAYERS 280x280 NODE ch K ...": one layer per
+    channel of ACT (NODE's activation in PyTorch, channels x h x w), the
+    most active channel first, and that first layer, saved as PNG, is its
+    channel resized bilinearly and stretched to 0..255."""
     import numpy as np
     import torch
     import torch.nn.functional as F
     from PIL import Image
-    act = lenet5_fashion_node3(source, image)
     top = int(np.argmax(act.mean(axis=(1, 2))))
     parts = recorded.split(" ", 3) if recorded else []
-    tap.ok(len(parts) == 4 and parts[:3] == ["16", "280x280", "3"]
+    tap.ok(len(parts) == 4
+           and parts[:3] == [str(act.shape[0]), "280x280", node]
            and parts[3].startswith(f"ch {top} "),
-           "feature maps of lenet5's second convolution, the most active "
+           f"feature maps of {what}: {act.shape[0]} layers, the most active "
            f"channel ({top}) first", str(recorded))
-    png = os.path.join(out, "first-map.png")
     if not os.path.exists(png):
-        tap.ok(False, "the first feature-map layer shows its channel",
+        tap.ok(False, f"the first feature-map layer of {what} is its channel",
                "no PNG written")
         return
     got = np.asarray(Image.open(png).convert("L")).astype(int)
@@ -263,8 +265,9 @@ def check_feature_maps(tap, source, image, out, recorded):
                        mode="bilinear", align_corners=False)[0, 0].numpy()
     want = np.round(255 * (up - plane.min()) / (plane.max() - plane.min()))
     worst = int(np.abs(got - want).max()) if got.shape == want.shape else -1
-    tap.ok(0 <= worst <= 2, "the first feature-map layer is its channel "
-           "resized bilinearly", f"worst level difference {worst}")
+    tap.ok(0 <= worst <= 2, f"the first feature-map layer of {what} is its "
+           "channel in PyTorch, resized bilinearly",
+           f"worst level difference {worst}")
 
 
 def check_saliency(tap, build, source, image, out, recorded,
@@ -329,29 +332,14 @@ def main():
 
         # one GIMP session runs everything; each command writes log/KEY
         commands = []
-        log = os.path.join(tmp, "log")
-        os.makedirs(log)
-
-        def record(key, expr):
-            """Writes EXPR's value to log/KEY, or nothing if it fails (its
-            error, on GIMP 3, to log/KEY.error)."""
-            path = os.path.join(log, key)
-            return host.guarded(
-                f"(let ((value {expr}) (port (open-output-file "
-                f"{scheme_string(path)}))) (display value port) "
-                f"(close-output-port port))", path + ".error")
-
+        log = host.Log(os.path.join(tmp, "log"))
+        record, result, loaded = log.record, log.result, host.loaded
         load = host.load
         drawable = host.drawable("image")
 
         def top_label(image, drawable_expr, model, top_k):
             return host.first(host.labels(host.classify(
                 image, drawable_expr, model, top_k)))
-
-        def loaded(path, body):
-            """BODY with `image` the image at PATH, `drawable` its layer."""
-            return (f"(let* ((image {load(path)}) (drawable {drawable})) "
-                    f"{body})")
 
         for i, (path, _) in enumerate(files):
             commands.append(record(
@@ -520,20 +508,16 @@ def main():
         output = gimp(profile, commands, timeout=1500)
         server.shutdown()
         # GIMP 3's failures, which guarded() writes beside the results
-        for name in sorted(os.listdir(log)):
-            if name.endswith(".error"):
-                output += f"\n{name}: " + open(os.path.join(log, name)).read()
-
-        def result(key):
-            path = os.path.join(log, key)
-            return open(path).read() if os.path.exists(path) else None
+        output += log.errors()
 
         right = sum(result(f"classify-{i}") == label
                     for i, (_, label) in enumerate(files))
         tap.ok(right >= 9, "classify 10 Fashion-MNIST images at 280x280",
                f"{right}/10 top-1 right")
-        check_feature_maps(tap, source, first, out, result("feature-maps"))
         act = lenet5_fashion_node3(source, first)
+        check_feature_maps(tap, act, result("feature-maps"),
+                           os.path.join(out, "first-map.png"), "3",
+                           "lenet5's second convolution")
         check_grid(tap, os.path.join(out, "grid-0.png"), act,
                    "feature-map grid (as-grid 1)")
         check_grid(tap, os.path.join(out, "grid-5.png"), act,

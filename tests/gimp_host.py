@@ -259,6 +259,51 @@ def guarded(expr, error_path):
             f"(close-output-port port)) (quit #f))) {expr}))")
 
 
+class Log:
+    """The results of one GIMP session's commands, a file each in FOLDER:
+    record(KEY, EXPR) is a command writing EXPR's value to FOLDER/KEY, or
+    nothing if it fails (its error, on GIMP 3, to FOLDER/KEY.error);
+    result(KEY) and error(KEY) read them back after the session."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        os.makedirs(folder, exist_ok=True)
+
+    def record(self, key, expr):
+        path = os.path.join(self.folder, key)
+        return guarded(f"(let ((value {expr}) (port (open-output-file "
+                       f"{scheme_string(path)}))) (display value port) "
+                       f"(close-output-port port))", path + ".error")
+
+    def _read(self, name):
+        path = os.path.join(self.folder, name)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return f.read()
+
+    def result(self, key):
+        """KEY's value as Script-Fu displayed it; None if it failed."""
+        return self._read(key)
+
+    def error(self, key):
+        """KEY's error message on GIMP 3; "" if none was written."""
+        return self._read(key + ".error") or ""
+
+    def errors(self):
+        """Every error message written, a line "KEY.error: MESSAGE" each,
+        to show beside the session's output."""
+        return "".join(f"\n{name}: {self._read(name)}"
+                       for name in sorted(os.listdir(self.folder))
+                       if name.endswith(".error"))
+
+
+def loaded(path, body):
+    """An expression: BODY with `image` the image loaded from PATH and
+    `drawable` its layer."""
+    return f"(let* ((image {load(path)}) (drawable {drawable('image')})) {body})"
+
+
 def precision(name):
     """The PRECISION- constant NAME (as GIMP 2.10 spells it, e.g.
     U16-GAMMA); GIMP 3 says NON-LINEAR for GAMMA."""
