@@ -43,13 +43,14 @@ fi
 scripts/test-gimp3.sh || status=$?
 
 # valgrind memcheck over the engine's suites, on the normal build (not
-# the dialogs, which LeakSanitizer checks above, nor shell-script suites,
-# whose shell's own leaks valgrind would report, nor whole fine-tunes,
+# the dialogs, which LeakSanitizer checks above, nor the shell-script and
+# Python suites, whose interpreter's own leaks valgrind would report (the
+# commands they run are checked under ASan above), nor whole fine-tunes,
 # which take over 300 s under valgrind and run under ASan above, nor
 # whole networks compared on both paths, suite models, likewise)
 meson test -C build --print-errorlogs --num-processes 2 \
   --no-suite parity --no-suite gimp --no-suite gimp-models --no-suite fetch \
-  --no-suite ui --no-suite po \
+  --no-suite ui --no-suite po --no-suite cli \
   --no-suite training --no-suite models \
   --logbase memcheck \
   --wrap "valgrind --quiet --error-exitcode=1 --leak-check=full \

@@ -155,6 +155,57 @@ test_parallel_for_each_item_once (void)
     }
 }
 
+typedef struct
+{
+  int            *hits;
+  volatile gint  *returned;  /* set once convnet_parallel_for is back */
+  volatile gint  *late;      /* items run after that */
+} BackToBackJob;
+
+static void
+count_back_to_back (gpointer data, int begin, int end)
+{
+  BackToBackJob *job = data;
+
+  if (g_atomic_int_get (job->returned))
+    g_atomic_int_inc (job->late);
+  for (int i = begin; i < end; i++)
+    g_atomic_int_inc (&job->hits[i]);
+}
+
+/* Jobs of 4 and 256 items back to back, as a BatchNorm over 64 channels
+ * and then a convolution: a worker finishing one job must never take
+ * items of the next for the old one, which made the next job end before
+ * its last chunk (a crash in training, once in about a million jobs).
+ * Each job must run each item exactly once, all before it returns. */
+static void
+test_parallel_for_back_to_back (void)
+{
+  enum { JOBS = 400000, SLOTS = 64 };
+  static int hits[SLOTS][256];
+  static volatile gint returned[SLOTS];
+  volatile gint late = 0;
+  int wrong = 0;
+
+  convnet_parallel_set_threads (2);
+  for (int j = 0; j < JOBS; j++)
+    {
+      const int slot = j % SLOTS, n = j % 2 ? 256 : 4;
+      BackToBackJob job = { hits[slot], &returned[slot], &late };
+
+      memset (hits[slot], 0, sizeof hits[slot]);
+      g_atomic_int_set (&returned[slot], 0);
+      convnet_parallel_for (n, count_back_to_back, &job);
+      g_atomic_int_set (&returned[slot], 1);
+      for (int i = 0; i < n; i++)
+        wrong += g_atomic_int_get (&hits[slot][i]) != 1;
+    }
+  g_test_message ("%d items not run exactly once, %d run late", wrong,
+                  (int) late);
+  g_assert_cmpint (wrong, ==, 0);
+  g_assert_cmpint (late, ==, 0);
+}
+
 /* CONVNET_ISA picks the path; the chosen one is one this CPU runs. */
 static void
 test_chosen_isa_runs_here (void)
@@ -176,6 +227,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/kernels/conv/avx512", "avx512", test_conv_isa);
   g_test_add_func ("/kernels/conv/groups-refused", test_conv_groups_refused);
   g_test_add_func ("/kernels/parallel-for", test_parallel_for_each_item_once);
+  g_test_add_func ("/kernels/parallel-for/back-to-back",
+                   test_parallel_for_back_to_back);
   g_test_add_func ("/kernels/chosen-isa", test_chosen_isa_runs_here);
   return g_test_run ();
 }

@@ -29,6 +29,8 @@
 /* chunks per thread: small enough to balance, large enough that the
  * shared counter is rarely contended */
 #define CHUNKS_PER_THREAD 8
+/* the claim counter's next item once a job has ended: past any job */
+#define CLAIM_CLOSED ((uint32_t) G_MAXINT)
 
 typedef struct
 {
@@ -61,6 +63,7 @@ run_chunks (unsigned int generation)
     {
       uint64_t state = atomic_load (&pool.claim);
       const int n_items = atomic_load (&pool.n_items);
+      const int chunk = atomic_load (&pool.chunk);
       int next, end;
 
       if ((unsigned int) (state >> 32) != generation)
@@ -68,7 +71,7 @@ run_chunks (unsigned int generation)
       next = (int) (state & 0xffffffffu);
       if (next >= n_items)
         return;
-      end = MIN (next + atomic_load (&pool.chunk), n_items);
+      end = MIN (next + chunk, n_items);
       if (!atomic_compare_exchange_weak (&pool.claim, &state,
                                          ((uint64_t) generation << 32)
                                          | (uint32_t) end))
@@ -186,13 +189,20 @@ convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
   if (pool.n_workers < threads - 1)
     start_workers (threads - 1);
 
+  /* Close the last job before changing any of its fields: a worker that
+   * read its claim counter just before it ran out may read the new job's
+   * item count next, and would otherwise claim items of the old
+   * generation that do not exist, run them with the new job's function,
+   * and count them as done in the new job, which then ends early. */
+  generation = atomic_load (&pool.generation);
+  atomic_store (&pool.claim, ((uint64_t) generation << 32) | CLAIM_CLOSED);
   pool.fn = fn;
   pool.ctx = ctx;
   atomic_store (&pool.n_items, n_items);
   atomic_store (&pool.chunk,
                 MAX (1, n_items / (threads * CHUNKS_PER_THREAD)));
   atomic_store (&pool.done, 0);
-  generation = atomic_load (&pool.generation) + 1;
+  generation++;
   atomic_store (&pool.claim, (uint64_t) generation << 32);
   atomic_store (&pool.generation, generation);
   if (atomic_load (&pool.sleepers) > 0)
