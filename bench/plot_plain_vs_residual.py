@@ -56,9 +56,12 @@ def main():
         epochs = [int(r["epoch"]) for r in rows]
         name = f"{'plain' if kind == 'plain' else 'ResNet'}-{depth}"
         ax.plot(epochs, [100 * float(r["train_error"]) for r in rows], "--",
-                lw=1, color=colours[kind], label=f"{name} train")
+                lw=1, marker="o", ms=3, color=colours[kind],
+                label=f"{name} train")
         ax.plot(epochs, [100 * float(r["test_error"]) for r in rows], "-",
-                lw=2.5, color=colours[kind], label=f"{name} test")
+                lw=2.5, marker="o", ms=5, color=colours[kind],
+                label=f"{name} test")
+    ax.set_xticks(epochs)
     ax.set_xlabel("epoch")
     ax.set_ylabel("error (%)")
     ax.set_title(f"Fashion-MNIST, {depth} layers at a quarter width: "
