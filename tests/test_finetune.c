@@ -66,9 +66,8 @@ shipped_model (void)
 }
 
 /* The shipped models, their architectures and the accuracy each must
- * reach on the 10,000 test images (weights/README.md).  Issue 14 asks
- * 0.935 of the ResNet; the file shipped reaches 0.9327 and is to be
- * replaced by a longer run. */
+ * reach on the 10,000 test images (weights/README.md; issue 14's targets
+ * for the deep ones). */
 typedef struct
 {
   const char *file;
@@ -78,7 +77,7 @@ typedef struct
 
 static const ShippedModel shipped_models[] = {
   { "lenet5-fashion.safetensors", "lenet5", 0.90 },
-  { "resnet18-fashion.safetensors", "resnet18_small", 0.93 },
+  { "resnet18-fashion.safetensors", "resnet18_small", 0.935 },
   { "googlenet-fashion.safetensors", "googlenet_small", 0.925 },
 };
 
