@@ -18,14 +18,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap_checks import check, passed, results  # noqa: E402
+
 CONVNET = os.path.abspath(sys.argv[1])
-results = []
-
-
-def check(name, condition, detail=""):
-    results.append(bool(condition))
-    print(f"{'ok' if condition else 'not ok'} {len(results)} - {name}"
-          + ("" if condition else f"\n# {detail}"), flush=True)
 
 
 def write_idx(folder, prefix, count, rng):
@@ -116,7 +112,7 @@ def main():
         check("no model is written when the log fails",
               not os.path.exists(out2), os.listdir(tmp))
     print(f"1..{len(results)}")
-    return 0 if all(results) else 1
+    return 0 if passed() else 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import http_server  # noqa: E402
+from tap_checks import check, passed  # noqa: E402
 
 try:
     import numpy as np
@@ -31,13 +32,6 @@ except ImportError as e:  # a missing oracle is a failure, never a skip
     sys.exit(1)
 
 CONVNET = os.path.abspath(sys.argv[1])
-results = []
-
-
-def check(name, condition, detail=""):
-    results.append(bool(condition))
-    print(f"{'ok' if condition else 'not ok'} {len(results)} - {name}"
-          + ("" if condition else f"\n# {detail}"), flush=True)
 
 
 def fetch(*args, env=None):
@@ -232,7 +226,7 @@ def main():
 
     server.shutdown()
     shutil.rmtree(work)
-    return 0 if all(results) else 1
+    return 0 if passed() else 1
 
 
 sys.exit(main())
