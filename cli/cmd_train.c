@@ -122,21 +122,7 @@ train_progress (const ConvnetTrainProgress *p, gpointer user_data)
                           p->epoch, p->train_loss, 1.0 - p->train_accuracy,
                           p->val_loss, 1.0 - p->val_accuracy, p->lr,
                           p->seconds);
-  if (!g_file_set_contents (log->path, log->csv->str, (gssize) log->csv->len,
-                            &log->error))
-    {
-      /* GLib's message names its temporary file, which the user never
-       * asked for: lead with the log's own name */
-      GError *inner = g_steal_pointer (&log->error);
-      char *name = g_filename_display_name (log->path);
-
-      g_set_error (&log->error, CONVNET_ERROR, CONVNET_ERROR_IO,
-                   "Cannot write the log “%s”: %s", name, inner->message);
-      g_free (name);
-      g_error_free (inner);
-      return FALSE;
-    }
-  return TRUE;
+  return convnet_text_file_write (log->path, "log", log->csv, &log->error);
 }
 
 static char *

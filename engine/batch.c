@@ -445,18 +445,7 @@ convnet_batch_write_csv (const ConvnetModel     *model,
           g_string_append_printf (out, ",%s\n", probability);
         }
     }
-  ok = g_file_set_contents (path, out->str, (gssize) out->len, error);
-  if (!ok && error && *error && (*error)->domain != CONVNET_ERROR)
-    {
-      GError *inner = *error;
-      char   *name = g_filename_display_name (path);
-
-      *error = NULL;
-      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
-                   "Cannot write the CSV “%s”: %s", name, inner->message);
-      g_free (name);
-      g_error_free (inner);
-    }
+  ok = convnet_text_file_write (path, "CSV", out, error);
   g_string_free (out, TRUE);
   return ok;
 }

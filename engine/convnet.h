@@ -674,6 +674,13 @@ gboolean convnet_classify_batch (ConvnetModel        *model,
                                  gpointer             user_data,
                                  GError             **error);
 
+/* Writes TEXT to PATH whole and atomically; on failure a CONVNET_ERROR_IO
+ * "Cannot write the WHAT “PATH”: why" names PATH, not a temporary file. */
+gboolean convnet_text_file_write (const char    *path,
+                                  const char    *what,
+                                  const GString *text,
+                                  GError       **error);
+
 /* Writes ITEMS as a CSV with the columns file,rank,label,probability: one
  * row per class of an item's result, best first; an item without a
  * result is one row "FILE,error,WHY," (no label).  Written atomically. */
