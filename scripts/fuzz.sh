@@ -5,7 +5,8 @@
 # goes to build-fuzz/corpus/TARGET, and only --merge copies the inputs that
 # add coverage into fuzz/corpus.  A crash, leak, sanitiser
 # report or timeout fails the run; its input is kept in
-# build-fuzz/findings/TARGET/.  Prints the executions per target.
+# build-fuzz/findings/TARGET/.  Prints the executions per target.  Runs
+# as many targets at once as there are cores.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -25,8 +26,9 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 # shellcheck disable=SC2046
 meson compile -C build-fuzz $(for t in $targets; do echo "fuzz_$t"; done)
-status=0
-for t in $targets; do
+# one target's run; its verdict line goes to build-fuzz/result-TARGET
+fuzz_one() {
+  t=$1
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/findings/$t"
   log="build-fuzz/fuzz-$t.log"
   # halt on UBSan reports too: libFuzzer then keeps the input as a crash
@@ -40,10 +42,35 @@ for t in $targets; do
     result=clean
   else
     result="FINDING (see $log and build-fuzz/findings/$t/)"
-    status=1
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  echo "fuzz_$t: ${execs:-0} executions in ${seconds} s, $result"
+  echo "fuzz_$t: ${execs:-0} executions in ${seconds} s, $result" \
+    >"build-fuzz/result-$t"
+}
+
+# as many targets at a time as there are cores: each still has a core
+# for its SECONDS, and the whole run takes a fraction of the time
+cores=$(nproc)
+running=0
+for t in $targets; do
+  fuzz_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$cores" ]; then
+    wait
+    running=0
+  fi
+done
+wait
+status=0
+for t in $targets; do
+  if [ -f "build-fuzz/result-$t" ]; then
+    cat "build-fuzz/result-$t"
+    grep -q ', clean$' "build-fuzz/result-$t" || status=1
+  else
+    echo "fuzz_$t: did not run"
+    status=1
+  fi
+  rm -f "build-fuzz/result-$t"
   if [ -n "$merge" ]; then
     before=$(find "fuzz/corpus/$t" -type f | wc -l)
     "build-fuzz/fuzz/fuzz_$t" -merge=1 "fuzz/corpus/$t" "build-fuzz/corpus/$t" \

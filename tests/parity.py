@@ -7,7 +7,9 @@ hooks.  Criterion: max |ours - torch| <= 1e-4 * max |torch|, relative
 to the reference's own scale (random-weight AlexNet's logits are about
 0.03, where a floor of 1e-4 would accept a 0.3 % error).
 
-Usage: parity.py CONVNET [ARCH...]   (TAP output; needs python3-torch)."""
+Usage: parity.py CONVNET [ARCH...]   (TAP output; needs python3-torch).
+Without ARCH, the architectures named in CONVNET_PARITY_ARCHS (separated by
+spaces), else all of them."""
 import os
 import subprocess
 import sys
@@ -184,7 +186,12 @@ def run_arch(exe, arch, tap, tmp):
 
 def main():
     exe = sys.argv[1]
-    archs = sys.argv[2:] or ARCHS
+    archs = (sys.argv[2:] or os.environ.get("CONVNET_PARITY_ARCHS", "").split()
+             or ARCHS)
+    unknown = [a for a in archs if a not in NODES]
+    if unknown:
+        print(f"1..1\nnot ok 1 - unknown architectures: {' '.join(unknown)}")
+        sys.exit(1)
     torch.set_num_threads(2)
     tap = Tap()
     expected = sum(4 + len(NODES[a]) for a in archs)

@@ -216,8 +216,8 @@ test_bad_builds (void)
 static void
 test_buffer_reuse (void)
 {
-  ConvnetGraph *g = build ("resnet50", 64, 64);
-  float *input = g_new0 (float, 3 * 64 * 64);
+  ConvnetGraph *g = build ("resnet50", 32, 32);
+  float *input = g_new0 (float, 3 * 32 * 32);
   gsize every_node = 0;
 
   g_assert_true (convnet_graph_forward (g, input, 1, NULL));
@@ -225,7 +225,7 @@ test_buffer_reuse (void)
     every_node += (gsize) convnet_graph_node (g, i)->shape.c
                   * convnet_graph_node (g, i)->shape.h
                   * convnet_graph_node (g, i)->shape.w * sizeof (float);
-  g_test_message ("resnet50 at 64x64: %" G_GSIZE_FORMAT " bytes planned, "
+  g_test_message ("resnet50 at 32x32: %" G_GSIZE_FORMAT " bytes planned, "
                   "%" G_GSIZE_FORMAT " for one buffer per node",
                   convnet_graph_activation_bytes (g), every_node);
   g_assert_cmpuint (convnet_graph_activation_bytes (g) * 10, <, every_node);
@@ -239,12 +239,12 @@ test_buffer_reuse (void)
 static void
 test_batch_larger_than_memory (void)
 {
-  ConvnetGraph *g = build ("resnet18", 64, 64);
-  float *input = g_new0 (float, 2 * 3 * 64 * 64);
+  ConvnetGraph *g = build ("resnet18_small", 28, 28);
+  float *input = g_new0 (float, 2 * 28 * 28);
   GError *error = NULL;
 
-  /* 64 x 32 x 32 floats per sample after the first convolution alone:
-   * ten million samples are 2.6 TB; the input is never read */
+  /* 16 x 28 x 28 floats per sample after the first convolution alone:
+   * ten million samples are 500 GB; the input is never read */
   g_assert_false (convnet_graph_forward (g, input, 10000000, &error));
   g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT);
   g_assert_nonnull (strstr (error->message, "GB of activations"));
@@ -440,13 +440,13 @@ test_arch_for_checkpoint (void)
 }
 
 /* Profiling sums each node's forward time: nothing before it is on,
- * every convolution of resnet18 takes time, the totals fit in the wall
+ * every convolution of resnet18_small takes time, the totals fit in the wall
  * time of the passes, and turning it on again starts from zero. */
 static void
 test_profile (void)
 {
   GError       *error = NULL;
-  ConvnetGraph *g = convnet_model_build ("resnet18", 0, 64, 64, &error);
+  ConvnetGraph *g = convnet_model_build ("resnet18_small", 0, 28, 28, &error);
   const ConvnetShape in = convnet_graph_input_shape (g);
   float        *input = g_new0 (float, (gsize) in.c * in.h * in.w);
   const guint   n = convnet_graph_n_nodes (g);
