@@ -2,6 +2,7 @@
  * inferred as each node is added, and the bookkeeping of names, blocks
  * and parameters.  Running it is in graph_forward.c. */
 #include "graph.h"
+#include "pack_cache.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -38,6 +39,7 @@ convnet_graph_free (ConvnetGraph *g)
   if (!g)
     return;
   convnet_graph_release_fast (g);
+  convnet_pack_cache_free (g->pack_cache);
   convnet_graph_release_train_kernels (g);
   for (guint i = 0; i < g->nodes->len; i++)
     g_free (convnet_graph_node (g, i)->name);

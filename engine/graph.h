@@ -134,6 +134,10 @@ struct ConvnetGraph
    * of older weights are packed again */
   guint64        weights_serial;
   guint64        plan_serial;    /* the serial the plan packed for */
+  /* packings kept on disk for the weights file last loaded whole, valid
+   * while the weights serial is the one that load left (pack_cache.h) */
+  struct ConvnetPackCache *pack_cache;
+  guint64        pack_cache_serial;
 
   /* profiling: each node's forward time, summed, in seconds (NULL: off) */
   double        *profile_seconds;

@@ -14,6 +14,7 @@
 #include "kernels/conv_gemm.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/fc.h"
+#include "pack_cache.h"
 
 #include <math.h>
 #include <string.h>
@@ -111,6 +112,98 @@ winograd_tile (const ConvGeometry *geo, int batch)
   return 4;
 }
 
+/* The packed-weights cache, while the weights are the file's that it
+ * belongs to. */
+static ConvnetPackCache *
+usable_cache (const ConvnetGraph *g)
+{
+  return g->pack_cache && g->weights_serial == g->pack_cache_serial
+         ? g->pack_cache : NULL;
+}
+
+/* The cache key of part PART ("w": packed weights, "b": bias) of conv
+ * node C's packing for FAST: what its bytes depend on besides the
+ * weights file and the instruction set, which name the cache file. */
+static void
+cache_key (char *key, gsize size, int c, const ConvnetFastNode *fast,
+           int tile, const char *part)
+{
+  g_snprintf (key, size, "%s.conv%d.t%d.bn%d.%s", fast->kernels->isa, c,
+              tile, fast->batchnorm, part);
+}
+
+/* Gives FAST conv node C's packing from the cache, if it has it. */
+static gboolean
+packing_from_cache (ConvnetGraph *g, int c, ConvnetFastNode *fast)
+{
+  ConvnetPackCache *cache = usable_cache (g);
+  const ConvnetNode *conv = convnet_graph_node (g, c);
+  const int tile = fast->winograd_tile;
+  const gboolean has_bias = conv->has_bias || fast->batchnorm >= 0;
+  const float *packed, *bias = NULL;
+  char key[64];
+
+  if (!cache)
+    return FALSE;
+  cache_key (key, sizeof key, c, fast, tile, "w");
+  packed = convnet_pack_cache_lookup (
+    cache, key, tile ? convnet_winograd_conv_packed_bytes (fast->kernels,
+                                                           &conv->conv, tile)
+                     : convnet_packed_conv_packed_bytes (fast->kernels,
+                                                         &conv->conv));
+  if (has_bias)
+    {
+      cache_key (key, sizeof key, c, fast, tile, "b");
+      bias = convnet_pack_cache_lookup (cache, key,
+                                        conv->conv.c_out * sizeof (float));
+    }
+  if (!packed || (has_bias && !bias))
+    return FALSE;
+  if (tile)
+    fast->winograd = convnet_winograd_conv_new_from (
+      fast->kernels, &conv->conv, packed, bias, fast->relu, tile);
+  else
+    fast->packed = convnet_packed_conv_new_from (
+      fast->kernels, &conv->conv, packed, bias, fast->relu);
+  return fast->winograd || fast->packed;
+}
+
+/* Hands conv node C's fresh packing in FAST to the cache, to be saved at
+ * the end of the plan. */
+static void
+packing_to_cache (ConvnetGraph *g, int c, const ConvnetFastNode *fast)
+{
+  ConvnetPackCache *cache = usable_cache (g);
+  const ConvnetNode *conv = convnet_graph_node (g, c);
+  const float *packed, *bias;
+  char key[64];
+  int tile = 0;
+  gsize bytes;
+
+  if (!cache || (!fast->winograd && !fast->packed))
+    return;
+  if (fast->winograd)
+    {
+      tile = fast->winograd_tile;
+      packed = convnet_winograd_conv_packed (fast->winograd, &bias);
+      bytes = convnet_winograd_conv_packed_bytes (fast->kernels, &conv->conv,
+                                                  tile);
+    }
+  else
+    {
+      packed = convnet_packed_conv_packed (fast->packed, &bias);
+      bytes = convnet_packed_conv_packed_bytes (fast->kernels, &conv->conv);
+    }
+  cache_key (key, sizeof key, c, fast, tile, "w");
+  convnet_pack_cache_add (cache, key, packed, bytes);
+  if (bias)
+    {
+      cache_key (key, sizeof key, c, fast, tile, "b");
+      convnet_pack_cache_add (cache, key, bias,
+                              conv->conv.c_out * sizeof (float));
+    }
+}
+
 /* Packs conv node C for this plan's chain, reusing the packing it has if
  * nothing it depends on changed. */
 static gboolean
@@ -152,18 +245,21 @@ pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu, int batch,
   fast->relu = relu;
   fast->kernels = kernels;
   fast->winograd_tile = tile;
-  {
-    const float *weight = convnet_op_param (g, conv, 0);
-    const float *bias = conv->has_bias ? convnet_op_param (g, conv, 1) : NULL;
+  if (!packing_from_cache (g, c, fast))
+    {
+      const float *weight = convnet_op_param (g, conv, 0);
+      const float *bias = conv->has_bias ? convnet_op_param (g, conv, 1)
+                                         : NULL;
 
-    if (tile)
-      fast->winograd = convnet_winograd_conv_new (kernels, &conv->conv,
-                                                  weight, bias, scale, shift,
-                                                  relu, tile);
-    if (!fast->winograd)
-      fast->packed = convnet_packed_conv_new (kernels, &conv->conv, weight,
-                                              bias, scale, shift, relu);
-  }
+      if (tile)
+        fast->winograd = convnet_winograd_conv_new (kernels, &conv->conv,
+                                                    weight, bias, scale,
+                                                    shift, relu, tile);
+      if (!fast->winograd)
+        fast->packed = convnet_packed_conv_new (kernels, &conv->conv, weight,
+                                                bias, scale, shift, relu);
+      packing_to_cache (g, c, fast);
+    }
   g_free (scale);
   g_free (shift);
   if (!fast->packed && !fast->winograd)
@@ -286,6 +382,19 @@ convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
       ok = pack_conv (g, c, batchnorm, relu, batch, error);
     }
   g_free (readers);
+  if (ok && usable_cache (g))
+    {
+      GError *cache_error = NULL;
+
+      /* the cache only saves time: the plan stands without it */
+      if (!convnet_pack_cache_save (g->pack_cache, &cache_error))
+        {
+          g_debug ("%s", cache_error->message);
+          g_error_free (cache_error);
+        }
+    }
+  else
+    convnet_pack_cache_discard (g->pack_cache);
   if (!ok)
     {
       convnet_graph_release_fast (g);

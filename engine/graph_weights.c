@@ -9,6 +9,8 @@
  * faulting in and filling a second copy of every weight. */
 #include "graph.h"
 #include "formats/formats.h"
+#include "kernels/kernels.h"
+#include "pack_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +268,16 @@ convnet_graph_load_weight_file_except (ConvnetGraph *g,
   if (ok)
     ok = place_params (g, file, skip_prefix, error);
   g_hash_table_unref (used);
+  if (ok)
+    {
+      /* packings may use entries of the cache being replaced */
+      convnet_graph_release_fast (g);
+      g_clear_pointer (&g->pack_cache, convnet_pack_cache_free);
+      if (!skip_prefix)
+        g->pack_cache = convnet_pack_cache_open (
+          path, weight_file_fd (file), g->arch, convnet_kernels ()->isa);
+      g->pack_cache_serial = g->weights_serial;
+    }
   return ok;
 }
 

@@ -81,6 +81,8 @@ ConvnetWeightFile *weight_file_open_bytes (const char    *path,
  * was not opened from a path (weight_file_open_bytes) or the mapping
  * fails; g_bytes_unref() unmaps it. */
 GBytes  *weight_file_private_view   (const ConvnetWeightFile  *file);
+/* The open file FILE was read from, or -1 (weight_file_open_bytes). */
+int      weight_file_fd             (const ConvnetWeightFile  *file);
 
 /* Whether ENTRY's elements can be used where they lie as contiguous
  * floats: little-endian float32, row-major and 4-byte aligned; *OFFSET

@@ -290,6 +290,12 @@ weight_file_private_view (const ConvnetWeightFile *file)
   return map_private (file->fd, size, TRUE);
 }
 
+int
+weight_file_fd (const ConvnetWeightFile *file)
+{
+  return file->fd;
+}
+
 gboolean
 weight_file_entry_in_place (const ConvnetWeightFile  *file,
                             const ConvnetTensorEntry *entry,

@@ -19,6 +19,7 @@ struct ConvnetPackedConv
   float                *a;       /* m_panels x k x mr, rows past m are 0 */
   float                *bias;    /* m, or NULL */
   gboolean              relu;
+  gboolean              borrowed; /* A is the caller's, never freed here */
 };
 
 typedef struct
@@ -52,11 +53,11 @@ pack_weight_panels (gpointer data, int begin, int end)
     }
 }
 
-ConvnetPackedConv *
-convnet_packed_conv_new (const ConvnetKernels *kernels,
-                         const ConvGeometry *geo, const float *weight,
-                         const float *bias, const double *scale,
-                         const double *shift, gboolean relu)
+/* A packing of GEO for KERNELS without its weights yet; NULL if GEO has
+ * groups or the kernels' panels are wider than this file handles. */
+static ConvnetPackedConv *
+packed_conv_shell (const ConvnetKernels *kernels, const ConvGeometry *geo,
+                   gboolean relu)
 {
   ConvnetPackedConv *pc;
   const int mr = kernels->mr;
@@ -70,8 +71,31 @@ convnet_packed_conv_new (const ConvnetKernels *kernels,
   pc->k = geo->c_in * geo->kh * geo->kw;
   pc->m_panels = (pc->m + mr - 1) / mr;
   pc->relu = relu;
-  pc->a = convnet_packed_alloc ((gsize) pc->m_panels * pc->k * mr
-                                * sizeof (float));
+  return pc;
+}
+
+gsize
+convnet_packed_conv_packed_bytes (const ConvnetKernels *kernels,
+                                  const ConvGeometry *geo)
+{
+  const int mr = kernels->mr;
+
+  return (gsize) ((geo->c_out + mr - 1) / mr) * geo->c_in * geo->kh * geo->kw
+         * mr * sizeof (float);
+}
+
+ConvnetPackedConv *
+convnet_packed_conv_new (const ConvnetKernels *kernels,
+                         const ConvGeometry *geo, const float *weight,
+                         const float *bias, const double *scale,
+                         const double *shift, gboolean relu)
+{
+  ConvnetPackedConv *pc = packed_conv_shell (kernels, geo, relu);
+
+  if (!pc)
+    return NULL;
+  pc->a = convnet_packed_alloc (convnet_packed_conv_packed_bytes (kernels,
+                                                                  geo));
   if (!pc->a)
     {
       g_free (pc);
@@ -94,6 +118,29 @@ convnet_packed_conv_new (const ConvnetKernels *kernels,
   return pc;
 }
 
+ConvnetPackedConv *
+convnet_packed_conv_new_from (const ConvnetKernels *kernels,
+                              const ConvGeometry *geo, const float *packed,
+                              const float *bias, gboolean relu)
+{
+  ConvnetPackedConv *pc = packed_conv_shell (kernels, geo, relu);
+
+  if (!pc)
+    return NULL;
+  pc->a = (float *) packed;
+  pc->borrowed = TRUE;
+  if (bias)
+    pc->bias = g_memdup2 (bias, pc->m * sizeof (float));
+  return pc;
+}
+
+const float *
+convnet_packed_conv_packed (const ConvnetPackedConv *pc, const float **bias)
+{
+  *bias = pc->bias;
+  return pc->a;
+}
+
 void
 convnet_packed_conv_repack (ConvnetPackedConv *pc, const float *weight,
                             const float *bias)
@@ -110,7 +157,8 @@ convnet_packed_conv_free (ConvnetPackedConv *pc)
 {
   if (!pc)
     return;
-  convnet_packed_free (pc->a);
+  if (!pc->borrowed)
+    convnet_packed_free (pc->a);
   g_free (pc->bias);
   g_free (pc);
 }

@@ -22,6 +22,22 @@ ConvnetPackedConv *convnet_packed_conv_new (const ConvnetKernels *kernels,
                                             const double *scale,
                                             const double *shift,
                                             gboolean relu);
+/* The bytes of the packed weights of GEO for KERNELS. */
+gsize              convnet_packed_conv_packed_bytes (const ConvnetKernels *kernels,
+                                                     const ConvGeometry *geo);
+/* A packing that uses PACKED (convnet_packed_conv_packed_bytes() of
+ * them, as convnet_packed_conv_packed() gave them) where it lies: it must
+ * outlive the packing, which never writes it.  BIAS (c_out floats, may be
+ * NULL) is copied. */
+ConvnetPackedConv *convnet_packed_conv_new_from (const ConvnetKernels *kernels,
+                                                 const ConvGeometry *geo,
+                                                 const float *packed,
+                                                 const float *bias,
+                                                 gboolean relu);
+/* CONV's packed weights, and in *BIAS its bias (BatchNorm folded in) or
+ * NULL, for keeping them (pack_cache.h). */
+const float       *convnet_packed_conv_packed (const ConvnetPackedConv *conv,
+                                               const float **bias);
 /* Packs new values of the same weights and bias into CONV, which was made
  * from WEIGHT and BIAS (both or neither) without SCALE: training changes
  * them at every step, and a fresh packing would map and fault in its

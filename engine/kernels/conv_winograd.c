@@ -32,6 +32,7 @@ struct ConvnetWinogradConv
   float                    *u;          /* positions x m_panels x c_in x mr */
   float                    *bias;       /* c_out, or NULL */
   gboolean                  relu;
+  gboolean                  borrowed;   /* U is the caller's */
 };
 
 /* The filter transform G g G^T's matrices G, for F(2,3) and F(4,3). */
@@ -74,12 +75,11 @@ transforms_for (const ConvnetKernels *kernels)
   return t && t->lanes == kernels->nr ? t : NULL;
 }
 
-ConvnetWinogradConv *
-convnet_winograd_conv_new (const ConvnetKernels *kernels,
-                           const ConvGeometry *geo, const float *weight,
-                           const float *bias, const double *scale,
-                           const double *shift, gboolean relu,
-                           int output_tile)
+/* A transform of GEO for KERNELS and OUTPUT_TILE without its filters
+ * yet; NULL when they do not apply. */
+static ConvnetWinogradConv *
+winograd_conv_shell (const ConvnetKernels *kernels, const ConvGeometry *geo,
+                     gboolean relu, int output_tile)
 {
   const WinogradTransforms *transforms = transforms_for (kernels);
   const int mr = kernels->mr;
@@ -98,8 +98,61 @@ convnet_winograd_conv_new (const ConvnetKernels *kernels,
   wc->positions = t * t;
   wc->m_panels = (geo->c_out + mr - 1) / mr;
   wc->relu = relu;
-  wc->u = convnet_packed_alloc ((gsize) wc->positions * wc->m_panels
-                                * geo->c_in * mr * sizeof (float));
+  return wc;
+}
+
+gsize
+convnet_winograd_conv_packed_bytes (const ConvnetKernels *kernels,
+                                    const ConvGeometry *geo, int output_tile)
+{
+  const int mr = kernels->mr;
+
+  return (gsize) (output_tile + 2) * (output_tile + 2)
+         * ((geo->c_out + mr - 1) / mr) * geo->c_in * mr * sizeof (float);
+}
+
+ConvnetWinogradConv *
+convnet_winograd_conv_new_from (const ConvnetKernels *kernels,
+                                const ConvGeometry *geo, const float *packed,
+                                const float *bias, gboolean relu,
+                                int output_tile)
+{
+  ConvnetWinogradConv *wc = winograd_conv_shell (kernels, geo, relu,
+                                                 output_tile);
+
+  if (!wc)
+    return NULL;
+  wc->u = (float *) packed;
+  wc->borrowed = TRUE;
+  if (bias)
+    wc->bias = g_memdup2 (bias, geo->c_out * sizeof (float));
+  return wc;
+}
+
+const float *
+convnet_winograd_conv_packed (const ConvnetWinogradConv *wc,
+                              const float **bias)
+{
+  *bias = wc->bias;
+  return wc->u;
+}
+
+ConvnetWinogradConv *
+convnet_winograd_conv_new (const ConvnetKernels *kernels,
+                           const ConvGeometry *geo, const float *weight,
+                           const float *bias, const double *scale,
+                           const double *shift, gboolean relu,
+                           int output_tile)
+{
+  ConvnetWinogradConv *wc = winograd_conv_shell (kernels, geo, relu,
+                                                 output_tile);
+  const int mr = kernels->mr;
+  const int t = output_tile + 2;
+
+  if (!wc)
+    return NULL;
+  wc->u = convnet_packed_alloc (convnet_winograd_conv_packed_bytes (
+                                  kernels, geo, output_tile));
   if (!wc->u)
     {
       g_free (wc);
@@ -147,7 +200,8 @@ convnet_winograd_conv_free (ConvnetWinogradConv *wc)
 {
   if (!wc)
     return;
-  convnet_packed_free (wc->u);
+  if (!wc->borrowed)
+    convnet_packed_free (wc->u);
   g_free (wc->bias);
   g_free (wc);
 }

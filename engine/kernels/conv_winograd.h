@@ -31,6 +31,20 @@ ConvnetWinogradConv *convnet_winograd_conv_new (const ConvnetKernels *kernels,
                                                 const double *shift,
                                                 gboolean relu,
                                                 int output_tile);
+/* The bytes of the transformed filters, and a transform using PACKED
+ * where it lies, as convnet_winograd_conv_packed() gave them: as
+ * convnet_packed_conv_new_from() does for the packed product. */
+gsize                convnet_winograd_conv_packed_bytes (const ConvnetKernels *kernels,
+                                                         const ConvGeometry *geo,
+                                                         int output_tile);
+ConvnetWinogradConv *convnet_winograd_conv_new_from (const ConvnetKernels *kernels,
+                                                     const ConvGeometry *geo,
+                                                     const float *packed,
+                                                     const float *bias,
+                                                     gboolean relu,
+                                                     int output_tile);
+const float         *convnet_winograd_conv_packed (const ConvnetWinogradConv *conv,
+                                                   const float **bias);
 void                 convnet_winograd_conv_free (ConvnetWinogradConv *conv);
 gsize                convnet_winograd_conv_bytes (const ConvnetWinogradConv *conv);
 

@@ -1,0 +1,413 @@
+/* pack_cache.c: the packed-weights cache file.  Layout, in the machine's
+ * own byte order (the file never leaves the machine that wrote it):
+ *   FileHeader, then n_entries FileEntry, then each entry's bytes at a
+ *   page-aligned offset,
+ * so that an entry is used where it lies in a read-only mapping of the
+ * file, from the page cache, without a copy. */
+#include "pack_cache.h"
+#include "convnet.h"
+#include "formats/formats.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "CNVPACK1"
+#define KEY_BYTES 56
+#define PAGE 4096
+
+typedef struct
+{
+  char    magic[8];
+  guint32 version;
+  guint32 n_entries;
+  /* the weights file's identity */
+  guint64 size, dev, ino;
+  gint64  mtime_ns, ctime_ns;
+  char    isa[16];
+  char    arch[32];
+} FileHeader;
+
+typedef struct
+{
+  char    key[KEY_BYTES];
+  guint64 offset;
+  guint64 bytes;
+} FileEntry;
+
+typedef struct
+{
+  guint8 *base;
+  gsize   size;
+} Mapping;
+
+typedef struct
+{
+  char       *key;
+  const void *data;
+  gsize       bytes;
+} Added;
+
+struct ConvnetPackCache
+{
+  char       *path;
+  FileHeader  identity;   /* what a valid file's header holds */
+  GPtrArray  *mappings;   /* Mapping: every file read, kept while entries
+                             read from it may be in use */
+  GHashTable *stored;     /* key -> const FileEntry * in the last mapping */
+  guint8     *stored_base;
+  GPtrArray  *added;      /* Added */
+  gboolean    read;       /* the file was looked for */
+  guint       hits;
+};
+
+static void
+mapping_free (gpointer data)
+{
+  Mapping *mapping = data;
+
+  munmap (mapping->base, mapping->size);
+  g_free (mapping);
+}
+
+static void
+added_free (gpointer data)
+{
+  Added *added = data;
+
+  g_free (added->key);
+  g_free (added);
+}
+
+static gint64
+nanoseconds (const struct timespec *t)
+{
+  return (gint64) t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* The folder of cache files, or NULL when the cache is off. */
+static char *
+cache_folder (void)
+{
+  const char *setting = g_getenv ("CONVNET_PACK_CACHE");
+
+  if (setting && strcmp (setting, "0") == 0)
+    return NULL;
+  if (setting && *setting)
+    return g_strdup (setting);
+  return g_build_filename (g_get_user_cache_dir (), "gimp-convnet", "packed",
+                           NULL);
+}
+
+ConvnetPackCache *
+convnet_pack_cache_open (const char *path, int fd, const char *arch,
+                         const char *isa)
+{
+  ConvnetPackCache *cache;
+  struct stat st;
+  char *folder, *canonical, *digest, *base, *name;
+
+  if (fd < 0 || fstat (fd, &st) != 0 || !(folder = cache_folder ()))
+    return NULL;
+  cache = g_new0 (ConvnetPackCache, 1);
+  memcpy (cache->identity.magic, MAGIC, 8);
+  cache->identity.version = 1;
+  cache->identity.size = st.st_size;
+  cache->identity.dev = st.st_dev;
+  cache->identity.ino = st.st_ino;
+  cache->identity.mtime_ns = nanoseconds (&st.st_mtim);
+  cache->identity.ctime_ns = nanoseconds (&st.st_ctim);
+  g_strlcpy (cache->identity.isa, isa, sizeof cache->identity.isa);
+  g_strlcpy (cache->identity.arch, arch, sizeof cache->identity.arch);
+
+  /* one file per weights file path and instruction set */
+  canonical = g_canonicalize_filename (path, NULL);
+  digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, canonical, -1);
+  base = g_path_get_basename (path);
+  name = g_strdup_printf ("%s-%.16s-%s.pack", base, digest, isa);
+  cache->path = g_build_filename (folder, name, NULL);
+  g_free (name);
+  g_free (base);
+  g_free (digest);
+  g_free (canonical);
+  g_free (folder);
+
+  cache->mappings = g_ptr_array_new_with_free_func (mapping_free);
+  cache->stored = g_hash_table_new (g_str_hash, g_str_equal);
+  cache->added = g_ptr_array_new_with_free_func (added_free);
+  return cache;
+}
+
+/* Whether the mapped file at BASE (SIZE bytes) is a cache of this
+ * weights file whose every entry lies inside it. */
+static gboolean
+valid_file (const ConvnetPackCache *cache, const guint8 *base, gsize size)
+{
+  const FileHeader *header = (const FileHeader *) base;
+  const FileEntry *entries = (const FileEntry *) (header + 1);
+  FileHeader expected = cache->identity;
+
+  if (size < sizeof *header)
+    return FALSE;
+  /* every field but the entry count as this weights file's */
+  expected.n_entries = header->n_entries;
+  if (memcmp (header, &expected, sizeof expected) != 0)
+    return FALSE;
+  if (header->n_entries > (size - sizeof *header) / sizeof (FileEntry))
+    return FALSE;
+  for (guint32 i = 0; i < header->n_entries; i++)
+    {
+      const FileEntry *e = &entries[i];
+
+      if (e->key[KEY_BYTES - 1] != '\0' || e->offset % 64 != 0
+          || e->offset > size || e->bytes > size - e->offset)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reads the cache file, if there is a valid one, into STORED. */
+static void
+read_file (ConvnetPackCache *cache)
+{
+  struct stat st;
+  Mapping *mapping;
+  const FileHeader *header;
+  const FileEntry *entries;
+  void *base;
+  int fd = g_open (cache->path, O_RDONLY | O_CLOEXEC, 0);
+
+  g_hash_table_remove_all (cache->stored);
+  cache->stored_base = NULL;
+  cache->read = TRUE;
+  if (fd < 0)
+    return;
+  if (fstat (fd, &st) != 0 || st.st_size <= 0
+      || (guint64) st.st_size > G_MAXSIZE)
+    {
+      close (fd);
+      return;
+    }
+  base = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close (fd);
+  if (base == MAP_FAILED)
+    return;
+  if (!valid_file (cache, base, st.st_size))
+    {
+      g_debug ("%s: not a packed-weights cache of this weights file; "
+               "packing anew", cache->path);
+      munmap (base, st.st_size);
+      return;
+    }
+  mapping = g_new (Mapping, 1);
+  mapping->base = base;
+  mapping->size = st.st_size;
+  g_ptr_array_add (cache->mappings, mapping);
+  cache->stored_base = base;
+  header = base;
+  entries = (const FileEntry *) (header + 1);
+  for (guint32 i = 0; i < header->n_entries; i++)
+    g_hash_table_insert (cache->stored, (gpointer) entries[i].key,
+                         (gpointer) &entries[i]);
+}
+
+void
+convnet_pack_cache_free (ConvnetPackCache *cache)
+{
+  if (!cache)
+    return;
+  g_hash_table_unref (cache->stored);
+  g_ptr_array_unref (cache->added);
+  g_ptr_array_unref (cache->mappings);
+  g_free (cache->path);
+  g_free (cache);
+}
+
+const void *
+convnet_pack_cache_lookup (ConvnetPackCache *cache, const char *key,
+                           gsize bytes)
+{
+  const FileEntry *entry;
+  const guint8 *data;
+
+  if (!cache)
+    return NULL;
+  if (!cache->read)
+    read_file (cache);
+  entry = g_hash_table_lookup (cache->stored, key);
+  if (!entry || entry->bytes != bytes)
+    return NULL;
+  data = cache->stored_base + entry->offset;
+#ifdef MADV_POPULATE_READ
+  /* one call maps the entry's pages, not a trap per page */
+  {
+    const guintptr start = (guintptr) data & ~(guintptr) (PAGE - 1);
+
+    madvise ((void *) start, (guintptr) data + bytes - start,
+             MADV_POPULATE_READ);
+  }
+#endif
+  cache->hits++;
+  return data;
+}
+
+void
+convnet_pack_cache_add (ConvnetPackCache *cache, const char *key,
+                        const void *data, gsize bytes)
+{
+  Added *added;
+
+  if (!cache || strlen (key) >= KEY_BYTES)
+    return;
+  for (guint i = 0; i < cache->added->len; i++)
+    {
+      added = g_ptr_array_index (cache->added, i);
+      if (strcmp (added->key, key) == 0)
+        {
+          added->data = data;
+          added->bytes = bytes;
+          return;
+        }
+    }
+  added = g_new (Added, 1);
+  added->key = g_strdup (key);
+  added->data = data;
+  added->bytes = bytes;
+  g_ptr_array_add (cache->added, added);
+}
+
+static guint64
+round_up (guint64 n, guint64 to)
+{
+  return (n + to - 1) / to * to;
+}
+
+gboolean
+convnet_pack_cache_save (ConvnetPackCache *cache, GError **error)
+{
+  GPtrArray *all;      /* Added: the stored entries kept, then the new */
+  FileHeader header;
+  FileEntry *entries;
+  AtomicFile file;
+  guint64 offset;
+  gboolean ok = TRUE;
+  char *folder;
+
+  if (!cache || cache->added->len == 0)
+    return TRUE;
+  all = g_ptr_array_new ();
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&iter, cache->stored);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      {
+        const FileEntry *e = value;
+        gboolean replaced = FALSE;
+
+        for (guint i = 0; i < cache->added->len && !replaced; i++)
+          replaced = strcmp (((Added *) g_ptr_array_index (cache->added, i))
+                             ->key, e->key) == 0;
+        if (!replaced)
+          {
+            Added *kept = g_new (Added, 1);
+
+            kept->key = (char *) e->key;   /* the mapping's, not freed */
+            kept->data = cache->stored_base + e->offset;
+            kept->bytes = e->bytes;
+            g_ptr_array_add (all, kept);
+          }
+      }
+  }
+  {
+    const guint n_kept = all->len;
+
+    for (guint i = 0; i < cache->added->len; i++)
+      g_ptr_array_add (all, g_ptr_array_index (cache->added, i));
+
+    header = cache->identity;
+    header.n_entries = all->len;
+    entries = g_new0 (FileEntry, all->len);
+    offset = round_up (sizeof header + all->len * sizeof (FileEntry), PAGE);
+    for (guint i = 0; i < all->len; i++)
+      {
+        const Added *a = g_ptr_array_index (all, i);
+
+        g_strlcpy (entries[i].key, a->key, KEY_BYTES);
+        entries[i].offset = offset;
+        entries[i].bytes = a->bytes;
+        offset = round_up (offset + a->bytes, PAGE);
+      }
+
+    folder = g_path_get_dirname (cache->path);
+    if (g_mkdir_with_parents (folder, 0700) != 0)
+      {
+        const int saved = errno;
+
+        g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                     "Cannot make the packed-weights cache folder “%s”: %s",
+                     folder, g_strerror (saved));
+        ok = FALSE;
+      }
+    g_free (folder);
+    if (ok)
+      ok = atomic_file_open (&file, cache->path, error);
+    if (ok)
+      {
+        static const guint8 zeros[PAGE];
+        guint64 at = sizeof header + all->len * sizeof (FileEntry);
+
+        ok = atomic_file_write (&file, &header, sizeof header, error)
+             && atomic_file_write (&file, entries,
+                                   all->len * sizeof (FileEntry), error);
+        for (guint i = 0; ok && i < all->len; i++)
+          {
+            const Added *a = g_ptr_array_index (all, i);
+
+            ok = atomic_file_write (&file, zeros, entries[i].offset - at,
+                                    error)
+                 && atomic_file_write (&file, a->data, a->bytes, error);
+            at = entries[i].offset + a->bytes;
+          }
+        if (ok)
+          ok = atomic_file_commit (&file, error);
+        else
+          atomic_file_abort (&file);
+      }
+    for (guint i = 0; i < n_kept; i++)
+      g_free (g_ptr_array_index (all, i));
+    g_ptr_array_unref (all);
+    g_free (entries);
+  }
+  g_ptr_array_set_size (cache->added, 0);
+  if (!ok)
+    return FALSE;
+  /* the new file holds everything: read it, keeping the older mappings
+   * whose entries packings may still use */
+  read_file (cache);
+  return TRUE;
+}
+
+void
+convnet_pack_cache_discard (ConvnetPackCache *cache)
+{
+  if (cache)
+    g_ptr_array_set_size (cache->added, 0);
+}
+
+guint
+convnet_pack_cache_hits (const ConvnetPackCache *cache)
+{
+  return cache ? cache->hits : 0;
+}
+
+const char *
+convnet_pack_cache_path (const ConvnetPackCache *cache)
+{
+  return cache ? cache->path : NULL;
+}

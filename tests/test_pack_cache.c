@@ -1,0 +1,374 @@
+/* test_pack_cache.c: packed weights kept on disk between loads
+ * (engine/pack_cache.c).  A second load of the same weights file takes
+ * every packing from the cache and gives the same outputs to the bit;
+ * weights rewritten in place, a damaged cache file, weights changed after
+ * the load or a cache that cannot be written never give wrong outputs,
+ * and the damaged file is written anew. */
+#include "graph.h"
+#include "pack_cache.h"
+#include "test_util.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+/* resnet18_small at 28x28 has Winograd F(4,3) and F(2,3) layers,
+ * packed-product ones (the 7x7 and 4x4 maps at batch 1, the strided and
+ * 1x1 convolutions) and BatchNorms folded into all of them */
+#define ARCH "resnet18_small"
+#define SIZE 28
+#define CHANNELS 1
+
+typedef struct
+{
+  char  *cache_dir;
+  char  *weights_dir;
+  char  *weights;
+  float *input;
+  gsize  input_floats;
+} Fixture;
+
+static ConvnetGraph *
+build (void)
+{
+  GError *error = NULL;
+  ConvnetGraph *g = convnet_model_build (ARCH, 0, SIZE, SIZE, &error);
+
+  g_assert_no_error (error);
+  return g;
+}
+
+/* Writes random weights (SEED) to F's weights file, as a new file. */
+static void
+write_weights (Fixture *f, guint64 seed)
+{
+  GError *error = NULL;
+  ConvnetGraph *g = build ();
+  const int classes = convnet_graph_output_shape (g).c;
+  char **labels = g_new0 (char *, classes + 1);
+
+  for (int k = 0; k < classes; k++)
+    labels[k] = g_strdup_printf ("class %d", k);
+  convnet_graph_init_random (g, seed);
+  g_assert_true (convnet_model_save (g, ARCH, (const char *const *) labels,
+                                     &convnet_arch_lookup (ARCH)->preprocess,
+                                     NULL, f->weights, &error));
+  g_assert_no_error (error);
+  g_strfreev (labels);
+  convnet_graph_free (g);
+}
+
+static void
+fixture_set_up (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  GRand *rand = g_rand_new_with_seed (7);
+
+  f->cache_dir = test_make_folder ("convnet-pack-cache");
+  f->weights_dir = test_make_folder ("convnet-pack-weights");
+  f->weights = g_build_filename (f->weights_dir, "net.safetensors", NULL);
+  g_setenv ("CONVNET_PACK_CACHE", f->cache_dir, TRUE);
+  write_weights (f, 1);
+  f->input_floats = 2 * CHANNELS * SIZE * SIZE;
+  f->input = g_new (float, f->input_floats);
+  for (gsize i = 0; i < f->input_floats; i++)
+    f->input[i] = (float) g_rand_double_range (rand, -2, 2);
+  g_rand_free (rand);
+}
+
+static void
+fixture_tear_down (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  test_remove_folder (f->cache_dir);
+  test_remove_folder (f->weights_dir);
+  g_free (f->weights);
+  g_free (f->input);
+  g_unsetenv ("CONVNET_PACK_CACHE");
+}
+
+/* A graph with F's weights loaded. */
+static ConvnetGraph *
+loaded (Fixture *f)
+{
+  GError *error = NULL;
+  ConvnetGraph *g = build ();
+
+  g_assert_true (convnet_graph_load_weights (g, f->weights, &error));
+  g_assert_no_error (error);
+  return g;
+}
+
+/* G's logits for F's input at BATCH, as a new array. */
+static float *
+logits (Fixture *f, ConvnetGraph *g, int batch)
+{
+  const gsize n = (gsize) batch * convnet_graph_output_shape (g).c;
+
+  g_assert_true (convnet_graph_forward (g, f->input, batch, NULL));
+  return g_memdup2 (convnet_graph_output (g), n * sizeof (float));
+}
+
+static void
+assert_same (const float *a, const float *b, gsize n)
+{
+  g_assert_cmpmem (a, n * sizeof (float), b, n * sizeof (float));
+}
+
+/* The packing kinds one plan uses, counted from its fast nodes: each
+ * convolution is one weights entry, plus one for its bias. */
+static guint
+expected_entries (const ConvnetGraph *g)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      const ConvnetNode *node = convnet_graph_node (g, i);
+
+      if (node->op == CONVNET_OP_CONV2D && node->fast)
+        n += 2;
+    }
+  return n;
+}
+
+/* The only file in F's cache folder. */
+static char *
+cache_file (Fixture *f)
+{
+  GDir *dir = g_dir_open (f->cache_dir, 0, NULL);
+  const char *name = g_dir_read_name (dir);
+  char *path;
+
+  g_assert_nonnull (name);
+  g_assert_true (g_str_has_prefix (name, "net.safetensors-"));
+  g_assert_true (g_str_has_suffix (name, ".pack"));
+  path = g_build_filename (f->cache_dir, name, NULL);
+  g_assert_null (g_dir_read_name (dir));
+  g_dir_close (dir);
+  return path;
+}
+
+/* The second load of a file takes every packing from the cache written
+ * by the first, and its outputs are the first's to the bit. */
+static void
+test_reuse (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  ConvnetGraph *first = loaded (f), *second;
+  float *fresh, *cached;
+  const gsize n = 2 * convnet_graph_output_shape (first).c;
+  guint entries;
+
+  fresh = logits (f, first, 2);
+  g_assert_cmpuint (convnet_pack_cache_hits (first->pack_cache), ==, 0);
+  entries = expected_entries (first);
+  g_assert_cmpuint (entries, >=, 2 * 20);
+  g_free (cache_file (f));
+
+  second = loaded (f);
+  cached = logits (f, second, 2);
+  g_assert_cmpuint (convnet_pack_cache_hits (second->pack_cache), ==,
+                    entries);
+  assert_same (fresh, cached, n);
+  g_free (fresh);
+  g_free (cached);
+  convnet_graph_free (first);
+  convnet_graph_free (second);
+}
+
+/* A plan at another batch that packs some convolutions another way adds
+ * them to the file, which keeps the entries of the first plan. */
+static void
+test_second_plan_adds (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  ConvnetGraph *g = loaded (f), *later;
+  float *one, *eight, *again;
+  const int classes = convnet_graph_output_shape (g).c;
+  float *input = g_new0 (float, 8 * CHANNELS * SIZE * SIZE);
+
+  one = logits (f, g, 1);
+  memcpy (input, f->input, f->input_floats * sizeof (float));
+  g_free (f->input);
+  f->input = input;
+  eight = logits (f, g, 8);
+  convnet_graph_free (g);
+
+  later = loaded (f);
+  again = logits (f, later, 1);
+  assert_same (one, again, classes);
+  g_free (again);
+  again = logits (f, later, 8);
+  assert_same (eight, again, 8 * classes);
+  /* batch 8 takes F(4,3) where batch 1 took F(2,3) or the product */
+  g_assert_cmpuint (convnet_pack_cache_hits (later->pack_cache), >,
+                    expected_entries (later));
+  g_free (one);
+  g_free (eight);
+  g_free (again);
+  convnet_graph_free (later);
+}
+
+/* Weights rewritten under the same name make the cache stale: the next
+ * load packs the new weights and gives their outputs. */
+static void
+test_rewritten_weights (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  ConvnetGraph *g = loaded (f), *reference;
+  float *old, *now, *expected;
+  const gsize n = convnet_graph_output_shape (g).c;
+
+  old = logits (f, g, 1);
+  convnet_graph_free (g);
+  write_weights (f, 2);
+
+  g = loaded (f);
+  now = logits (f, g, 1);
+  g_assert_cmpuint (convnet_pack_cache_hits (g->pack_cache), ==, 0);
+  g_setenv ("CONVNET_PACK_CACHE", "0", TRUE);
+  reference = loaded (f);
+  g_assert_null (reference->pack_cache);
+  expected = logits (f, reference, 1);
+  assert_same (expected, now, n);
+  g_assert_cmpint (memcmp (old, now, n * sizeof (float)), !=, 0);
+  g_free (old);
+  g_free (now);
+  g_free (expected);
+  convnet_graph_free (g);
+  convnet_graph_free (reference);
+}
+
+/* Damaged cache files: cut short, a header of another file, an entry
+ * that points past the end.  None is used, the outputs are right, and
+ * the file is written anew for the next load. */
+static void
+test_damaged_file (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  ConvnetGraph *g = loaded (f);
+  float *expected = logits (f, g, 1);
+  const gsize n = convnet_graph_output_shape (g).c;
+  char *path = cache_file (f), *contents;
+  gsize length;
+
+  convnet_graph_free (g);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  for (int damage = 0; damage < 4; damage++)
+    {
+      char *bad = g_memdup2 (contents, length);
+      gsize bad_length = length;
+      float *got;
+
+      if (damage == 0)
+        bad_length = length / 2;          /* cut inside the data */
+      else if (damage == 1)
+        bad_length = 40;                  /* cut inside the header */
+      else if (damage == 2)
+        bad[20] ^= 0x55;                  /* another weights file's size */
+      else
+        /* the first entry's offset (after the 104-byte header and its
+         * 56-byte key) far past the end */
+        memset (bad + 104 + 56, 0x7f, 8);
+      g_assert_true (g_file_set_contents (path, bad, bad_length, NULL));
+      g = loaded (f);
+      got = logits (f, g, 1);
+      g_assert_cmpuint (convnet_pack_cache_hits (g->pack_cache), ==, 0);
+      assert_same (expected, got, n);
+      convnet_graph_free (g);
+      g_free (got);
+      g_free (bad);
+
+      /* written anew: the next load finds everything */
+      g = loaded (f);
+      got = logits (f, g, 1);
+      g_assert_cmpuint (convnet_pack_cache_hits (g->pack_cache), ==,
+                        expected_entries (g));
+      assert_same (expected, got, n);
+      convnet_graph_free (g);
+      g_free (got);
+    }
+  g_free (contents);
+  g_free (path);
+  g_free (expected);
+}
+
+/* Weights changed after the load (initialised, or said changed) are not
+ * the file's: the cache is neither read nor written. */
+static void
+test_weights_changed_after_load (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  ConvnetGraph *g = loaded (f), *reference;
+  float *got, *expected;
+  const gsize n = convnet_graph_output_shape (g).c;
+
+  g_free (logits (f, g, 1));   /* fills the cache */
+  convnet_graph_free (g);
+
+  g = loaded (f);
+  convnet_graph_init_random (g, 3);
+  got = logits (f, g, 1);
+  g_assert_cmpuint (convnet_pack_cache_hits (g->pack_cache), ==, 0);
+  g_setenv ("CONVNET_PACK_CACHE", "0", TRUE);
+  reference = build ();
+  convnet_graph_init_random (reference, 3);
+  expected = logits (f, reference, 1);
+  assert_same (expected, got, n);
+  g_free (got);
+  g_free (expected);
+  convnet_graph_free (g);
+  convnet_graph_free (reference);
+}
+
+/* A cache folder that cannot be made costs nothing but the cache. */
+static void
+test_unwritable_folder (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  char *blocker = g_build_filename (f->cache_dir, "file", NULL);
+  char *inside = g_build_filename (blocker, "cache", NULL);
+  ConvnetGraph *g, *again;
+  float *first, *second;
+  const gsize classes = 10;
+
+  g_assert_true (g_file_set_contents (blocker, "", 0, NULL));
+  g_setenv ("CONVNET_PACK_CACHE", inside, TRUE);
+  g = loaded (f);
+  first = logits (f, g, 1);
+  again = loaded (f);
+  second = logits (f, again, 1);
+  g_assert_cmpuint (convnet_pack_cache_hits (again->pack_cache), ==, 0);
+  assert_same (first, second, classes);
+  g_assert_cmpuint (test_count_files (f->cache_dir), ==, 1);
+  convnet_graph_free (g);
+  convnet_graph_free (again);
+  g_free (first);
+  g_free (second);
+  g_free (inside);
+  g_free (blocker);
+}
+
+/* CONVNET_PACK_CACHE=0 writes nothing. */
+static void
+test_off (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  ConvnetGraph *g;
+
+  g_setenv ("CONVNET_PACK_CACHE", "0", TRUE);
+  g = loaded (f);
+  g_free (logits (f, g, 1));
+  g_assert_null (g->pack_cache);
+  g_assert_cmpuint (test_count_files (f->cache_dir), ==, 0);
+  convnet_graph_free (g);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) \
+  g_test_add ("/pack-cache/" path, Fixture, NULL, fixture_set_up, fn, \
+              fixture_tear_down)
+  ADD ("reuse", test_reuse);
+  ADD ("second-plan-adds", test_second_plan_adds);
+  ADD ("rewritten-weights", test_rewritten_weights);
+  ADD ("damaged-file", test_damaged_file);
+  ADD ("weights-changed-after-load", test_weights_changed_after_load);
+  ADD ("unwritable-folder", test_unwritable_folder);
+  ADD ("off", test_off);
+#undef ADD
+  return g_test_run ();
+}
