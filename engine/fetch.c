@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <glib/gstdio.h>
 
 #define TORCHVISION_URL "https://download.pytorch.org/models/"
@@ -206,53 +207,108 @@ on_progress (void       *user_data,
   return 0;
 }
 
-static void
-curl_init_once (void)
+/* libcurl is opened when a download starts rather than linked: the
+ * libraries it needs in turn (TLS, Kerberos, LDAP, ...) cost about 15 ms
+ * to load, which every process that never downloads would pay: each
+ * `convnet` command, each call of the plug-in. */
+typedef struct
 {
+  CURLcode    (*global_init) (long flags);
+  CURL       *(*easy_init) (void);
+  CURLcode    (*setopt) (CURL *curl, CURLoption option, ...);
+  CURLcode    (*perform) (CURL *curl);
+  CURLcode    (*getinfo) (CURL *curl, CURLINFO info, ...);
+  void        (*cleanup) (CURL *curl);
+  const char *(*strerror) (CURLcode code);
+} CurlApi;
+
+#define LIBCURL "libcurl.so.4"
+
+/* Stores libcurl's function NAME in the function pointer at SLOT
+ * (POSIX's dlsym gives functions as object pointers). */
+static gboolean
+curl_symbol (void *lib, const char *name, void *slot)
+{
+  void *symbol = dlsym (lib, name);
+
+  memcpy (slot, &symbol, sizeof symbol);
+  return symbol != NULL;
+}
+
+/* libcurl's functions, opened and initialised once; NULL with *ERROR
+ * naming the library when it cannot be. */
+static const CurlApi *
+curl_api (GError **error)
+{
+  static CurlApi api;
+  static char *failure;
   static gsize done = 0;
 
   if (g_once_init_enter (&done))
     {
-      curl_global_init (CURL_GLOBAL_DEFAULT);
+      void *lib = dlopen (LIBCURL, RTLD_NOW | RTLD_LOCAL);
+
+      if (!lib)
+        failure = g_strdup (dlerror ());
+      else if (!curl_symbol (lib, "curl_global_init", &api.global_init)
+               || !curl_symbol (lib, "curl_easy_init", &api.easy_init)
+               || !curl_symbol (lib, "curl_easy_setopt", &api.setopt)
+               || !curl_symbol (lib, "curl_easy_perform", &api.perform)
+               || !curl_symbol (lib, "curl_easy_getinfo", &api.getinfo)
+               || !curl_symbol (lib, "curl_easy_cleanup", &api.cleanup)
+               || !curl_symbol (lib, "curl_easy_strerror", &api.strerror))
+        failure = g_strdup (dlerror ());
+      else
+        api.global_init (CURL_GLOBAL_DEFAULT);
       g_once_init_leave (&done, 1);
     }
+  if (failure)
+    {
+      g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_IO,
+                   "Downloading needs %s (Debian's libcurl4): %s", LIBCURL,
+                   failure);
+      return NULL;
+    }
+  return &api;
 }
 
 /* One HTTP request, appending to the part file from T->offset.  Returns
  * the curl result; *STATUS receives the HTTP status. */
 static CURLcode
-run_transfer (Transfer *t,
-              long     *status,
-              char      curl_message[CURL_ERROR_SIZE])
+run_transfer (const CurlApi *api,
+              Transfer      *t,
+              long          *status,
+              char           curl_message[CURL_ERROR_SIZE])
 {
-  CURL *curl = curl_easy_init ();
+  CURL *curl = api->easy_init ();
   CURLcode result;
 
-  curl_easy_setopt (curl, CURLOPT_URL, t->url);
-  curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt (curl, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt (curl, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, (long) STALL_SECONDS);
-  curl_easy_setopt (curl, CURLOPT_USERAGENT, "gimp-convnet");
-  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, curl_message);
-  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt (curl, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt (curl, CURLOPT_XFERINFODATA, t);
-  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+  if (!curl)
+    return CURLE_OUT_OF_MEMORY;
+  api->setopt (curl, CURLOPT_URL, t->url);
+  api->setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  api->setopt (curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api->setopt (curl, CURLOPT_FOLLOWLOCATION, 1L);
+  api->setopt (curl, CURLOPT_MAXREDIRS, 5L);
+  api->setopt (curl, CURLOPT_FAILONERROR, 1L);
+  api->setopt (curl, CURLOPT_CONNECTTIMEOUT, 30L);
+  api->setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  api->setopt (curl, CURLOPT_LOW_SPEED_TIME, (long) STALL_SECONDS);
+  api->setopt (curl, CURLOPT_USERAGENT, "gimp-convnet");
+  api->setopt (curl, CURLOPT_ERRORBUFFER, curl_message);
+  api->setopt (curl, CURLOPT_WRITEFUNCTION, on_data);
+  api->setopt (curl, CURLOPT_WRITEDATA, t);
+  api->setopt (curl, CURLOPT_NOPROGRESS, 0L);
+  api->setopt (curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  api->setopt (curl, CURLOPT_XFERINFODATA, t);
+  api->setopt (curl, CURLOPT_NOSIGNAL, 1L);
   if (t->offset > 0)
-    curl_easy_setopt (curl, CURLOPT_RESUME_FROM_LARGE,
-                      (curl_off_t) t->offset);
+    api->setopt (curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) t->offset);
   curl_message[0] = '\0';
-  result = curl_easy_perform (curl);
+  result = api->perform (curl);
   *status = 0;
-  curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, status);
-  curl_easy_cleanup (curl);
+  api->getinfo (curl, CURLINFO_RESPONSE_CODE, status);
+  api->cleanup (curl);
   return result;
 }
 
@@ -337,8 +393,9 @@ start_attempt (Transfer  *t,
 
 /* The error for a transfer that failed on the network's side. */
 static void
-set_network_error (GError    **error,
-                   Transfer   *t,
+set_network_error (GError       **error,
+                   const CurlApi *api,
+                   Transfer      *t,
                    CURLcode    result,
                    long        status,
                    const char *curl_message,
@@ -346,7 +403,7 @@ set_network_error (GError    **error,
                    const char *folder,
                    const char *file)
 {
-  const char *why = curl_message[0] ? curl_message : curl_easy_strerror (result);
+  const char *why = curl_message[0] ? curl_message : api->strerror (result);
   guint64 have = t->offset + t->written;
   char *kept = kept_part
                ? g_strdup_printf (" %" G_GUINT64_FORMAT " bytes are kept in %s; "
@@ -374,6 +431,7 @@ convnet_fetch_url (const char          *url,
                    GError             **error)
 {
   Transfer t = { 0 };
+  const CurlApi *api;
   char curl_message[CURL_ERROR_SIZE];
   char *file = NULL, *prefix = NULL, *path = NULL, *part = NULL, *part_name;
   gboolean resume = TRUE, keep_part = FALSE, verified = FALSE;
@@ -413,7 +471,8 @@ convnet_fetch_url (const char          *url,
   if (!lock_part (&t, error))
     goto out;
 
-  curl_init_once ();
+  if (!(api = curl_api (error)))
+    goto out;
   /* Two tries at most: a part file the server will not extend (416, a
    * Range it ignores) or whose old bytes fail the check is emptied and
    * the file fetched whole. */
@@ -423,7 +482,7 @@ convnet_fetch_url (const char          *url,
 
       if (!start_attempt (&t, resume, error))
         goto out;
-      result = run_transfer (&t, &status, curl_message);
+      result = run_transfer (api, &t, &status, curl_message);
       if (t.write_failed)
         {
           errno = t.write_errno;
@@ -456,7 +515,7 @@ convnet_fetch_url (const char          *url,
     {
       /* worth resuming unless the server said the file is not there */
       keep_part = t.offset + t.written > 0 && status != 404 && status != 410;
-      set_network_error (error, &t, result, status, curl_message, keep_part,
+      set_network_error (error, api, &t, result, status, curl_message, keep_part,
                          folder, file);
       goto out;
     }
