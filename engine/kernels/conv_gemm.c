@@ -256,6 +256,7 @@ typedef struct
   float                   *shared;      /* every panel packed, or NULL:
                                            each item packs its own */
   int                      k_blocks;
+  int                      batch;
 } ForwardJob;
 
 /* Where pixel panel P of sample N starts in the shared packing. */
@@ -347,6 +348,61 @@ forward_items (gpointer data, int begin, int end)
     }
 }
 
+/* With every pixel panel packed (small images), one work item is one
+ * range of the weights' row panels times all the pixel panels: each
+ * weights panel is read from memory once and used for every pixel panel
+ * while it is in L1, instead of once per pixel panel.  On a 7x7 map the
+ * weights are most of the bytes a layer reads (vgg16's and resnet18's
+ * last layers: 9.4 MB against 0.9 MB of unfolded input). */
+static void
+forward_split_items (gpointer data, int begin, int end)
+{
+  const ForwardJob *job = data;
+  const ConvnetPackedConv *pc = job->pc;
+  const ConvGeometry *geo = &pc->geo;
+  const int mr = pc->kernels->mr, nr = pc->kernels->nr;
+  const gsize hw = (gsize) geo->h_out * geo->w_out;
+  const gsize out_sample = (gsize) geo->c_out * hw;
+  const int pixel_items = job->batch * job->n_panels;
+
+  for (int split = begin; split < end; split++)
+    {
+      const int mp_begin = pc->m_panels * split / job->m_splits;
+      const int mp_end = pc->m_panels * (split + 1) / job->m_splits;
+
+      for (int k0 = 0; k0 < pc->k; k0 += KC)
+        {
+          const int kc = MIN (KC, pc->k - k0);
+          const gboolean last = k0 + kc >= pc->k;
+
+          for (int mp = mp_begin; mp < mp_end; mp++)
+            {
+              const int row0 = mp * mr;
+              const float *a = pc->a + ((gsize) mp * pc->k + k0) * mr;
+
+              for (int item = 0; item < pixel_items; item++)
+                {
+                  const int n = item / job->n_panels;
+                  const int p0 = (item % job->n_panels) * nr;
+                  const gsize at = n * out_sample + p0 + row0 * hw;
+                  ConvnetEpilogue epilogue = {
+                    .bias = pc->bias ? pc->bias + row0 : NULL,
+                    .residual = job->residual ? job->residual + at : NULL,
+                    .residual_stride = hw,
+                    .relu = pc->relu,
+                  };
+
+                  pc->kernels->gemm_tile (
+                    kc, a, shared_panel (job, n, p0 / nr) + (gsize) k0 * nr,
+                    job->out + at, hw, MIN (mr, pc->m - row0),
+                    MIN (nr, (int) hw - p0), k0 > 0,
+                    last ? &epilogue : NULL);
+                }
+            }
+        }
+    }
+}
+
 void
 convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
                              const float *in, const float *residual,
@@ -359,19 +415,22 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
     .pc = pc, .out = out, .in = in, .residual = residual,
     .n_panels = (hw + nr - 1) / nr,
     .m_splits = 1,
+    .batch = batch,
   };
   const int pixel_items = batch * job.n_panels;
 
   /* too few pixel panels to share evenly (small images): the threads
-   * first pack every panel together, then split the rows too */
-  if (pixel_items < 4 * threads && threads > 1)
+   * first pack every panel together, then split the weights' rows, each
+   * range over every pixel panel */
+  if (pixel_items < 4 * threads)
     {
-      job.m_splits = CLAMP ((4 * threads + pixel_items - 1) / pixel_items, 1,
-                            pc->m_panels);
+      job.m_splits = MIN (4 * threads, pc->m_panels);
       job.k_blocks = (pc->k + KC - 1) / KC;
       job.shared = convnet_thread_scratch (2, (gsize) pixel_items * pc->k
                                               * nr);
       convnet_parallel_for (pixel_items * job.k_blocks, pack_items, &job);
+      convnet_parallel_for (job.m_splits, forward_split_items, &job);
+      return;
     }
   convnet_parallel_for (pixel_items * job.m_splits, forward_items, &job);
 }
