@@ -9,7 +9,7 @@
  * Build (after meson compile -C BUILD), from the source root:
  *   cc -O2 -Iengine bench/conv_layers.c BUILD/engine/libconvnet.a \
  *      $(pkg-config --cflags --libs glib-2.0 gio-2.0 gdk-pixbuf-2.0 \
- *        json-glib-1.0 openblas libcurl) -lm -o /tmp/conv_layers
+ *        json-glib-1.0 openblas) -lm -o /tmp/conv_layers
  * Run: /tmp/conv_layers [REPEATS]  (CONVNET_ISA and the thread count as
  * the engine takes them; CONVNET_THREADS=N sets the pool's threads). */
 #include "kernels/conv_gemm.h"
