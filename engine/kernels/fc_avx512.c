@@ -1,129 +1,58 @@
-/* fc_avx512.c: the fully connected rows of fc.h with AVX-512, compiled
- * with -mavx512f and friends; reached only through convnet_kernels().
- * Each pass over the inputs takes several weight rows at once, so that one
- * load of a sample's inputs serves them all, with one accumulator per row
- * and sample; the weights stream from memory once. */
+/* fc_avx512.c: the fully connected rows of fc.h (fc_rows.inc) with
+ * AVX-512, compiled with -mavx512f and friends; reached only through
+ * convnet_kernels().  Masked loads take the tail of a row. */
 #include "kernels.h"
 
 #include <immintrin.h>
 
 #define LANES 16
-/* how far ahead of the loads each weight row is prefetched, in floats */
-#define PREFETCH_AHEAD 256
+#define ROWS_ONE 8
+#define ROWS_PAIR 6
+#define FC_ROWS convnet_fc_rows_avx512
+#define FC_ROWS_HALF convnet_fc_rows_half_avx512
 
-static inline __attribute__ ((always_inline)) __m512
-load_weights (const float *w, __mmask16 mask)
+typedef __m512 Vec;
+typedef __mmask16 Mask;
+
+#define ALWAYS_INLINE static inline __attribute__ ((always_inline))
+
+ALWAYS_INLINE Vec
+vec_zero (void)
 {
-  return _mm512_maskz_loadu_ps (mask, w);
+  return _mm512_setzero_ps ();
 }
 
-static inline __attribute__ ((always_inline)) __m512
-load_weights_half (const guint16 *w, __mmask16 mask)
+ALWAYS_INLINE Mask
+tail_mask (int n)
 {
-  return _mm512_cvtph_ps (_mm256_maskz_loadu_epi16 (mask, w));
+  return n >= LANES ? (Mask) 0xffff : (Mask) ((1u << n) - 1);
 }
 
-/* ROWS rows from ROW for BATCH samples (both constants once inlined). */
-#define DEFINE_FC_BLOCK(name, wtype, load)                                   \
-  static inline __attribute__ ((always_inline)) void                         \
-  name (const wtype *w, const float *x, const float *bias, float *out,       \
-        int batch, int in, int out_features, int row, int rows)              \
-  {                                                                          \
-    __m512 acc[8][8];                                                        \
-    int i = 0;                                                               \
-                                                                             \
-    for (int r = 0; r < rows; r++)                                           \
-      for (int b = 0; b < batch; b++)                                        \
-        acc[r][b] = _mm512_setzero_ps ();                                    \
-    for (;; i += LANES)                                                      \
-      {                                                                      \
-        const __mmask16 mask = in - i >= LANES                               \
-                               ? (__mmask16) 0xffff                          \
-                               : (__mmask16) ((1u << MAX (in - i, 0)) - 1);  \
-        __m512 wv[8];                                                        \
-                                                                             \
-        if (i >= in)                                                         \
-          break;                                                             \
-        for (int r = 0; r < rows; r++)                                       \
-          {                                                                  \
-            const wtype *wr = w + (gsize) (row + r) * in + i;                \
-            _mm_prefetch ((const char *) (wr + PREFETCH_AHEAD),              \
-                          _MM_HINT_T0);                                      \
-            wv[r] = load (wr, mask);                                         \
-          }                                                                  \
-        for (int b = 0; b < batch; b++)                                      \
-          {                                                                  \
-            const __m512 xv = _mm512_maskz_loadu_ps (mask,                   \
-                                                     x + (gsize) b * in + i);\
-            for (int r = 0; r < rows; r++)                                   \
-              acc[r][b] = _mm512_fmadd_ps (wv[r], xv, acc[r][b]);            \
-          }                                                                  \
-      }                                                                      \
-    for (int r = 0; r < rows; r++)                                           \
-      for (int b = 0; b < batch; b++)                                        \
-        out[(gsize) b * out_features + row + r]                              \
-          = _mm512_reduce_add_ps (acc[r][b]) + (bias ? bias[row + r] : 0.0f);\
-  }
+ALWAYS_INLINE Vec
+load_floats (const float *p, int n G_GNUC_UNUSED, Mask mask)
+{
+  return _mm512_maskz_loadu_ps (mask, p);
+}
 
-DEFINE_FC_BLOCK (fc_block, float, load_weights)
-DEFINE_FC_BLOCK (fc_block_half, guint16, load_weights_half)
+ALWAYS_INLINE Vec
+load_halves (const guint16 *p, int n G_GNUC_UNUSED, Mask mask)
+{
+  return _mm512_cvtph_ps (_mm256_maskz_loadu_epi16 (mask, p));
+}
 
-/* Samples are taken two at a time (more would spill the accumulators):
- * each block of rows is read from memory for the first pair and from the
- * cache for the next ones. */
-#define ROWS_FOR(batch) ((batch) == 1 ? 8 : 6)
+ALWAYS_INLINE Vec
+vec_fma (Vec a, Vec b, Vec c)
+{
+  return _mm512_fmadd_ps (a, b, c);
+}
 
-#define DEFINE_FC_ROWS(name, wtype, block)                                   \
-  static inline __attribute__ ((always_inline)) void                         \
-  name##_for (const wtype *w, const float *x, const float *bias, float *out, \
-              int pair, int in, int out_features, int row, int rows)         \
-  {                                                                          \
-    block (w, x, bias, out, pair, in, out_features, row, rows);              \
-  }                                                                          \
-                                                                             \
-  static void                                                                \
-  name##_block (const wtype *w, const float *x, const float *bias,           \
-                float *out, int batch, int in, int out_features, int row,    \
-                int rows)                                                    \
-  {                                                                          \
-    for (int b = 0; b < batch; b += 2)                                       \
-      {                                                                      \
-        const float *xb = x + (gsize) b * in;                                \
-        float *ob = out + (gsize) b * out_features;                          \
-        if (batch - b == 1)                                                  \
-          {                                                                  \
-            if (rows == ROWS_FOR (1))                                        \
-              name##_for (w, xb, bias, ob, 1, in, out_features, row,         \
-                          ROWS_FOR (1));                                     \
-            else if (rows == ROWS_FOR (2))                                   \
-              name##_for (w, xb, bias, ob, 1, in, out_features, row,         \
-                          ROWS_FOR (2));                                     \
-            else                                                             \
-              name##_for (w, xb, bias, ob, 1, in, out_features, row, 1);     \
-          }                                                                  \
-        else if (rows == ROWS_FOR (2))                                       \
-          name##_for (w, xb, bias, ob, 2, in, out_features, row,             \
-                      ROWS_FOR (2));                                         \
-        else                                                                 \
-          name##_for (w, xb, bias, ob, 2, in, out_features, row, 1);         \
-      }                                                                      \
-  }                                                                          \
-                                                                             \
-  void                                                                       \
-  name (const wtype *w, const float *x, const float *bias, float *out,       \
-        int batch, int in, int out_features, int begin, int end)             \
-  {                                                                          \
-    const int rows = ROWS_FOR (batch);                                       \
-    int row = begin;                                                         \
-                                                                             \
-    for (; row + rows <= end; row += rows)                                   \
-      name##_block (w, x, bias, out, batch, in, out_features, row, rows);    \
-    for (; row < end; row++)                                                 \
-      name##_block (w, x, bias, out, batch, in, out_features, row, 1);       \
-  }
+ALWAYS_INLINE float
+vec_sum (Vec v)
+{
+  return _mm512_reduce_add_ps (v);
+}
 
-DEFINE_FC_ROWS (convnet_fc_rows_avx512, float, fc_block)
-DEFINE_FC_ROWS (convnet_fc_rows_half_avx512, guint16, fc_block_half)
+#include "fc_rows.inc"
 
 void
 convnet_to_half_avx512 (guint16 *dst, const float *src, gsize n)
