@@ -104,6 +104,8 @@ struct ConvnetGraph
   /* forward plan, valid for plan_batch */
   int            plan_batch;
   gboolean       plan_valid;
+  gboolean       exact;      /* CONVNET_EXACT=1 when the plan was made: the
+                                reference kernels for every op */
   GHashTable    *retained;   /* node index set */
   float        **slot_buffers;  /* into arena */
   gpointer       arena;         /* one mapping for all slots */

@@ -313,7 +313,8 @@ convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
   /* nodes from here on keep what a backward needs: nothing fuses there */
   const int limit = convnet_graph_wants_gradients (g)
                     ? convnet_graph_first_gradient_node (g) : n;
-  const gboolean enabled = !convnet_kernels_exact ();
+  /* read once a plan, not in every op's forward */
+  const gboolean enabled = !(g->exact = convnet_kernels_exact ());
   int *readers;
   gboolean ok = TRUE;
 

@@ -74,7 +74,7 @@ convnet_op_sigmoid_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
 {
   /* the vectorised loop gives the reference's values: only
    * CONVNET_EXACT=1's promise of the reference code itself needs this */
-  forward_threaded (convnet_kernels_exact ()
+  forward_threaded (g->exact
                     ? sigmoid_forward
                     : convnet_sigmoid_forward_for (convnet_kernels ()),
                     node->out,

@@ -10,9 +10,9 @@
 #include "kernels/conv_train.h"
 
 static gboolean
-uses_train_kernels (const ConvnetNode *node)
+uses_train_kernels (const ConvnetGraph *g, const ConvnetNode *node)
 {
-  return node->conv.groups == 1 && !convnet_kernels_exact ();
+  return node->conv.groups == 1 && !g->exact;
 }
 
 void
@@ -27,7 +27,7 @@ convnet_op_conv2d_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
     return;
   /* in training an optimizer step moves the weights without a new
    * serial: pack them again each time */
-  if (uses_train_kernels (node)
+  if (uses_train_kernels (g, node)
       && convnet_train_conv_forward (&node->train_fast, convnet_kernels (),
                                      &node->conv, weight, bias,
                                      g->weights_serial, g->training,
@@ -48,7 +48,7 @@ convnet_op_conv2d_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
   const float *x = convnet_op_input (g, node, 0)->out;
   const float *weight = convnet_op_param (g, node, 0);
 
-  if (uses_train_kernels (node)
+  if (uses_train_kernels (g, node)
       && convnet_conv2d_backward_fast (convnet_kernels (), dx, store,
                                        dweight, dbias, node->grad, x, weight,
                                        batch, &node->conv, g->scratch,
@@ -73,7 +73,8 @@ convnet_op_conv2d_backward_scratch (const ConvnetNode *node)
   const gsize reference = conv2d_backward_scratch_floats (&node->conv);
   const int threads = convnet_parallel_threads ();
 
-  if (!uses_train_kernels (node))
+  /* sized for either path: the plan that decides comes later */
+  if (node->conv.groups != 1)
     return reference;
   return MAX (reference,
               convnet_conv2d_backward_fast_scratch (convnet_kernels (),

@@ -20,10 +20,10 @@ convnet_op_linear_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
 
   if (convnet_graph_run_fast_linear (g, node, batch))
     return;
-  if (!trains && batch <= CONVNET_FC_MAX_BATCH && !convnet_kernels_exact ())
+  if (!trains && batch <= CONVNET_FC_MAX_BATCH && !g->exact)
     convnet_fc_forward (convnet_kernels (), node->out, in->out, weight, bias,
                         batch, in->shape.c, node->shape.c);
-  else if (g->training && !convnet_kernels_exact ())
+  else if (g->training && !g->exact)
     convnet_linear_forward_batch (convnet_kernels (), node->out, in->out,
                                   weight, bias, batch, in->shape.c,
                                   node->shape.c);
@@ -42,7 +42,7 @@ convnet_op_linear_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
   float *dbias = node->has_bias ? convnet_op_param_grad (g, node, 1) : NULL;
   const float *weight = convnet_op_param (g, node, 0);
 
-  if (convnet_kernels_exact ())
+  if (g->exact)
     linear_backward (dx, dweight, dbias, node->grad, in->out, weight, batch,
                      in->shape.c, node->shape.c);
   else

@@ -13,7 +13,7 @@ convnet_op_maxpool2d_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
 {
   const float *in = convnet_op_input (g, node, 0)->out;
 
-  if (convnet_kernels_exact ())
+  if (g->exact)
     maxpool2d_forward (node->out, in, batch, &node->conv);
   else
     convnet_maxpool2d_fast (convnet_kernels (), node->out, in, batch,
