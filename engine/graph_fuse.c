@@ -53,40 +53,40 @@ convnet_graph_release_fast (ConvnetGraph *g)
     }
 }
 
-/* How many nodes read each node's output. */
+/* How many nodes read each node's output, and in READER[i] one of them
+ * (the only one when there is one), both found in one pass rather than a
+ * search of the graph for each node. */
 static int *
-count_readers (const ConvnetGraph *g)
+count_readers (const ConvnetGraph *g, int **reader)
 {
   int *readers = g_new0 (int, g->nodes->len);
 
+  *reader = g_new (int, g->nodes->len);
   for (guint i = 0; i < g->nodes->len; i++)
     {
       const ConvnetNode *node = convnet_graph_node (g, i);
       for (int k = 0; k < node->n_inputs; k++)
-        readers[node->inputs[k]]++;
+        {
+          readers[node->inputs[k]]++;
+          (*reader)[node->inputs[k]] = i;
+        }
     }
   return readers;
 }
 
 /* The one node reading node I, if I may be left unmaterialised: exactly
  * one reader, not retained, not the output, and that reader runs at
- * inference.  Else -1. */
+ * inference (before LIMIT).  Else -1. */
 static int
-sole_reader (const ConvnetGraph *g, const int *readers, int i, int limit)
+sole_reader (const ConvnetGraph *g, const int *readers, const int *reader,
+             int i, int limit)
 {
   const int n = g->nodes->len;
 
   if (readers[i] != 1 || i == n - 1
       || g_hash_table_contains (g->retained, GINT_TO_POINTER (i)))
     return -1;
-  for (int j = i + 1; j < n; j++)
-    {
-      const ConvnetNode *node = convnet_graph_node (g, j);
-      for (int k = 0; k < node->n_inputs; k++)
-        if (node->inputs[k] == i)
-          return j < limit ? j : -1;
-    }
-  return -1;
+  return reader[i] < limit ? reader[i] : -1;
 }
 
 /* Which Winograd variant a convolution takes for a plan of BATCH
@@ -315,7 +315,7 @@ convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
                     ? convnet_graph_first_gradient_node (g) : n;
   /* read once a plan, not in every op's forward */
   const gboolean enabled = !(g->exact = convnet_kernels_exact ());
-  int *readers;
+  int *readers, *reader;
   gboolean ok = TRUE;
 
   for (int i = 0; i < n; i++)
@@ -330,7 +330,7 @@ convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
       return TRUE;
     }
 
-  readers = count_readers (g);
+  readers = count_readers (g, &reader);
   /* a packing from an earlier plan that this one does not use goes */
   for (int c = 0; c < n; c++)
     if (c <= g->start_node || c >= limit)
@@ -351,13 +351,13 @@ convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
         }
       if (conv->op != CONVNET_OP_CONV2D || conv->conv.groups != 1)
         continue;
-      next = sole_reader (g, readers, last, limit);
+      next = sole_reader (g, readers, reader, last, limit);
       if (next >= 0 && convnet_graph_node (g, next)->op == CONVNET_OP_BATCHNORM2D)
         {
           batchnorm = next;
           convnet_graph_node (g, next)->fused_into = c;
           last = next;
-          next = sole_reader (g, readers, last, limit);
+          next = sole_reader (g, readers, reader, last, limit);
         }
       if (next >= 0 && convnet_graph_node (g, next)->op == CONVNET_OP_ADD)
         {
@@ -374,7 +374,7 @@ convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
               conv->residual = other;
               add->fused_into = c;
               last = next;
-              next = sole_reader (g, readers, last, limit);
+              next = sole_reader (g, readers, reader, last, limit);
             }
         }
       if (next >= 0 && convnet_graph_node (g, next)->op == CONVNET_OP_RELU)
@@ -385,6 +385,7 @@ convnet_graph_plan_fast (ConvnetGraph *g, int batch, GError **error)
       ok = pack_conv (g, c, batchnorm, relu, batch, error);
     }
   g_free (readers);
+  g_free (reader);
   if (ok && usable_cache (g))
     {
       GError *cache_error = NULL;
