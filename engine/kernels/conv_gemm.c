@@ -181,14 +181,16 @@ pack_input_panel (float *dst, int nr, const float *in, const ConvGeometry *geo,
   const gboolean pointwise = window == 1 && geo->sh == 1 && geo->sw == 1
                              && geo->ph == 0 && geo->pw == 0;
 
+  /* the window position of row K0, then stepped along without the
+   * divisions, which cost more than copying a row of a panel */
+  const int oy0 = p0 / geo->w_out, ox0 = p0 % geo->w_out;
+  int c = k0 / window, ky = (k0 % window) / geo->kw, kx = k0 % geo->kw;
+
   for (int kk = 0; kk < kc; kk++)
     {
-      const int row_k = k0 + kk;
-      const int c = row_k / window, ky = (row_k % window) / geo->kw,
-                kx = row_k % geo->kw;
       const float *plane = in + (gsize) c * plane_size;
       float *row = dst + (gsize) kk * nr;
-      int j = 0, oy = p0 / geo->w_out, ox = p0 % geo->w_out;
+      int j = 0, oy = oy0, ox = ox0;
 
       if (pointwise)
         {
@@ -242,6 +244,16 @@ pack_input_panel (float *dst, int nr, const float *in, const ConvGeometry *geo,
           oy++;
         }
       memset (row + nr_used, 0, sizeof (float) * (nr - nr_used));
+      /* the next row's window position */
+      if (++kx == geo->kw)
+        {
+          kx = 0;
+          if (++ky == geo->kh)
+            {
+              ky = 0;
+              c++;
+            }
+        }
     }
 }
 
