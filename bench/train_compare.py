@@ -101,7 +101,7 @@ def build_convnet_side(build, out):
     libs = [lib for lib in libs if os.path.exists(lib)]
     flags = subprocess.run(
         ["pkg-config", "--cflags", "--libs", "glib-2.0", "gio-2.0",
-         "gdk-pixbuf-2.0", "json-glib-1.0", "libcurl"],
+         "gdk-pixbuf-2.0", "json-glib-1.0"],
         check=True, capture_output=True, text=True).stdout.split()
     blas = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
     subprocess.run(
