@@ -421,6 +421,58 @@ test_graph_matches_exact (void)
   g_free (input);
 }
 
+/* CONVNET_EXACT=1 runs a Linear layer on the reference code of
+ * engine/ops, and without it on the kernels: each path's output is its
+ * own code's to the bit, and the two differ in their roundings, so that
+ * a layer on the wrong path cannot pass. */
+static void
+test_linear_exact_switch (void)
+{
+  enum { IN = 1000, OUT = 37, BATCH = 2 };
+  float input[BATCH * IN], reference[BATCH * OUT], kernel[BATCH * OUT];
+  float *got[2];
+  GError *error = NULL;
+
+  fill (input, BATCH * IN, 5);
+  for (int exact = 0; exact < 2; exact++)
+    {
+      ConvnetGraph *g = convnet_graph_new ("linear", IN, 1, 1);
+      int x = convnet_flatten (g, "flat", 0);
+      const ConvnetParam *w, *b;
+
+      if (exact)
+        g_setenv ("CONVNET_EXACT", "1", TRUE);
+      else
+        g_unsetenv ("CONVNET_EXACT");
+      x = convnet_linear (g, "fc", x, OUT, TRUE, &error);
+      g_assert_no_error (error);
+      g_assert_true (convnet_graph_finish (g, &error));
+      convnet_graph_init_random (g, 3);
+      g_assert_true (convnet_graph_forward (g, input, BATCH, &error));
+      g_assert_no_error (error);
+      got[exact] = g_memdup2 (convnet_graph_output (g), sizeof kernel);
+      w = convnet_graph_find_param (g, "fc.weight");
+      b = convnet_graph_find_param (g, "fc.bias");
+      if (exact)
+        {
+          linear_forward (reference, input, w->data, b->data, BATCH, IN, OUT);
+          g_assert_cmpmem (got[1], sizeof reference, reference,
+                           sizeof reference);
+        }
+      else
+        {
+          convnet_fc_forward (convnet_kernels (), kernel, input, w->data,
+                              b->data, BATCH, IN, OUT);
+          g_assert_cmpmem (got[0], sizeof kernel, kernel, sizeof kernel);
+        }
+      convnet_graph_free (g);
+    }
+  g_unsetenv ("CONVNET_EXACT");
+  g_assert_cmpint (memcmp (got[0], got[1], sizeof kernel), !=, 0);
+  g_free (got[0]);
+  g_free (got[1]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -438,5 +490,6 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/linear/half-out-of-range",
                    test_half_refuses_out_of_range);
   g_test_add_func ("/kernels/graph-matches-exact", test_graph_matches_exact);
+  g_test_add_func ("/kernels/linear/exact-switch", test_linear_exact_switch);
   return g_test_run ();
 }
