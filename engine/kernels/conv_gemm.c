@@ -264,7 +264,7 @@ typedef struct
   const float             *in;
   const float             *residual;
   int                      n_panels;    /* of pixels, per sample */
-  int                      m_splits;    /* row ranges per pixel panel */
+  int                      m_splits;    /* weight row ranges (shared) */
   float                   *shared;      /* every panel packed, or NULL:
                                            each item packs its own */
   int                      k_blocks;
@@ -303,15 +303,39 @@ pack_items (gpointer data, int begin, int end)
     }
 }
 
-/* One work item: a sample's panel of NR pixels times one range of the
- * weights' row panels. */
+/* OUT (+)= weights row panel MP, K block K0 (KC deep) times the packed
+ * input panel B of NR_USED pixels; OUT and RESIDUAL (may be NULL) point at
+ * the panel's first pixel of the sample's first channel, HW floats a
+ * channel.  The last K block applies the epilogue as it stores. */
+static inline void
+multiply_tile (const ConvnetPackedConv *pc, int mp, int k0, int kc,
+               const float *b, float *out, const float *residual, gsize hw,
+               int nr_used)
+{
+  const int mr = pc->kernels->mr;
+  const int row0 = mp * mr;
+  ConvnetEpilogue epilogue = {
+    .bias = pc->bias ? pc->bias + row0 : NULL,
+    .residual = residual ? residual + row0 * hw : NULL,
+    .residual_stride = hw,
+    .relu = pc->relu,
+  };
+
+  pc->kernels->gemm_tile (kc, pc->a + ((gsize) mp * pc->k + k0) * mr, b,
+                          out + row0 * hw, hw, MIN (mr, pc->m - row0),
+                          nr_used, k0 > 0,
+                          k0 + kc >= pc->k ? &epilogue : NULL);
+}
+
+/* One work item: a sample's panel of NR pixels, packed here, times every
+ * row panel of the weights. */
 static void
 forward_items (gpointer data, int begin, int end)
 {
   const ForwardJob *job = data;
   const ConvnetPackedConv *pc = job->pc;
   const ConvGeometry *geo = &pc->geo;
-  const int mr = pc->kernels->mr, nr = pc->kernels->nr;
+  const int nr = pc->kernels->nr;
   const gsize hw = (gsize) geo->h_out * geo->w_out;
   const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
   const gsize out_sample = (gsize) geo->c_out * hw;
@@ -319,13 +343,9 @@ forward_items (gpointer data, int begin, int end)
 
   for (int item = begin; item < end; item++)
     {
-      const int split = item % job->m_splits;
-      const int pixel_item = item / job->m_splits;
-      const int n = pixel_item / job->n_panels;
-      const int p0 = (pixel_item % job->n_panels) * nr;
+      const int n = item / job->n_panels;
+      const int p0 = (item % job->n_panels) * nr;
       const int nr_used = MIN (nr, (int) hw - p0);
-      const int mp_begin = pc->m_panels * split / job->m_splits;
-      const int mp_end = pc->m_panels * (split + 1) / job->m_splits;
       const float *x = job->in + n * in_sample;
       float *y = job->out + n * out_sample + p0;
       const float *res = job->residual ? job->residual + n * out_sample + p0
@@ -334,28 +354,10 @@ forward_items (gpointer data, int begin, int end)
       for (int k0 = 0; k0 < pc->k; k0 += KC)
         {
           const int kc = MIN (KC, pc->k - k0);
-          const gboolean last = k0 + kc >= pc->k;
-          const float *b = panel;
 
-          if (job->shared)
-            b = shared_panel (job, n, p0 / nr) + (gsize) k0 * nr;
-          else
-            pack_input_panel (panel, nr, x, geo, k0, kc, p0, nr_used);
-          for (int mp = mp_begin; mp < mp_end; mp++)
-            {
-              const int row0 = mp * mr;
-              ConvnetEpilogue epilogue = {
-                .bias = pc->bias ? pc->bias + row0 : NULL,
-                .residual = res ? res + row0 * hw : NULL,
-                .residual_stride = hw,
-                .relu = pc->relu,
-              };
-              pc->kernels->gemm_tile (kc,
-                                      pc->a + ((gsize) mp * pc->k + k0) * mr,
-                                      b, y + row0 * hw, hw,
-                                      MIN (mr, pc->m - row0), nr_used,
-                                      k0 > 0, last ? &epilogue : NULL);
-            }
+          pack_input_panel (panel, nr, x, geo, k0, kc, p0, nr_used);
+          for (int mp = 0; mp < pc->m_panels; mp++)
+            multiply_tile (pc, mp, k0, kc, panel, y, res, hw, nr_used);
         }
     }
 }
@@ -372,7 +374,7 @@ forward_split_items (gpointer data, int begin, int end)
   const ForwardJob *job = data;
   const ConvnetPackedConv *pc = job->pc;
   const ConvGeometry *geo = &pc->geo;
-  const int mr = pc->kernels->mr, nr = pc->kernels->nr;
+  const int nr = pc->kernels->nr;
   const gsize hw = (gsize) geo->h_out * geo->w_out;
   const gsize out_sample = (gsize) geo->c_out * hw;
   const int pixel_items = job->batch * job->n_panels;
@@ -385,32 +387,21 @@ forward_split_items (gpointer data, int begin, int end)
       for (int k0 = 0; k0 < pc->k; k0 += KC)
         {
           const int kc = MIN (KC, pc->k - k0);
-          const gboolean last = k0 + kc >= pc->k;
 
           for (int mp = mp_begin; mp < mp_end; mp++)
-            {
-              const int row0 = mp * mr;
-              const float *a = pc->a + ((gsize) mp * pc->k + k0) * mr;
+            for (int item = 0; item < pixel_items; item++)
+              {
+                const int n = item / job->n_panels;
+                const int p0 = (item % job->n_panels) * nr;
+                const gsize at = n * out_sample + p0;
 
-              for (int item = 0; item < pixel_items; item++)
-                {
-                  const int n = item / job->n_panels;
-                  const int p0 = (item % job->n_panels) * nr;
-                  const gsize at = n * out_sample + p0 + row0 * hw;
-                  ConvnetEpilogue epilogue = {
-                    .bias = pc->bias ? pc->bias + row0 : NULL,
-                    .residual = job->residual ? job->residual + at : NULL,
-                    .residual_stride = hw,
-                    .relu = pc->relu,
-                  };
-
-                  pc->kernels->gemm_tile (
-                    kc, a, shared_panel (job, n, p0 / nr) + (gsize) k0 * nr,
-                    job->out + at, hw, MIN (mr, pc->m - row0),
-                    MIN (nr, (int) hw - p0), k0 > 0,
-                    last ? &epilogue : NULL);
-                }
-            }
+                multiply_tile (pc, mp, k0, kc,
+                               shared_panel (job, n, p0 / nr)
+                               + (gsize) k0 * nr,
+                               job->out + at,
+                               job->residual ? job->residual + at : NULL, hw,
+                               MIN (nr, (int) hw - p0));
+              }
         }
     }
 }
@@ -426,7 +417,6 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
   ForwardJob job = {
     .pc = pc, .out = out, .in = in, .residual = residual,
     .n_panels = (hw + nr - 1) / nr,
-    .m_splits = 1,
     .batch = batch,
   };
   const int pixel_items = batch * job.n_panels;
@@ -444,5 +434,5 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
       convnet_parallel_for (job.m_splits, forward_split_items, &job);
       return;
     }
-  convnet_parallel_for (pixel_items * job.m_splits, forward_items, &job);
+  convnet_parallel_for (pixel_items, forward_items, &job);
 }
