@@ -105,6 +105,10 @@ static const ReferenceConvCase conv_cases[] = {
   { 5, 12, 12, 8, 3, 1, 2, 2, 1 },     /* dilation 2 */
   { 1, 28, 28, 6, 5, 1, 2, 1, 5 },     /* lenet5's first layer */
   { 6, 14, 14, 16, 5, 1, 0, 1, 4 },    /* and its second */
+  /* direct kernels: 11 output channels (a block of 8 and one of 3), rows
+   * of 19 (a vector and a part), an odd number of rows */
+  { 2, 5, 19, 11, 5, 1, 2, 1, 3 },
+  { 3, 6, 7, 9, 4, 1, 1, 1, 2 },       /* taps no multiple of five */
 };
 
 /* The definitions, from y[n][o][oy][ox] = b[o] + sum w[o][c][ky][kx]

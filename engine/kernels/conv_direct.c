@@ -19,16 +19,27 @@ convnet_conv_direct_fits (const ConvGeometry *geo)
 }
 
 /* generously: the widest vectors' rounding, for any instruction set */
+static gsize
+round_up (gsize n, gsize to)
+{
+  return (n + to - 1) / to * to;
+}
+
 gsize
 convnet_conv_direct_work_floats (const ConvGeometry *geo)
 {
   const gsize wide = MAX (geo->w_in, geo->w_out) + 2 * MAX (geo->kw, 1) + 32;
   const gsize high = MAX (geo->h_in, geo->h_out) + 2 * geo->kh;
   const gsize k = (gsize) geo->c_in * geo->kh * geo->kw;
+  /* the weights packed in blocks of output channels: the forward's, or
+   * the flipped ones of dX's correlation, whose outputs are c_in */
+  const gsize packed = round_up (geo->c_in, CONVNET_DIRECT_OC_BLOCK)
+                       * round_up (geo->c_out, CONVNET_DIRECT_OC_BLOCK)
+                       * geo->kh * geo->kw;
 
-  /* padded input and dY (dW), or flipped weights, padded dY and the
-   * correlation (dX) */
-  return (gsize) (geo->c_in + geo->c_out) * high * wide + geo->c_out * k
+  /* + the flipped weights; padded input and dY (dW), or padded dY (dX);
+   * dX's correlation */
+  return packed + geo->c_out * k + (gsize) (geo->c_in + geo->c_out) * high * wide
          + (gsize) geo->c_in * geo->h_in * geo->w_in;
 }
 

@@ -50,9 +50,9 @@ direct_forward_samples (gpointer data, int begin, int end)
   float *work = convnet_matmul_thread_work
                   (convnet_conv_direct_work_floats (geo));
 
-  for (int n = begin; n < end; n++)
-    job->direct->forward (job->out + n * out_sample, job->in + n * in_sample,
-                          job->weight, job->bias, geo, work);
+  job->direct->forward (job->out + begin * out_sample,
+                        job->in + begin * in_sample, job->weight, job->bias,
+                        geo, end - begin, work);
 }
 
 gboolean
@@ -236,22 +236,16 @@ backward_slice (const BackwardJob *job, int t)
       if (job->dweight)
         memset (lanes, 0,
                 sizeof (float) * c_out * k * CONVNET_DIRECT_MAX_LANES);
-      for (int n = first; n < end; n++)
-        {
-          float *dxn = job->dx ? job->dx + (gsize) n * geo->c_in * hw_in
-                               : NULL;
-
-          /* zeroed sample by sample, while it is in this core's cache */
-          if (dxn && job->dx_store)
-            memset (dxn, 0, sizeof (float) * geo->c_in * hw_in);
-          job->direct->backward (dxn, job->dweight ? lanes : NULL,
-                                 job->dbias ? bias_sum : NULL,
-                                 job->dy + (gsize) n * c_out * hw,
-                                 job->x ? job->x + (gsize) n * geo->c_in
-                                                   * hw_in
-                                        : NULL,
-                                 job->weight, geo, direct_work);
-        }
+      job->direct->backward (job->dx ? job->dx + (gsize) first * geo->c_in
+                                                  * hw_in
+                                     : NULL,
+                             job->dx_store, job->dweight ? lanes : NULL,
+                             job->dbias ? bias_sum : NULL,
+                             job->dy + (gsize) first * c_out * hw,
+                             job->x ? job->x + (gsize) first * geo->c_in
+                                                * hw_in
+                                    : NULL,
+                             job->weight, geo, end - first, direct_work);
       if (job->dweight)
         job->direct->reduce (dw, lanes, (gsize) c_out * k);
       return;
