@@ -384,11 +384,14 @@ forward_split_items (gpointer data, int begin, int end)
       const int mp_begin = pc->m_panels * split / job->m_splits;
       const int mp_end = pc->m_panels * (split + 1) / job->m_splits;
 
-      for (int k0 = 0; k0 < pc->k; k0 += KC)
-        {
-          const int kc = MIN (KC, pc->k - k0);
+      /* each panel of the weights read from end to end, once: the
+       * hardware's prefetcher follows one stream, where a K block of
+       * every panel in turn would jump between them */
+      for (int mp = mp_begin; mp < mp_end; mp++)
+        for (int k0 = 0; k0 < pc->k; k0 += KC)
+          {
+            const int kc = MIN (KC, pc->k - k0);
 
-          for (int mp = mp_begin; mp < mp_end; mp++)
             for (int item = 0; item < pixel_items; item++)
               {
                 const int n = item / job->n_panels;
@@ -402,7 +405,7 @@ forward_split_items (gpointer data, int begin, int end)
                                job->residual ? job->residual + at : NULL, hw,
                                MIN (nr, (int) hw - p0));
               }
-        }
+          }
     }
 }
 
