@@ -5,7 +5,7 @@
  * sizes that break tiled code: 1x1 and 2x2 images, images that end in
  * partial tiles, channel counts that are no multiple of the tile or
  * vector width, K deeper than one K block, more output channels than one
- * block, padding 0, 1 and 2, batches. */
+ * block, padding 0, 1 and 2, batches; in both orders of the work. */
 #include "convnet.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/kernels.h"
@@ -31,6 +31,20 @@ static const ConvCase cases[] = {
   { 4, 9, 9, 6, 2, 1 },        /* padding 2 */
   { 5, 6, 6, 130, 1, 1 },      /* output channels over one block */
   { 64, 28, 28, 64, 1, 2 },    /* many tile panels */
+};
+
+/* Both orders of the work (conv_winograd.h), whatever the size picks;
+ * groups of one tile panel make the last case's panels several groups. */
+static const struct
+{
+  ConvnetWinogradOrder order;
+  int                  group_panels;
+  const char          *name;
+} orders[] = {
+  { CONVNET_WINOGRAD_ORDER_AUTO, 0, "auto" },
+  { CONVNET_WINOGRAD_ORDER_TILES, 0, "tiles" },
+  { CONVNET_WINOGRAD_ORDER_WEIGHTS, 0, "weights" },
+  { CONVNET_WINOGRAD_ORDER_WEIGHTS, 1, "weights, groups of 1" },
 };
 
 static ConvGeometry
@@ -88,6 +102,7 @@ check_kernels (const ConvnetKernels *kernels)
 
         for (int tile = 2; tile <= 4; tile += 2)
           for (int threads = 1; threads <= 2; threads++)
+            for (guint order = 0; order < G_N_ELEMENTS (orders); order++)
             {
               const double tolerance = (tile == 2 ? 1e-5 : 1e-4)
                                        * MAX (largest, 1.0);
@@ -101,6 +116,8 @@ check_kernels (const ConvnetKernels *kernels)
                                               with_bn ? shift : NULL, relu,
                                               tile);
               g_assert_nonnull (wc);
+              convnet_winograd_conv_set_order (wc, orders[order].order,
+                                               orders[order].group_panels);
               g_assert_cmpuint (convnet_winograd_conv_bytes (wc), >=,
                                 (gsize) (tile + 2) * (tile + 2) * c->c_in
                                 * c->c_out * sizeof (float));
@@ -112,9 +129,10 @@ check_kernels (const ConvnetKernels *kernels)
                 worst = MAX (worst, isnan (out[j]) ? INFINITY
                                                    : fabs (out[j] - want[j]));
               if (worst > tolerance)
-                g_error ("%s, F(%d,3), %d threads, case %u variant %d: "
+                g_error ("%s, F(%d,3), %d threads, %s, case %u variant %d: "
                          "worst error %g (largest %g)", kernels->isa, tile,
-                         threads, i, variant, worst, largest);
+                         threads, orders[order].name, i, variant, worst,
+                         largest);
               convnet_winograd_conv_free (wc);
             }
         g_free (in); g_free (w); g_free (bias); g_free (residual);

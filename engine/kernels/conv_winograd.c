@@ -20,6 +20,16 @@
 /* bound of one output-channel block's products, (m+2)^2 x rows x NR floats:
  * 256 KB, a quarter of L2 */
 #define PRODUCT_FLOATS 65536
+/* bound of the share of U a weight-major work item keeps in L2 while the
+ * tile panels pass through it: 512 KB, half of L2 */
+#define U_BLOCK_FLOATS 131072
+/* U from this size on is read in the weight-major order (see
+ * weight_major): 12 MB, or 4 MB when the tile panels are few */
+#define WEIGHT_MAJOR_FLOATS 3145728
+#define FEW_PANELS_WEIGHT_MAJOR_FLOATS 1048576
+/* bound of a group of tile panels' transformed input in that order: 4 MB,
+ * which stays in the shared cache while every block of U passes over it */
+#define GROUP_FLOATS 1048576
 
 struct ConvnetWinogradConv
 {
@@ -33,6 +43,8 @@ struct ConvnetWinogradConv
   float                    *bias;       /* c_out, or NULL */
   gboolean                  relu;
   gboolean                  borrowed;   /* U is the caller's */
+  ConvnetWinogradOrder      order;
+  int                       group_panels; /* 0: by GROUP_FLOATS */
 };
 
 /* The filter transform G g G^T's matrices G, for F(2,3) and F(4,3). */
@@ -214,6 +226,34 @@ convnet_winograd_conv_bytes (const ConvnetWinogradConv *wc)
          + (wc->bias ? wc->geo.c_out * sizeof (float) : 0);
 }
 
+/* Whether to pass U (positions x c_out x c_in) over the tiles block by
+ * block, rather than pass each tile panel over all of U: U is then read
+ * from memory once per group of tile panels (GROUP_FLOATS of transformed
+ * input) rather than once per panel, and with few panels no input is
+ * transformed twice.  Measured on resnet18 and vgg16 (bench/conv_layers.c
+ * and per-node profiles): a gain when U is more than the shared cache
+ * keeps between panels (512 channels: 16.8 MB), or when U is megabytes
+ * and the panels too few to share out (256 channels at 14 x 14, batch
+ * 1); a loss for 128 channels, and for 256 over many panels. */
+static gboolean
+weight_major (const ConvnetWinogradConv *wc, int panels, int threads)
+{
+  const gsize u = (gsize) wc->positions * wc->geo.c_out * wc->geo.c_in;
+
+  if (wc->order != CONVNET_WINOGRAD_ORDER_AUTO)
+    return wc->order == CONVNET_WINOGRAD_ORDER_WEIGHTS;
+  return u >= WEIGHT_MAJOR_FLOATS
+         || (u >= FEW_PANELS_WEIGHT_MAJOR_FLOATS && panels < 4 * threads);
+}
+
+void
+convnet_winograd_conv_set_order (ConvnetWinogradConv *wc,
+                                 ConvnetWinogradOrder order, int group_panels)
+{
+  wc->order = order;
+  wc->group_panels = MAX (group_panels, 0);
+}
+
 typedef struct
 {
   const ConvnetWinogradConv *wc;
@@ -223,7 +263,37 @@ typedef struct
   const float               *residual;
   int                        m_splits;    /* channel ranges per tile panel */
   int                        block_panels; /* output-channel panels a block */
+  /* weight-major order: a group of tile panels from FIRST_PANEL, their
+   * transformed input, and the input channel ranges a panel's transform
+   * is shared out in */
+  int                        first_panel, group_panels;
+  float                     *v_group;
+  int                        c_splits;
 } ForwardJob;
+
+/* PRODUCTS[p][row][tile] for the output-channel panels MB .. MB_END of a
+ * tile panel whose transformed input is V. */
+static void
+multiply_block (const ConvnetWinogradConv *wc, const float *v,
+                float *products, int mb, int mb_end)
+{
+  const int mr = wc->kernels->mr, nr = wc->kernels->nr;
+  const int c_in = wc->geo.c_in, c_out = wc->geo.c_out;
+  const int rows = MIN (mb_end * mr, c_out) - mb * mr;
+
+  for (int p = 0; p < wc->positions; p++)
+    for (int k0 = 0; k0 < c_in; k0 += KC)
+      {
+        const int kc = MIN (KC, c_in - k0);
+        const float *b = v + ((gsize) p * c_in + k0) * nr;
+
+        for (int mp = mb; mp < mb_end; mp++)
+          wc->kernels->gemm_tile (
+            kc, wc->u + (((gsize) p * wc->m_panels + mp) * c_in + k0) * mr,
+            b, products + ((gsize) p * rows + (mp - mb) * mr) * nr, nr,
+            MIN (mr, c_out - mp * mr), nr, k0 > 0, NULL);
+      }
+}
 
 /* One work item: a panel of NR tiles times one range of the output
  * channels' panels. */
@@ -253,21 +323,62 @@ forward_items (gpointer data, int begin, int end)
           const int mb_end = MIN (mb + job->block_panels, mp_end);
           const int rows = MIN (mb_end * mr, c_out) - mb * mr;
 
-          for (int p = 0; p < positions; p++)
-            for (int k0 = 0; k0 < c_in; k0 += KC)
-              {
-                const int kc = MIN (KC, c_in - k0);
-                const float *b = v + ((gsize) p * c_in + k0) * nr;
-
-                for (int mp = mb; mp < mb_end; mp++)
-                  wc->kernels->gemm_tile (
-                    kc, wc->u + (((gsize) p * wc->m_panels + mp) * c_in + k0) * mr,
-                    b, products + ((gsize) p * rows + (mp - mb) * mr) * nr, nr,
-                    MIN (mr, c_out - mp * mr), nr, k0 > 0, NULL);
-              }
+          multiply_block (wc, v, products, mb, mb_end);
           wc->transforms->output (&job->shape, job->out, products, rows,
                                   mb * mr, first, wc->bias, job->residual,
                                   wc->relu);
+        }
+    }
+}
+
+/* The weight-major order's first step: a tile panel's input transform
+ * for one range of the input channels. */
+static void
+transform_items (gpointer data, int begin, int end)
+{
+  const ForwardJob *job = data;
+  const ConvnetWinogradConv *wc = job->wc;
+  const int nr = wc->kernels->nr, c_in = wc->geo.c_in;
+
+  for (int item = begin; item < end; item++)
+    {
+      const int panel = item / job->c_splits, split = item % job->c_splits;
+
+      wc->transforms->input (&job->shape,
+                             job->v_group + (gsize) panel * wc->positions
+                                            * c_in * nr,
+                             job->in, (job->first_panel + panel) * nr,
+                             c_in * split / job->c_splits,
+                             c_in * (split + 1) / job->c_splits);
+    }
+}
+
+/* Its second: one block of output channels' panels over the group's tile
+ * panels, so that the block's share of U is read from memory once a group
+ * and stays in L2 while the panels pass. */
+static void
+weight_major_items (gpointer data, int begin, int end)
+{
+  const ForwardJob *job = data;
+  const ConvnetWinogradConv *wc = job->wc;
+  const int mr = wc->kernels->mr, nr = wc->kernels->nr;
+  const gsize panel_floats = (gsize) wc->positions * wc->geo.c_in * nr;
+  float *products = convnet_thread_scratch (1, (gsize) wc->positions
+                                               * job->block_panels * mr * nr);
+
+  for (int item = begin; item < end; item++)
+    {
+      const int mb = item * job->block_panels;
+      const int mb_end = MIN (mb + job->block_panels, wc->m_panels);
+      const int rows = MIN (mb_end * mr, wc->geo.c_out) - mb * mr;
+
+      for (int panel = 0; panel < job->group_panels; panel++)
+        {
+          multiply_block (wc, job->v_group + panel * panel_floats, products,
+                          mb, mb_end);
+          wc->transforms->output (&job->shape, job->out, products, rows,
+                                  mb * mr, (job->first_panel + panel) * nr,
+                                  wc->bias, job->residual, wc->relu);
         }
     }
 }
@@ -297,6 +408,33 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
   };
   const int panels = (job.shape.tiles + nr - 1) / nr;
 
+  if (weight_major (wc, panels, threads))
+    {
+      const gsize panel_floats = (gsize) wc->positions * geo->c_in * nr;
+      const gsize u_panel = (gsize) wc->positions * mr * geo->c_in;
+      const int group = CLAMP (wc->group_panels > 0
+                               ? wc->group_panels
+                               : (int) (GROUP_FLOATS / panel_floats),
+                               1, panels);
+
+      /* blocks of U within L2, and at least four for each thread */
+      job.block_panels = CLAMP ((int) (U_BLOCK_FLOATS / u_panel), 1,
+                                MAX (wc->m_panels / (4 * threads), 1));
+      job.v_group = convnet_thread_scratch (3, group * panel_floats);
+      for (job.first_panel = 0; job.first_panel < panels;
+           job.first_panel += group)
+        {
+          job.group_panels = MIN (group, panels - job.first_panel);
+          job.c_splits = CLAMP ((2 * threads + job.group_panels - 1)
+                                / job.group_panels, 1,
+                                MAX (geo->c_in / 16, 1));
+          convnet_parallel_for (job.group_panels * job.c_splits,
+                                transform_items, &job);
+          convnet_parallel_for ((wc->m_panels + job.block_panels - 1)
+                                / job.block_panels, weight_major_items, &job);
+        }
+      return;
+    }
   /* too few tile panels to share evenly: split the output channels too,
    * each range transforming the same input panel again */
   if (panels < 4 * threads)

@@ -48,6 +48,23 @@ const float         *convnet_winograd_conv_packed (const ConvnetWinogradConv *co
 void                 convnet_winograd_conv_free (ConvnetWinogradConv *conv);
 gsize                convnet_winograd_conv_bytes (const ConvnetWinogradConv *conv);
 
+/* The order of a forward's work: each panel of tiles passed over all of
+ * U, or each block of U passed over groups of tile panels transformed
+ * first; AUTO picks by U's size and the panels' number (conv_winograd.c,
+ * weight_major). */
+typedef enum
+{
+  CONVNET_WINOGRAD_ORDER_AUTO,
+  CONVNET_WINOGRAD_ORDER_TILES,
+  CONVNET_WINOGRAD_ORDER_WEIGHTS,
+} ConvnetWinogradOrder;
+
+/* For tests and benchmarks: ORDER, and in the weights' order at most
+ * GROUP_PANELS tile panels a group (0: as many as 4 MB holds). */
+void convnet_winograd_conv_set_order (ConvnetWinogradConv *conv,
+                                      ConvnetWinogradOrder order,
+                                      int group_panels);
+
 /* OUT = epilogue (conv (IN)) for BATCH samples, NCHW; RESIDUAL (may be
  * NULL) has OUT's shape and is added before the ReLU.  OUT must not
  * overlap IN. */
