@@ -9,6 +9,8 @@
 /* depth of a K block: a KC x 32 float panel of the input fills 32 KB */
 #define KC 256
 #define MAX_NR 32
+/* packed input a chunk of K blocks holds on small images: 256 KB */
+#define CHUNK_FLOATS 65536
 
 struct ConvnetPackedConv
 {
@@ -378,34 +380,37 @@ forward_split_items (gpointer data, int begin, int end)
   const gsize hw = (gsize) geo->h_out * geo->w_out;
   const gsize out_sample = (gsize) geo->c_out * hw;
   const int pixel_items = job->batch * job->n_panels;
+  const int chunk = KC * MAX (1, CHUNK_FLOATS / (pixel_items * KC * nr));
 
   for (int split = begin; split < end; split++)
     {
       const int mp_begin = pc->m_panels * split / job->m_splits;
       const int mp_end = pc->m_panels * (split + 1) / job->m_splits;
 
-      /* each panel of the weights read from end to end, once: the
-       * hardware's prefetcher follows one stream, where a K block of
-       * every panel in turn would jump between them */
-      for (int mp = mp_begin; mp < mp_end; mp++)
-        for (int k0 = 0; k0 < pc->k; k0 += KC)
-          {
-            const int kc = MIN (KC, pc->k - k0);
+      /* the K blocks in chunks whose packed input stays in L2 (256 KB),
+       * and within a chunk each panel of the weights read from end to
+       * end: the hardware's prefetcher then follows one stream for a
+       * while, where a K block of every panel in turn jumps between them */
+      for (int c0 = 0; c0 < pc->k; c0 += chunk)
+        for (int mp = mp_begin; mp < mp_end; mp++)
+          for (int k0 = c0; k0 < MIN (c0 + chunk, pc->k); k0 += KC)
+            {
+              const int kc = MIN (KC, pc->k - k0);
 
-            for (int item = 0; item < pixel_items; item++)
-              {
-                const int n = item / job->n_panels;
-                const int p0 = (item % job->n_panels) * nr;
-                const gsize at = n * out_sample + p0;
+              for (int item = 0; item < pixel_items; item++)
+                {
+                  const int n = item / job->n_panels;
+                  const int p0 = (item % job->n_panels) * nr;
+                  const gsize at = n * out_sample + p0;
 
-                multiply_tile (pc, mp, k0, kc,
-                               shared_panel (job, n, p0 / nr)
-                               + (gsize) k0 * nr,
-                               job->out + at,
-                               job->residual ? job->residual + at : NULL, hw,
-                               MIN (nr, (int) hw - p0));
-              }
-          }
+                  multiply_tile (pc, mp, k0, kc,
+                                 shared_panel (job, n, p0 / nr)
+                                 + (gsize) k0 * nr,
+                                 job->out + at,
+                                 job->residual ? job->residual + at : NULL, hw,
+                                 MIN (nr, (int) hw - p0));
+                }
+            }
     }
 }
 
