@@ -14,7 +14,8 @@ void convnet_maxpool2d_fast (const ConvnetKernels *kernels, float *out,
 
 /* A ConvnetMaxPoolPlane's workspace: the input padded with -inf to every
  * window's reach and split into its sh x sw phases, each phase_height x
- * phase_width, then the output at phase_width floats a row. */
+ * phase_width, then the windows' row maxima of each row phase (sh more
+ * phases), then the output at phase_width floats a row. */
 static inline int
 convnet_maxpool_phase_width (const ConvGeometry *geo)
 {
@@ -31,8 +32,8 @@ static inline gsize
 convnet_maxpool_work_floats (const ConvGeometry *geo)
 {
   return (gsize) convnet_maxpool_phase_width (geo)
-         * ((gsize) convnet_maxpool_phase_height (geo) * geo->sh * geo->sw
-            + geo->h_out);
+         * ((gsize) convnet_maxpool_phase_height (geo) * geo->sh
+            * (geo->sw + 1) + geo->h_out);
 }
 
 #endif
