@@ -11,7 +11,9 @@
  *      $(pkg-config --cflags --libs glib-2.0 gio-2.0 gdk-pixbuf-2.0 \
  *        json-glib-1.0 openblas) -lm -o /tmp/conv_layers
  * Run: /tmp/conv_layers [REPEATS]  (CONVNET_ISA and the thread count as
- * the engine takes them; CONVNET_THREADS=N sets the pool's threads). */
+ * the engine takes them; CONVNET_THREADS=N sets the pool's threads;
+ * WINOGRAD_ORDER=tiles or weights runs Winograd in that order of its work
+ * instead of the one it picks, conv_winograd.h). */
 #include "kernels/conv_gemm.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/kernels.h"
@@ -19,6 +21,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct
 {
@@ -101,11 +104,18 @@ main (int argc, char **argv)
   const ConvnetKernels *kernels = convnet_kernels ();
   const int repeats = argc > 1 ? atoi (argv[1]) : 20;
   static const int batches[] = { 1, 8 };
+  const char *order_name = g_getenv ("WINOGRAD_ORDER");
+  const ConvnetWinogradOrder order
+    = !order_name ? CONVNET_WINOGRAD_ORDER_AUTO
+      : strcmp (order_name, "tiles") == 0 ? CONVNET_WINOGRAD_ORDER_TILES
+      : strcmp (order_name, "weights") == 0 ? CONVNET_WINOGRAD_ORDER_WEIGHTS
+      : CONVNET_WINOGRAD_ORDER_AUTO;
 
   if (g_getenv ("CONVNET_THREADS"))
     convnet_parallel_set_threads (atoi (g_getenv ("CONVNET_THREADS")));
-  printf ("isa %s, %d threads, fastest of %d\n", kernels->isa,
-          convnet_parallel_threads (), repeats);
+  printf ("isa %s, %d threads, fastest of %d, Winograd order %s\n",
+          kernels->isa, convnet_parallel_threads (), repeats,
+          order_name ? order_name : "as picked");
   printf ("| layer | batch | gemm ms | GFLOP/s | F(2,3) ms | GFLOP/s | F(4,3) ms"
           " | GFLOP/s | F23 err | F43 err |\n|---|---:|---:|---:|---:|---:|---:"
           "|---:|---:|---:|\n");
@@ -138,6 +148,7 @@ main (int argc, char **argv)
           {
             wc[t] = convnet_winograd_conv_new (kernels, &geo, w, bias, NULL,
                                                NULL, TRUE, 2 + 2 * t);
+            convnet_winograd_conv_set_order (wc[t], order, 0);
             ms[1 + t] = fastest_ms (winograd_forward, wc[t], out, in, batch,
                                    repeats);
             err[t] = relative_difference (ref, out, n);
