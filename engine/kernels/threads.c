@@ -145,9 +145,21 @@ convnet_thread_scratch (int slot, gsize floats)
 int
 convnet_parallel_threads (void)
 {
-  if (pool.threads <= 0)
-    return CLAMP ((int) g_get_num_processors (), 1, MAX_THREADS);
-  return pool.threads;
+  /* asked once: glibc answers by opening and reading a sysfs file, three
+   * system calls that cost this VM about 40 microseconds, and every job
+   * asks */
+  static atomic_int online;
+  int n;
+
+  if (pool.threads > 0)
+    return pool.threads;
+  n = atomic_load (&online);
+  if (n == 0)
+    {
+      n = CLAMP ((int) g_get_num_processors (), 1, MAX_THREADS);
+      atomic_store (&online, n);
+    }
+  return n;
 }
 
 void
