@@ -5,11 +5,14 @@
  * run on the micro-kernel with U packed once as its A panels and V
  * written by the input transform straight into its B panel layout.
  *
- * A work item is one panel of NR tiles (all samples' tiles numbered
- * together) and a range of output channels: it transforms the panel's
- * input, multiplies block by block of output channels into a buffer that
- * stays in L2, and transforms each block back into the output with the
- * epilogue, so the transformed planes never go out to memory. */
+ * In the tiles' order a work item is one panel of NR tiles (all samples'
+ * tiles numbered together) and a range of output channels: it transforms
+ * the panel's input, multiplies block by block of output channels into a
+ * buffer that stays in L2, and transforms each block back into the output
+ * with the epilogue, so the transformed planes never go out to memory.
+ * Where U is megabytes (deep layers) that order reads all of U once per
+ * panel; the weights' order instead transforms a group of panels first
+ * and makes a work item one block of U over the group (weight_major). */
 #include "conv_winograd.h"
 #include "winograd_transforms.h"
 
