@@ -327,7 +327,9 @@ double   convnet_graph_node_seconds  (const ConvnetGraph *graph,
                                       const char        **name);
 
 /* Sets the threads the engine's kernels and OpenBLAS use (0: leaves them
- * as they are: all the processors at first). */
+ * as they are: all the processors at first), and ends OpenBLAS's idle
+ * workers, which would spin for about 0.1 s (OpenBLAS starts them again
+ * when it next needs them).  Not while another thread runs the engine. */
 void convnet_set_threads (int threads);
 
 /* --------------------------------------------------------------- models */

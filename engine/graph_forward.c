@@ -21,6 +21,8 @@ convnet_set_threads (int threads)
       openblas_set_num_threads (threads);
       convnet_parallel_set_threads (threads);
     }
+  /* openblas_set_num_threads() starts OpenBLAS's workers anew */
+  convnet_blas_threads_stop ();
 }
 
 /* Each slot starts on a cache line of its own. */
@@ -90,6 +92,8 @@ physical_memory (void)
   return pages > 0 && page > 0 ? (guint64) pages * (guint64) page : 0;
 }
 
+static gsize blas_threads_stopped;
+
 static gboolean
 make_plan (ConvnetGraph *g, int batch, GError **error)
 {
@@ -99,6 +103,14 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
   gsize scratch = 0;
 
   release_plan (g);
+  /* the workers OpenBLAS started when it was loaded would spin through a
+   * process's first forward; a caller that set no thread count has not
+   * stopped them (one call is enough: they start again only when used) */
+  if (g_once_init_enter (&blas_threads_stopped))
+    {
+      convnet_blas_threads_stop ();
+      g_once_init_leave (&blas_threads_stopped, 1);
+    }
   if (!convnet_graph_plan_fast (g, batch, error))
     {
       g_array_free (sizes, TRUE);

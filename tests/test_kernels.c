@@ -10,8 +10,11 @@
 
 #include "kernel_reference.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const ReferenceConvCase cases[] = {
   { 3, 9, 11, 5, 3, 1, 1, 1, 1 },      /* everything odd */
@@ -206,6 +209,99 @@ test_parallel_for_back_to_back (void)
   g_assert_cmpint (late, ==, 0);
 }
 
+/* Threads of this process named like its main thread, the main one left
+ * out: OpenBLAS's workers, since GLib and the kernels' pool name theirs. */
+static int
+threads_named_like_main (void)
+{
+  g_autofree char *main_name = NULL;
+  GDir *tasks = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  int count = 0;
+
+  g_assert_nonnull (tasks);
+  g_assert_true (g_file_get_contents ("/proc/self/comm", &main_name, NULL,
+                                      NULL));
+  while ((tid = g_dir_read_name (tasks)))
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm",
+                                               tid);
+      g_autofree char *name = NULL;
+
+      if (atoi (tid) != getpid ()
+          && g_file_get_contents (path, &name, NULL, NULL)
+          && strcmp (name, main_name) == 0)
+        count++;
+    }
+  g_dir_close (tasks);
+  return count;
+}
+
+/* The same once ended threads have left /proc: a joined thread may still
+ * be listed for a moment.  A worker that merely went to sleep stays. */
+static int
+threads_named_like_main_settled (void)
+{
+  int count = threads_named_like_main ();
+
+  for (int tries = 0; count > 0 && tries < 100; tries++)
+    {
+      g_usleep (10000);
+      count = threads_named_like_main ();
+    }
+  return count;
+}
+
+/* No OpenBLAS worker is left behind (each would spin for about 0.1 s,
+ * through a fresh process's first forward): by the first forward's plan
+ * when nobody set a thread count, and by every convnet_set_threads().
+ * OpenBLAS still multiplies right afterwards, starting its workers again.
+ * Runs before anything else in this program sets threads. */
+static void
+test_blas_threads_stopped (void)
+{
+  enum { N = 256 };
+  float *a = g_new (float, N * N), *b = g_new (float, N * N);
+  float *c = g_new (float, N * N);
+  float input[28 * 28] = { 0 };
+  double worst = 0.0;
+  GError *error = NULL;
+  ConvnetModel *m = convnet_model_new_random ("lenet5", 0, 0, 1, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (convnet_graph_forward (m->graph, input, 1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (threads_named_like_main_settled (), ==, 0);
+  convnet_model_free (m);
+
+  convnet_set_threads (2);
+  g_assert_cmpint (threads_named_like_main_settled (), ==, 0);
+
+  for (int i = 0; i < N * N; i++)
+    {
+      a[i] = (float) (i % 13) - 6.0f;
+      b[i] = (float) (i % 11) - 5.0f;
+    }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a,
+               N, b, N, 0.0f, c, N);
+  for (int i = 0; i < N; i += 17)
+    for (int j = 0; j < N; j += 13)
+      {
+        double want = 0.0;
+
+        for (int k = 0; k < N; k++)
+          want += (double) a[i * N + k] * b[k * N + j];
+        worst = MAX (worst, fabs (want - c[i * N + j]));
+      }
+  g_assert_cmpfloat (worst, ==, 0.0);   /* small integers: exact */
+
+  convnet_set_threads (2);
+  g_assert_cmpint (threads_named_like_main_settled (), ==, 0);
+  g_free (a);
+  g_free (b);
+  g_free (c);
+}
+
 /* CONVNET_ISA picks the path; the chosen one is one this CPU runs. */
 static void
 test_chosen_isa_runs_here (void)
@@ -222,6 +318,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/kernels/blas-threads-stopped",
+                   test_blas_threads_stopped);
   g_test_add_data_func ("/kernels/conv/generic", "generic", test_conv_isa);
   g_test_add_data_func ("/kernels/conv/avx2", "avx2", test_conv_isa);
   g_test_add_data_func ("/kernels/conv/avx512", "avx512", test_conv_isa);
