@@ -6,23 +6,18 @@
  * nodes keep their slot to the end. */
 #include "graph_ops.h"
 #include "kernels/kernels.h"
+#include "ops/blas.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cblas.h>
 #include <string.h>
 
 void
 convnet_set_threads (int threads)
 {
-  if (threads > 0)
-    {
-      openblas_set_num_threads (threads);
-      convnet_parallel_set_threads (threads);
-    }
-  /* openblas_set_num_threads() starts OpenBLAS's workers anew */
-  convnet_blas_threads_stop ();
+  convnet_parallel_set_threads (threads);
+  convnet_blas_set_threads (threads);
 }
 
 /* Each slot starts on a cache line of its own. */
@@ -92,8 +87,6 @@ physical_memory (void)
   return pages > 0 && page > 0 ? (guint64) pages * (guint64) page : 0;
 }
 
-static gsize blas_threads_stopped;
-
 static gboolean
 make_plan (ConvnetGraph *g, int batch, GError **error)
 {
@@ -103,14 +96,6 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
   gsize scratch = 0;
 
   release_plan (g);
-  /* the workers OpenBLAS started when it was loaded would spin through a
-   * process's first forward; a caller that set no thread count has not
-   * stopped them (one call is enough: they start again only when used) */
-  if (g_once_init_enter (&blas_threads_stopped))
-    {
-      convnet_blas_threads_stop ();
-      g_once_init_leave (&blas_threads_stopped, 1);
-    }
   if (!convnet_graph_plan_fast (g, batch, error))
     {
       g_array_free (sizes, TRUE);

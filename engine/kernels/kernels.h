@@ -141,10 +141,4 @@ float *convnet_thread_scratch (int slot, gsize floats);
 int  convnet_parallel_threads (void);
 void convnet_parallel_set_threads (int threads);
 
-/* Ends OpenBLAS's idle worker threads, which would otherwise spin for
- * about 0.1 s after they start (blas_threads.c); OpenBLAS starts them
- * again at its next threaded call.  Not while another thread is inside
- * OpenBLAS. */
-void convnet_blas_threads_stop (void);
-
 #endif

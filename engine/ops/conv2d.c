@@ -1,8 +1,8 @@
 /* conv2d.c: 2-D convolution (stride, padding, dilation, groups, optional
  * bias) as im2col + one SGEMM per sample and group. */
 #include "ops.h"
+#include "blas.h"
 
-#include <cblas.h>
 #include <string.h>
 
 int
@@ -129,7 +129,7 @@ conv2d_forward (float *out, const float *in, const float *weight,
               conv2d_im2col (scratch, x, cin_g, geo);
               col = scratch;
             }
-          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
+          convnet_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
                        cout_g, hw_out, k,
                        1.0f, weight + (gsize) g * cout_g * k, k,
                        col, hw_out,
@@ -242,7 +242,7 @@ conv2d_backward (float *dx, float *dweight, float *dbias, const float *dy,
                 conv2d_im2col (scratch, col, cin_g, geo);
                 col = scratch;
               }
-            cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
+            convnet_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
                          cout_g, k, hw_out,
                          1.0f, gy, hw_out, col, hw_out,
                          1.0f, dweight + w_off, k);
@@ -250,13 +250,13 @@ conv2d_backward (float *dx, float *dweight, float *dbias, const float *dy,
         if (dx)
           {
             if (pointwise)
-              cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
+              convnet_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
                            k, hw_out, cout_g,
                            1.0f, weight + w_off, k, gy, hw_out,
                            1.0f, dx + in_off, hw_out);
             else
               {
-                cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
+                convnet_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
                              k, hw_out, cout_g,
                              1.0f, weight + w_off, k, gy, hw_out,
                              0.0f, scratch, hw_out);

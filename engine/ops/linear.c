@@ -1,7 +1,7 @@
 /* linear.c: fully connected layer, y = x W^T + b, one SGEMM per batch. */
 #include "ops.h"
+#include "blas.h"
 
-#include <cblas.h>
 
 void
 linear_forward (float *out, const float *in, const float *weight,
@@ -13,7 +13,7 @@ linear_forward (float *out, const float *in, const float *weight,
       for (int o = 0; o < out_features; o++)
         out[(gsize) n * out_features + o] = bias[o];
 
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
+  convnet_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
                batch, out_features, in_features,
                1.0f, in, in_features, weight, in_features,
                bias ? 1.0f : 0.0f, out, out_features);
@@ -26,12 +26,12 @@ linear_backward (float *dx, float *dweight, float *dbias, const float *dy,
                  int in_features, int out_features)
 {
   if (dx)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
+    convnet_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
                  batch, in_features, out_features,
                  1.0f, dy, out_features, weight, in_features,
                  1.0f, dx, in_features);
   if (dweight)
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
+    convnet_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
                  out_features, in_features, batch,
                  1.0f, dy, out_features, x, in_features,
                  1.0f, dweight, in_features);
