@@ -333,6 +333,14 @@ convnet_classify_batch (ConvnetModel        *model,
   inputs = g_new (float, decoder.sample * batch);
   batch_items = g_new (int, batch);
   thread = g_thread_new ("convnet-decode", decode_all, &decoder);
+  /* the plan of the first batch is made while its images are decoded: a
+   * fresh process reads its packed weights then (a failed image only
+   * makes that batch smaller, and then planned again) */
+  if (decoder.n_pending > 0)
+    ok = convnet_graph_prepare (model->graph, MIN (batch, decoder.n_pending),
+                                error);
+  if (!ok)
+    g_atomic_int_set (&decoder.cancelled, 1);
 
   for (int k = 0; k < decoder.n_pending; k++)
     {

@@ -260,6 +260,12 @@ gboolean     convnet_graph_forward    (ConvnetGraph *graph,
                                        const float  *input,
                                        int           batch,
                                        GError      **error);
+/* Makes ready, now, what the next forward of BATCH samples would make
+ * first (its buffers; its weights packed, or their packings read from the
+ * cache), so that a caller can do it while it reads its inputs. */
+gboolean     convnet_graph_prepare    (ConvnetGraph *graph,
+                                       int           batch,
+                                       GError      **error);
 /* The final output of the last forward: BATCH x output shape. */
 const float *convnet_graph_output     (const ConvnetGraph *graph);
 /* A retained node's activation of the last forward, or NULL with an error

@@ -301,12 +301,11 @@ run_node (ConvnetGraph *g, int i, int batch)
                                         convnet_graph_node_trains (g, i));
 }
 
+/* Makes the plan for BATCH samples from node START, unless the one there
+ * still holds. */
 static gboolean
-forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
-               GError **error)
+ensure_plan (ConvnetGraph *g, int start, int batch, GError **error)
 {
-  const int n = g->nodes->len;
-
   if (batch < 1)
     {
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT,
@@ -322,8 +321,25 @@ forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
   if (g->plan_serial != g->weights_serial)
     g->plan_valid = FALSE;
   if (!g->plan_valid || g->plan_batch != batch)
-    if (!make_plan (g, batch, error))
-      return FALSE;
+    return make_plan (g, batch, error);
+  return TRUE;
+}
+
+gboolean
+convnet_graph_prepare (ConvnetGraph *g, int batch, GError **error)
+{
+  g_return_val_if_fail (g != NULL, FALSE);
+  return ensure_plan (g, 0, batch, error);
+}
+
+static gboolean
+forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
+               GError **error)
+{
+  const int n = g->nodes->len;
+
+  if (!ensure_plan (g, start, batch, error))
+    return FALSE;
 
   /* the input is read, never written: no op may overwrite it */
   convnet_graph_node (g, start)->out = (float *) input;

@@ -233,6 +233,49 @@ test_buffer_reuse (void)
   convnet_graph_free (g);
 }
 
+/* convnet_graph_prepare() makes a batch size's plan ahead of the forward,
+ * which then runs on that plan and gives what a forward alone gives; a
+ * batch below 1 is refused, naming it. */
+static void
+test_prepare (void)
+{
+  enum { BATCH = 3, SAMPLE = 3 * 32 * 32, CLASSES = 1000 };
+  ConvnetGraph *prepared = build ("resnet18", 32, 32);
+  ConvnetGraph *plain = build ("resnet18", 32, 32);
+  float *input = g_new (float, BATCH * SAMPLE);
+  GError *error = NULL;
+  gsize planned;
+
+  convnet_graph_init_random (prepared, 5);
+  convnet_graph_init_random (plain, 5);
+  for (int i = 0; i < BATCH * SAMPLE; i++)
+    input[i] = (float) ((i * 7919) % 255) / 255.0f - 0.5f;
+
+  g_assert_cmpuint (convnet_graph_activation_bytes (prepared), ==, 0);
+  g_assert_true (convnet_graph_prepare (prepared, BATCH, &error));
+  g_assert_no_error (error);
+  planned = convnet_graph_activation_bytes (prepared);
+  g_assert_cmpuint (planned, >, 0);
+
+  g_assert_true (convnet_graph_forward (prepared, input, BATCH, &error));
+  g_assert_true (convnet_graph_forward (plain, input, BATCH, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (convnet_graph_activation_bytes (prepared), ==, planned);
+  g_assert_cmpuint (convnet_graph_activation_bytes (plain), ==, planned);
+  g_assert_cmpmem (convnet_graph_output (prepared),
+                   BATCH * CLASSES * sizeof (float),
+                   convnet_graph_output (plain),
+                   BATCH * CLASSES * sizeof (float));
+
+  g_assert_false (convnet_graph_prepare (prepared, 0, &error));
+  g_assert_error (error, CONVNET_ERROR, CONVNET_ERROR_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "batch size 0"));
+  g_clear_error (&error);
+  g_free (input);
+  convnet_graph_free (prepared);
+  convnet_graph_free (plain);
+}
+
 /* A batch whose activations exceed the machine's memory is refused before
  * anything is allocated (an overcommitting kernel would grant it and kill
  * us later), and the graph still runs a batch that fits. */
@@ -507,6 +550,7 @@ main (int argc, char **argv)
   g_test_add_func ("/models/small-variants", test_small_variants);
   g_test_add_func ("/models/bad-builds", test_bad_builds);
   g_test_add_func ("/models/buffer-reuse", test_buffer_reuse);
+  g_test_add_func ("/models/prepare", test_prepare);
   g_test_add_func ("/models/profile", test_profile);
   g_test_add_func ("/models/batch-larger-than-memory",
                    test_batch_larger_than_memory);
