@@ -431,9 +431,11 @@ convnet_pack_cache_save (ConvnetPackCache *cache, GError **error)
   g_ptr_array_set_size (cache->added, 0);
   if (!ok)
     return FALSE;
-  /* the new file holds everything: read it, keeping the older readings
-   * whose entries packings may still use */
-  read_file (cache);
+  /* the new file holds everything: a later lookup (a plan at another
+   * batch) reads it, keeping the older readings whose entries packings
+   * may still use; reading it now would copy, in memory, the packings
+   * this process has just made */
+  cache->read = FALSE;
   return TRUE;
 }
 
