@@ -242,6 +242,10 @@ void     convnet_graph_release_train_kernels (ConvnetGraph *g);
  * FALSE when it has none. */
 gboolean convnet_graph_run_fast_linear (ConvnetGraph *g, ConvnetNode *node,
                                         int batch);
+/* Linear node NODE's weights as the forward reads them: the pack cache's
+ * copy when the plan took one, else the parameter. */
+const float *convnet_graph_linear_weights (const ConvnetGraph *g,
+                                           const ConvnetNode *node);
 /* Runs conv node NODE on its packed kernel; FALSE when it has none. */
 gboolean convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node,
                                       int batch);

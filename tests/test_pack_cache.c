@@ -112,8 +112,18 @@ assert_same (const float *a, const float *b, gsize n)
   g_assert_cmpmem (a, n * sizeof (float), b, n * sizeof (float));
 }
 
-/* The packing kinds one plan uses, counted from its fast nodes: each
- * convolution is one weights entry, plus one for its bias. */
+/* Whether Linear node NODE's weights are read in place from the weights
+ * file's mapping. */
+static gboolean
+linear_in_place (const ConvnetGraph *g, const ConvnetNode *node)
+{
+  return node->op == CONVNET_OP_LINEAR
+         && convnet_graph_param_slot (g, node->first_param)->mapping;
+}
+
+/* The entries one plan uses: each packed convolution's weights and bias,
+ * counted from its fast nodes, and the weights of each Linear node that
+ * reads them in place from the file. */
 static guint
 expected_entries (const ConvnetGraph *g)
 {
@@ -125,6 +135,25 @@ expected_entries (const ConvnetGraph *g)
 
       if (node->op == CONVNET_OP_CONV2D && node->fast)
         n += 2;
+      n += linear_in_place (g, node);
+    }
+  return n;
+}
+
+/* How many Linear nodes of G read their weights from another place than
+ * their parameter (the pack cache's copy). */
+static guint
+linear_from_cache (const ConvnetGraph *g)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      const ConvnetNode *node = convnet_graph_node (g, i);
+
+      if (node->op == CONVNET_OP_LINEAR)
+        n += convnet_graph_linear_weights (g, node)
+             != convnet_graph_param_slot (g, node->first_param)->pub.data;
     }
   return n;
 }
@@ -147,7 +176,8 @@ cache_file (Fixture *f)
 }
 
 /* The second load of a file takes every packing from the cache written
- * by the first, and its outputs are the first's to the bit. */
+ * by the first, and the fully connected weights it reads in place from
+ * the file too, and its outputs are the first's to the bit. */
 static void
 test_reuse (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
@@ -159,13 +189,15 @@ test_reuse (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   fresh = logits (f, first, 2);
   g_assert_cmpuint (convnet_pack_cache_hits (first->pack_cache), ==, 0);
   entries = expected_entries (first);
-  g_assert_cmpuint (entries, >=, 2 * 20);
+  g_assert_cmpuint (entries, >=, 2 * 20 + 1);
+  g_assert_cmpuint (linear_from_cache (first), ==, 0);
   g_free (cache_file (f));
 
   second = loaded (f);
   cached = logits (f, second, 2);
   g_assert_cmpuint (convnet_pack_cache_hits (second->pack_cache), ==,
                     entries);
+  g_assert_cmpuint (linear_from_cache (second), ==, 1);
   assert_same (fresh, cached, n);
   g_free (fresh);
   g_free (cached);

@@ -2,7 +2,8 @@
  * weight and optional bias over its flat input; at inference for up to
  * CONVNET_FC_MAX_BATCH samples, the kernels' threaded matrix-vector
  * product instead (kernels/fc.h), unless CONVNET_EXACT=1, with the weights
- * in half precision when the plan made them (CONVNET_FC_FP16=1).  In
+ * in half precision when the plan made them (CONVNET_FC_FP16=1), else in
+ * the pack cache's copy when the plan took one.  In
  * training mode, forward and backward run on the kernels' micro-kernels
  * and threads (kernels/linear_train.h), unless CONVNET_EXACT=1. */
 #include "graph_ops.h"
@@ -15,7 +16,7 @@ convnet_op_linear_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
                            gboolean trains)
 {
   const ConvnetNode *in = convnet_op_input (g, node, 0);
-  const float *weight = convnet_op_param (g, node, 0);
+  const float *weight = convnet_graph_linear_weights (g, node);
   const float *bias = node->has_bias ? convnet_op_param (g, node, 1) : NULL;
 
   if (convnet_graph_run_fast_linear (g, node, batch))
