@@ -23,6 +23,13 @@
 #include <unistd.h>
 
 #define MAGIC "CNVPACK1"
+/* The packings' layout, which a valid file's header must name.  Bump it
+ * whenever a layout that conv_gemm.c, conv_winograd.c or graph_fuse.c
+ * stores here changes: a file written before would otherwise be misread,
+ * since its entries' sizes may well still agree.  2: Linear weights
+ * stored too, and every file before them ignored, since the first
+ * layouts had no version to tell them apart by. */
+#define LAYOUT_VERSION 2
 #define KEY_BYTES 56
 #define PAGE 4096
 /* what one thread reads in one call */
@@ -123,7 +130,7 @@ convnet_pack_cache_open (const char *path, int fd, const char *arch,
     return NULL;
   cache = g_new0 (ConvnetPackCache, 1);
   memcpy (cache->identity.magic, MAGIC, 8);
-  cache->identity.version = 1;
+  cache->identity.version = LAYOUT_VERSION;
   cache->identity.size = st.st_size;
   cache->identity.dev = st.st_dev;
   cache->identity.ino = st.st_ino;

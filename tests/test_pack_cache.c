@@ -267,8 +267,9 @@ test_rewritten_weights (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 }
 
 /* Damaged cache files: cut short, a header of another file, an entry
- * that points past the end.  None is used, the outputs are right, and
- * the file is written anew for the next load. */
+ * that points past the end, and a file of an older packing layout.  None
+ * is used, the outputs are right, and the file is written anew for the
+ * next load. */
 static void
 test_damaged_file (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
@@ -280,7 +281,7 @@ test_damaged_file (Fixture *f, G_GNUC_UNUSED gconstpointer data)
 
   convnet_graph_free (g);
   g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
-  for (int damage = 0; damage < 4; damage++)
+  for (int damage = 0; damage < 5; damage++)
     {
       char *bad = g_memdup2 (contents, length);
       gsize bad_length = length;
@@ -292,10 +293,14 @@ test_damaged_file (Fixture *f, G_GNUC_UNUSED gconstpointer data)
         bad_length = 40;                  /* cut inside the header */
       else if (damage == 2)
         bad[20] ^= 0x55;                  /* another weights file's size */
-      else
+      else if (damage == 3)
         /* the first entry's offset (after the 104-byte header and its
          * 56-byte key) far past the end */
         memset (bad + 104 + 56, 0x7f, 8);
+      else
+        /* written by an engine whose packings had the first layout: the
+         * version after the 8-byte magic */
+        memcpy (bad + 8, &(guint32) { 1 }, sizeof (guint32));
       g_assert_true (g_file_set_contents (path, bad, bad_length, NULL));
       g = loaded (f);
       got = logits (f, g, 1);

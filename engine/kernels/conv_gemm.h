@@ -35,7 +35,8 @@ ConvnetPackedConv *convnet_packed_conv_new_from (const ConvnetKernels *kernels,
                                                  const float *bias,
                                                  gboolean relu);
 /* CONV's packed weights, and in *BIAS its bias (BatchNorm folded in) or
- * NULL, for keeping them (pack_cache.h). */
+ * NULL, for keeping them (pack_cache.h): a change to their
+ * layout bumps pack_cache.c's LAYOUT_VERSION. */
 const float       *convnet_packed_conv_packed (const ConvnetPackedConv *conv,
                                                const float **bias);
 /* Packs new values of the same weights and bias into CONV, which was made

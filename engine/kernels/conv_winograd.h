@@ -43,6 +43,8 @@ ConvnetWinogradConv *convnet_winograd_conv_new_from (const ConvnetKernels *kerne
                                                      const float *bias,
                                                      gboolean relu,
                                                      int output_tile);
+/* The transformed filters and bias, for keeping them (pack_cache.h): a
+ * change to their layout bumps pack_cache.c's LAYOUT_VERSION. */
 const float         *convnet_winograd_conv_packed (const ConvnetWinogradConv *conv,
                                                    const float **bias);
 void                 convnet_winograd_conv_free (ConvnetWinogradConv *conv);
