@@ -7,6 +7,7 @@
  * carries, as torch.hub checks.  A damaged download or a cancel removes
  * the part file; an interrupted transfer keeps it for the next try. */
 #include "convnet.h"
+#include "system_library.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -224,17 +225,6 @@ typedef struct
 
 #define LIBCURL "libcurl.so.4"
 
-/* Stores libcurl's function NAME in the function pointer at SLOT
- * (POSIX's dlsym gives functions as object pointers). */
-static gboolean
-curl_symbol (void *lib, const char *name, void *slot)
-{
-  void *symbol = dlsym (lib, name);
-
-  memcpy (slot, &symbol, sizeof symbol);
-  return symbol != NULL;
-}
-
 /* libcurl's functions, opened and initialised once; NULL with *ERROR
  * naming the library when it cannot be. */
 static const CurlApi *
@@ -250,13 +240,20 @@ curl_api (GError **error)
 
       if (!lib)
         failure = g_strdup (dlerror ());
-      else if (!curl_symbol (lib, "curl_global_init", &api.global_init)
-               || !curl_symbol (lib, "curl_easy_init", &api.easy_init)
-               || !curl_symbol (lib, "curl_easy_setopt", &api.setopt)
-               || !curl_symbol (lib, "curl_easy_perform", &api.perform)
-               || !curl_symbol (lib, "curl_easy_getinfo", &api.getinfo)
-               || !curl_symbol (lib, "curl_easy_cleanup", &api.cleanup)
-               || !curl_symbol (lib, "curl_easy_strerror", &api.strerror))
+      else if (!convnet_library_symbol (lib, "curl_global_init",
+                                        &api.global_init)
+               || !convnet_library_symbol (lib, "curl_easy_init",
+                                           &api.easy_init)
+               || !convnet_library_symbol (lib, "curl_easy_setopt",
+                                           &api.setopt)
+               || !convnet_library_symbol (lib, "curl_easy_perform",
+                                           &api.perform)
+               || !convnet_library_symbol (lib, "curl_easy_getinfo",
+                                           &api.getinfo)
+               || !convnet_library_symbol (lib, "curl_easy_cleanup",
+                                           &api.cleanup)
+               || !convnet_library_symbol (lib, "curl_easy_strerror",
+                                           &api.strerror))
         failure = g_strdup (dlerror ());
       else
         api.global_init (CURL_GLOBAL_DEFAULT);

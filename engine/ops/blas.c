@@ -14,11 +14,11 @@
  * workers (OpenBLAS starts them again at its next threaded call).  That
  * entry point is optional: OpenBLAS's OpenMP build lacks it. */
 #include "blas.h"
+#include "system_library.h"
 
 #include <glib.h>
 
 #include <dlfcn.h>
-#include <string.h>
 
 /* the soname Debian's libopenblas0 provides, by either build */
 #define OPENBLAS_LIBRARY "libopenblas.so.0"
@@ -42,16 +42,6 @@ static GMutex threads_lock;
 static int threads_wanted;
 static gboolean threads_applied;
 
-/* POSIX's dlsym gives functions as object pointers */
-static gboolean
-blas_symbol (void *library, const char *name, void *slot)
-{
-  void *symbol = dlsym (library, name);
-
-  memcpy (slot, &symbol, sizeof symbol);
-  return symbol != NULL;
-}
-
 static void
 apply_threads (int threads)
 {
@@ -68,12 +58,14 @@ blas_open (void)
     {
       void *library = dlopen (OPENBLAS_LIBRARY, RTLD_NOW | RTLD_LOCAL);
 
-      if (!library || !blas_symbol (library, "cblas_sgemm", &blas.sgemm))
+      if (!library
+          || !convnet_library_symbol (library, "cblas_sgemm", &blas.sgemm))
         g_error ("The reference kernels need OpenBLAS (%s, from Debian's "
                  "libopenblas0): %s", OPENBLAS_LIBRARY, dlerror ());
-      blas_symbol (library, "openblas_set_num_threads",
-                   &blas.set_num_threads);
-      blas_symbol (library, "blas_thread_shutdown_", &blas.shutdown);
+      convnet_library_symbol (library, "openblas_set_num_threads",
+                              &blas.set_num_threads);
+      convnet_library_symbol (library, "blas_thread_shutdown_",
+                              &blas.shutdown);
       g_mutex_lock (&threads_lock);
       apply_threads (threads_wanted);
       threads_applied = TRUE;
