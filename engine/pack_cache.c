@@ -54,12 +54,6 @@ typedef struct
   guint64 bytes;
 } FileEntry;
 
-/* One reading of the file, in memory from convnet_packed_alloc(). */
-typedef struct
-{
-  guint8 *base;
-} Reading;
-
 typedef struct
 {
   char       *key;
@@ -71,7 +65,8 @@ struct ConvnetPackCache
 {
   char       *path;
   FileHeader  identity;   /* what a valid file's header holds */
-  GPtrArray  *readings;   /* Reading: every file read, kept while entries
+  GPtrArray  *readings;   /* every reading of the file, in memory from
+                             convnet_packed_alloc(), kept while entries
                              read from it may be in use */
   GHashTable *stored;     /* key -> const FileEntry * in the last reading */
   guint8     *stored_base;
@@ -79,15 +74,6 @@ struct ConvnetPackCache
   gboolean    read;       /* the file was looked for */
   guint       hits;
 };
-
-static void
-reading_free (gpointer data)
-{
-  Reading *reading = data;
-
-  convnet_packed_free (reading->base);
-  g_free (reading);
-}
 
 static void
 added_free (gpointer data)
@@ -151,7 +137,7 @@ convnet_pack_cache_open (const char *path, int fd, const char *arch,
   g_free (canonical);
   g_free (folder);
 
-  cache->readings = g_ptr_array_new_with_free_func (reading_free);
+  cache->readings = g_ptr_array_new_with_free_func (convnet_packed_free);
   cache->stored = g_hash_table_new (g_str_hash, g_str_equal);
   cache->added = g_ptr_array_new_with_free_func (added_free);
   return cache;
@@ -236,7 +222,6 @@ static void
 read_file (ConvnetPackCache *cache)
 {
   struct stat st;
-  Reading *reading;
   const FileHeader *header;
   const FileEntry *entries;
   guint8 *base;
@@ -247,8 +232,9 @@ read_file (ConvnetPackCache *cache)
   cache->read = TRUE;
   if (fd < 0)
     return;
+  /* read_whole counts its chunks in an int */
   if (fstat (fd, &st) != 0 || st.st_size <= 0
-      || (guint64) st.st_size > G_MAXSIZE / 2)
+      || (guint64) st.st_size / READ_CHUNK >= G_MAXINT)
     {
       close (fd);
       return;
@@ -264,9 +250,7 @@ read_file (ConvnetPackCache *cache)
       convnet_packed_free (base);
       return;
     }
-  reading = g_new (Reading, 1);
-  reading->base = base;
-  g_ptr_array_add (cache->readings, reading);
+  g_ptr_array_add (cache->readings, base);
   cache->stored_base = base;
   header = (const FileHeader *) base;
   entries = (const FileEntry *) (header + 1);
