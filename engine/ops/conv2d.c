@@ -130,11 +130,11 @@ conv2d_forward (float *out, const float *in, const float *weight,
               col = scratch;
             }
           convnet_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                       cout_g, hw_out, k,
-                       1.0f, weight + (gsize) g * cout_g * k, k,
-                       col, hw_out,
-                       bias ? 1.0f : 0.0f, y + (gsize) g * cout_g * hw_out,
-                       hw_out);
+                         cout_g, hw_out, k,
+                         1.0f, weight + (gsize) g * cout_g * k, k,
+                         col, hw_out,
+                         bias ? 1.0f : 0.0f, y + (gsize) g * cout_g * hw_out,
+                         hw_out);
         }
     }
 }
@@ -243,23 +243,23 @@ conv2d_backward (float *dx, float *dweight, float *dbias, const float *dy,
                 col = scratch;
               }
             convnet_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans,
-                         cout_g, k, hw_out,
-                         1.0f, gy, hw_out, col, hw_out,
-                         1.0f, dweight + w_off, k);
+                           cout_g, k, hw_out,
+                           1.0f, gy, hw_out, col, hw_out,
+                           1.0f, dweight + w_off, k);
           }
         if (dx)
           {
             if (pointwise)
               convnet_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
-                           k, hw_out, cout_g,
-                           1.0f, weight + w_off, k, gy, hw_out,
-                           1.0f, dx + in_off, hw_out);
+                             k, hw_out, cout_g,
+                             1.0f, weight + w_off, k, gy, hw_out,
+                             1.0f, dx + in_off, hw_out);
             else
               {
                 convnet_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans,
-                             k, hw_out, cout_g,
-                             1.0f, weight + w_off, k, gy, hw_out,
-                             0.0f, scratch, hw_out);
+                               k, hw_out, cout_g,
+                               1.0f, weight + w_off, k, gy, hw_out,
+                               0.0f, scratch, hw_out);
                 conv2d_col2im_add (dx + in_off, scratch, cin_g, geo);
               }
           }
