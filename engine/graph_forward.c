@@ -8,7 +8,6 @@
 #include "kernels/kernels.h"
 #include "ops/blas.h"
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <string.h>
@@ -27,25 +26,17 @@ slot_bytes (gsize floats)
   return (MAX (floats, 1) * sizeof (float) + 63) & ~(gsize) 63;
 }
 
-/* One mapping holds every activation buffer of a plan, in huge pages
- * where the system gives them, faulted in here: a first forward would
- * otherwise take a page fault per 4 KB it writes (resnet50: 5000, vgg16:
- * 30000, at about 15 microseconds each in a virtual machine). */
+/* One mapping holds every activation buffer of a plan, in whole huge
+ * pages where the system gives them, faulted in here: a first forward
+ * would otherwise take a page fault per 4 KB it writes (resnet50: 5000,
+ * vgg16: 30000, at about 15 microseconds each in a virtual machine). */
 static gboolean
 arena_new (ConvnetGraph *g, gsize bytes)
 {
-  gpointer arena = mmap (NULL, MAX (bytes, 1), PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  gpointer arena = convnet_workspace_alloc (MAX (bytes, 1));
 
-  if (arena == MAP_FAILED)
+  if (!arena)
     return FALSE;
-#ifdef MADV_HUGEPAGE
-  madvise (arena, bytes, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_WRITE
-  /* an older kernel refuses: the pages then come at first use */
-  madvise (arena, bytes, MADV_POPULATE_WRITE);
-#endif
   g->arena = arena;
   g->arena_bytes = MAX (bytes, 1);
   return TRUE;
@@ -54,8 +45,7 @@ arena_new (ConvnetGraph *g, gsize bytes)
 void
 convnet_graph_free_activations (ConvnetGraph *g)
 {
-  if (g->arena)
-    munmap (g->arena, g->arena_bytes);
+  convnet_packed_free (g->arena);
   g->arena = NULL;
   g->arena_bytes = 0;
   g_clear_pointer (&g->slot_buffers, g_free);

@@ -127,8 +127,18 @@ void convnet_parallel_range (gsize n, ConvnetRangeFunc fn, gpointer ctx);
  * a page fault per 4 KB (resnet50: 25000, about 15 us each in a virtual
  * machine), which is most of a first inference.  NULL if memory runs out;
  * free with convnet_packed_free(). */
-gpointer convnet_packed_alloc (gsize bytes);
-void     convnet_packed_free  (gpointer memory);
+gpointer convnet_packed_alloc    (gsize bytes);
+/* The same in whole huge pages (2 MB or more), for buffers written anew by
+ * every forward: in this virtual machine the first touch of each 4 KB
+ * page of a mapping costs 2-5 us even when the page is already faulted
+ * in, which a megabyte-sized activation or workspace pays at every plan,
+ * while a huge page pays it once. */
+gpointer convnet_workspace_alloc (gsize bytes);
+/* How many bytes the memory convnet_workspace_alloc (BYTES) gives holds:
+ * BYTES rounded up to fill its huge pages. */
+gsize    convnet_workspace_usable (gsize bytes);
+/* Frees what either of the two gave. */
+void     convnet_packed_free     (gpointer memory);
 
 /* Workspace number SLOT (0 to 3) of the calling thread, at least FLOATS
  * long and 64-byte aligned, kept for the thread's next calls: kernels

@@ -11,16 +11,23 @@
 #define HEADER 64
 #define HUGE_PAGE ((gsize) 2 << 20)
 
-gpointer
-convnet_packed_alloc (gsize bytes)
+/* Maps BYTES after a header that holds the mapping's length.  A mapping of
+ * a huge page or more starts on a huge page boundary; WHOLE_PAGES rounds
+ * its length up to whole huge pages as well, so that no part of it is
+ * left in 4 KB pages. */
+static gpointer
+map_populated (gsize bytes, gboolean whole_pages)
 {
-  const gsize total = bytes + HEADER;
-  const gboolean huge = total >= HUGE_PAGE;
+  gsize total = bytes + HEADER;
+  gboolean huge;
   guint8 *base;
 
-  if (bytes > G_MAXSIZE - HEADER - HUGE_PAGE)
+  if (bytes > G_MAXSIZE - HEADER - 2 * HUGE_PAGE)
     return NULL;
-  /* a huge packing maps a huge page more and trims both ends to start
+  if (whole_pages)
+    total = (total + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+  huge = total >= HUGE_PAGE;
+  /* a huge mapping maps a huge page more and trims both ends to start
    * on a huge page boundary */
   base = mmap (NULL, huge ? total + HUGE_PAGE : total, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -47,6 +54,26 @@ convnet_packed_alloc (gsize bytes)
 #endif
   *(gsize *) base = total;
   return base + HEADER;
+}
+
+gpointer
+convnet_packed_alloc (gsize bytes)
+{
+  return map_populated (bytes, FALSE);
+}
+
+gpointer
+convnet_workspace_alloc (gsize bytes)
+{
+  return map_populated (bytes, TRUE);
+}
+
+gsize
+convnet_workspace_usable (gsize bytes)
+{
+  if (bytes > G_MAXSIZE - HEADER - 2 * HUGE_PAGE)
+    return bytes;
+  return ((bytes + HEADER + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) - HEADER;
 }
 
 void

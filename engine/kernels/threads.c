@@ -130,11 +130,15 @@ convnet_thread_scratch (int slot, gsize floats)
   g_return_val_if_fail (slot >= 0 && slot < SCRATCH_SLOTS, NULL);
   if (floats > s->floats)
     {
+      /* grown by half again, so that slowly growing requests settle, and
+       * then to all its huge pages hold: each growth maps and faults in
+       * fresh pages */
+      const gsize bytes = MAX (floats, s->floats + s->floats / 2)
+                          * sizeof (float);
+
       convnet_packed_free (s->data);
-      /* grown by half again, so that slowly growing requests settle; in
-       * memory faulted in at once, like packed weights */
-      s->floats = MAX (floats, s->floats + s->floats / 2);
-      s->data = convnet_packed_alloc (s->floats * sizeof (float));
+      s->data = convnet_workspace_alloc (bytes);
+      s->floats = convnet_workspace_usable (bytes) / sizeof (float);
       if (!s->data)
         g_error ("out of memory for a %" G_GSIZE_FORMAT " MB kernel "
                  "workspace", s->floats * sizeof (float) >> 20);
