@@ -203,7 +203,7 @@ read_chunks (gpointer data, int begin, int end)
 static guint8 *
 read_whole (int fd, gsize size)
 {
-  ReadJob job = { fd, convnet_packed_alloc (size), size, 0 };
+  ReadJob job = { fd, convnet_packed_alloc_unfaulted (size), size, 0 };
 
   if (!job.into)
     return NULL;

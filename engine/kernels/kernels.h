@@ -128,6 +128,11 @@ void convnet_parallel_range (gsize n, ConvnetRangeFunc fn, gpointer ctx);
  * machine), which is most of a first inference.  NULL if memory runs out;
  * free with convnet_packed_free(). */
 gpointer convnet_packed_alloc    (gsize bytes);
+/* The same with its pages not yet faulted in, for memory that several
+ * threads are about to write whole: each then faults in its own part, and
+ * the kernel's zeroing of it (a tenth of a cold start's work) is shared
+ * out with the writing. */
+gpointer convnet_packed_alloc_unfaulted (gsize bytes);
 /* The same in whole huge pages (2 MB or more), for buffers written anew by
  * every forward: in this virtual machine the first touch of each 4 KB
  * page of a mapping costs 2-5 us even when the page is already faulted

@@ -14,9 +14,9 @@
 /* Maps BYTES after a header that holds the mapping's length.  A mapping of
  * a huge page or more starts on a huge page boundary; WHOLE_PAGES rounds
  * its length up to whole huge pages as well, so that no part of it is
- * left in 4 KB pages. */
+ * left in 4 KB pages.  POPULATE faults it all in now. */
 static gpointer
-map_populated (gsize bytes, gboolean whole_pages)
+map_aligned (gsize bytes, gboolean whole_pages, gboolean populate)
 {
   gsize total = bytes + HEADER;
   gboolean huge;
@@ -50,7 +50,8 @@ map_populated (gsize bytes, gboolean whole_pages)
     }
 #ifdef MADV_POPULATE_WRITE
   /* an older kernel refuses: the pages then come at first use */
-  madvise (base, total, MADV_POPULATE_WRITE);
+  if (populate)
+    madvise (base, total, MADV_POPULATE_WRITE);
 #endif
   *(gsize *) base = total;
   return base + HEADER;
@@ -59,13 +60,19 @@ map_populated (gsize bytes, gboolean whole_pages)
 gpointer
 convnet_packed_alloc (gsize bytes)
 {
-  return map_populated (bytes, FALSE);
+  return map_aligned (bytes, FALSE, TRUE);
+}
+
+gpointer
+convnet_packed_alloc_unfaulted (gsize bytes)
+{
+  return map_aligned (bytes, FALSE, FALSE);
 }
 
 gpointer
 convnet_workspace_alloc (gsize bytes)
 {
-  return map_populated (bytes, TRUE);
+  return map_aligned (bytes, TRUE, TRUE);
 }
 
 gsize
