@@ -2,6 +2,7 @@
  * inferred as each node is added, and the bookkeeping of names, blocks
  * and parameters.  Running it is in graph_forward.c. */
 #include "graph.h"
+#include "kernels/kernels.h"
 #include "pack_cache.h"
 
 #include <math.h>
@@ -53,7 +54,7 @@ convnet_graph_free (ConvnetGraph *g)
   g_free (g->profile_seconds);
   g_free (g->slot_sizes);
   g_free (g->scratch);
-  g_free (g->param_block);
+  convnet_packed_free (g->param_block);
   g_free (g->grad_block);
   g_free (g->train_block);
   g_free (g->probs);
@@ -586,7 +587,8 @@ convnet_graph_finish (ConvnetGraph *g, GError **error)
                    "%s: too many parameters", g->arch);
       return FALSE;
     }
-  g->param_block = g_try_malloc0 (MAX (g->param_floats, 1) * sizeof (float));
+  g->param_block = convnet_packed_alloc_unfaulted (MAX (g->param_floats, 1)
+                                                  * sizeof (float));
   if (!g->param_block)
     {
       g_set_error (error, CONVNET_ERROR, CONVNET_ERROR_LIMIT,
