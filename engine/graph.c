@@ -55,8 +55,8 @@ convnet_graph_free (ConvnetGraph *g)
   g_free (g->slot_sizes);
   g_free (g->scratch);
   convnet_packed_free (g->param_block);
-  g_free (g->grad_block);
-  g_free (g->train_block);
+  convnet_packed_free (g->grad_block);
+  convnet_packed_free (g->train_block);
   g_free (g->probs);
   g_free (g->targets);
   g_array_unref (g->nodes);

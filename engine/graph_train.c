@@ -34,7 +34,13 @@ convnet_graph_set_training (ConvnetGraph *g, gboolean training, guint64 seed)
   /* kept when training stops: an optimizer may hold the gradients */
   if (training && !g->grad_block)
     {
-      g->grad_block = g_new0 (float, MAX (g->param_floats, 1));
+      /* in huge pages, like the parameters: an optimizer step streams
+       * them all */
+      g->grad_block = convnet_packed_alloc_unfaulted (
+        MAX (g->param_floats, 1) * sizeof (float));
+      if (!g->grad_block)
+        g_error ("%s: out of memory for %" G_GSIZE_FORMAT " gradients",
+                 g->arch, g->param_floats);
       assign_param_grads (g);
     }
 }
@@ -95,7 +101,7 @@ convnet_graph_release_training (ConvnetGraph *g)
       ConvnetNode *node = convnet_graph_node (g, i);
       node->grad = node->mask = node->save_mean = node->save_invstd = NULL;
     }
-  g_clear_pointer (&g->train_block, g_free);
+  g_clear_pointer (&g->train_block, convnet_packed_free);
   g_clear_pointer (&g->probs, g_free);
   g_clear_pointer (&g->targets, g_free);
   g->loss_valid = FALSE;
@@ -137,7 +143,8 @@ convnet_graph_plan_training (ConvnetGraph *g, int batch, GError **error)
         }
       if (pass == 0)
         {
-          g->train_block = g_try_malloc0 (MAX (total, 1) * sizeof (float));
+          g->train_block = convnet_packed_alloc_unfaulted (MAX (total, 1)
+                                                           * sizeof (float));
           g->probs = g_try_malloc ((gsize) batch * out.c * sizeof (float));
           g->targets = g_try_malloc ((gsize) batch * sizeof (int));
           if (!g->train_block || !g->probs || !g->targets)

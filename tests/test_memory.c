@@ -189,6 +189,10 @@ test_parameters_in_huge_pages (void)
   g_assert_cmpuint ((guintptr) g->param_block % 64, ==, 0);
   g_assert_true (advised_huge (g->param_block));
   g_assert_true (advised_huge (g->param_block + g->param_floats - 1));
+  /* and so are their gradients, which every optimizer step streams */
+  convnet_graph_set_training (g, TRUE, 1);
+  g_assert_nonnull (g->grad_block);
+  g_assert_true (advised_huge (g->grad_block));
   convnet_graph_free (g);
 }
 
