@@ -15,6 +15,7 @@
  * under the project's default -fmath-errno, and Adam's step over VGG's
  * 140 M parameters must run at memory speed. */
 #include "train/optimizer.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 
@@ -369,8 +370,8 @@ convnet_optimizer_free (ConvnetOptimizer *opt)
   for (guint i = 0; i < opt->tensors->len; i++)
     {
       OptTensor *t = &g_array_index (opt->tensors, OptTensor, i);
-      g_free (t->buffer[0]);
-      g_free (t->buffer[1]);
+      convnet_packed_free (t->buffer[0]);
+      convnet_packed_free (t->buffer[1]);
     }
   g_array_unref (opt->tensors);
   g_free (opt);
@@ -395,8 +396,15 @@ convnet_optimizer_add (ConvnetOptimizer *opt,
   g_return_val_if_fail (opt != NULL, 0);
   g_return_val_if_fail (numel == 0 || (data != NULL && grad != NULL), 0);
 
+  /* zeroed, and in huge pages like the parameters: a step streams them */
   for (guint b = 0; b < opt->n_buffers; b++)
-    t.buffer[b] = g_new0 (float, MAX (numel, 1));
+    {
+      t.buffer[b] = convnet_packed_alloc_unfaulted (MAX (numel, 1)
+                                                    * sizeof (float));
+      if (!t.buffer[b])
+        g_error ("out of memory for an optimizer's %" G_GSIZE_FORMAT
+                 " floats", numel);
+    }
   g_array_append_val (opt->tensors, t);
   return opt->tensors->len - 1;
 }
