@@ -142,8 +142,11 @@ gpointer convnet_workspace_alloc (gsize bytes);
 /* How many bytes the memory convnet_workspace_alloc (BYTES) gives holds:
  * BYTES rounded up to fill its huge pages. */
 gsize    convnet_workspace_usable (gsize bytes);
-/* Frees what either of the two gave. */
+/* Frees what any of these gave. */
 void     convnet_packed_free     (gpointer memory);
+/* FALSE under AddressSanitizer, where they all come from malloc at their
+ * exact size so that its red zones guard them. */
+gboolean convnet_packed_memory_mapped (void);
 
 /* Workspace number SLOT (0 to 3) of the calling thread, at least FLOATS
  * long and 64-byte aligned, kept for the thread's next calls: kernels
