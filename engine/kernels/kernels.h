@@ -128,16 +128,17 @@ void convnet_parallel_range (gsize n, ConvnetRangeFunc fn, gpointer ctx);
  * machine), which is most of a first inference.  NULL if memory runs out;
  * free with convnet_packed_free(). */
 gpointer convnet_packed_alloc    (gsize bytes);
-/* The same with its pages not yet faulted in, for memory that several
- * threads are about to write whole: each then faults in its own part, and
- * the kernel's zeroing of it (a tenth of a cold start's work) is shared
- * out with the writing. */
+/* The same with its pages not yet faulted in: they come, zeroed, where
+ * they are first written.  For the pack cache's file, which two threads
+ * read each into its own part, sharing out the kernel's zeroing (a tenth
+ * of a cold start's work); and for parameters, gradients and optimizer
+ * state, of which a checkpoint used in place leaves most untouched. */
 gpointer convnet_packed_alloc_unfaulted (gsize bytes);
-/* The same in whole huge pages (2 MB or more), for buffers written anew by
- * every forward: in this virtual machine the first touch of each 4 KB
- * page of a mapping costs 2-5 us even when the page is already faulted
- * in, which a megabyte-sized activation or workspace pays at every plan,
- * while a huge page pays it once. */
+/* Like convnet_packed_alloc in whole huge pages (2 MB or more), for
+ * buffers written anew by every forward: in this virtual machine the first
+ * touch of each 4 KB page of a mapping costs 2-5 us even when the page is
+ * already faulted in, which a megabyte-sized activation or workspace pays
+ * at every plan, while a huge page pays it once. */
 gpointer convnet_workspace_alloc (gsize bytes);
 /* How many bytes the memory convnet_workspace_alloc (BYTES) gives holds:
  * BYTES rounded up to fill its huge pages. */

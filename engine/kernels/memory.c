@@ -1,5 +1,6 @@
-/* memory.c: where packed weights live.  Each packing is a mapping of its
- * own, aligned to and advised into huge pages when it is that large, and
+/* memory.c: where packed weights, activations, workspaces and parameters
+ * live.  Each allocation is a mapping of its own, aligned to and advised
+ * into huge pages when it is that large, and (but for the unfaulted kind)
  * faulted in by one call rather than a trap per page (a trap is the
  * expensive part in a virtual machine); its length is kept in a header so
  * that the caller frees it with the pointer alone. */
