@@ -26,6 +26,13 @@
 #endif
 #endif
 
+/* BYTES and the header, rounded up to whole huge pages. */
+static inline gsize
+whole_pages_total (gsize bytes)
+{
+  return (bytes + HEADER + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
 /* Maps BYTES after a header that holds the mapping's length.  A mapping of
  * a huge page or more starts on a huge page boundary; WHOLE_PAGES rounds
  * its length up to whole huge pages as well, so that no part of it is
@@ -34,7 +41,6 @@ static gpointer
 map_aligned (gsize bytes, gboolean whole_pages, gboolean populate)
 {
   gsize total = bytes + HEADER;
-  gboolean huge;
   guint8 *base;
 
   if (bytes > G_MAXSIZE - HEADER - 2 * HUGE_PAGE)
@@ -42,14 +48,14 @@ map_aligned (gsize bytes, gboolean whole_pages, gboolean populate)
 #ifdef MALLOC_ONLY
   (void) whole_pages;
   (void) populate;
-  (void) huge;
   if (posix_memalign ((void **) &base, HEADER, total) != 0)
     return NULL;
   memset (base, 0, total);
 #else
   if (whole_pages)
-    total = (total + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-  huge = total >= HUGE_PAGE;
+    total = whole_pages_total (bytes);
+  const gboolean huge = total >= HUGE_PAGE;
+
   /* a huge mapping maps a huge page more and trims both ends to start
    * on a huge page boundary */
   base = mmap (NULL, huge ? total + HUGE_PAGE : total, PROT_READ | PROT_WRITE,
@@ -107,7 +113,7 @@ convnet_workspace_usable (gsize bytes)
 #else
   if (bytes > G_MAXSIZE - HEADER - 2 * HUGE_PAGE)
     return bytes;
-  return ((bytes + HEADER + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) - HEADER;
+  return whole_pages_total (bytes) - HEADER;
 #endif
 }
 
