@@ -335,6 +335,33 @@ multiply_tile (const ConvnetPackedConv *pc, int mp, int k0, int kc,
                           k0 + kc >= pc->k ? &epilogue : NULL);
 }
 
+/* How many row panels ahead of the one being multiplied the output and
+ * residual rows are prefetched. */
+#define PREFETCH_PANELS 2
+
+/* Asks for the cache lines of ROWS rows from ROW0 of a tile NR_USED
+ * floats wide at BASE (HW floats a row).  Each row lies in a different
+ * channel plane, a jump the hardware prefetchers do not follow: waiting
+ * on the residual's rows made resnet50's 56x56 pointwise layers that add
+ * one take 5.8 ms at batch 8, against 3.1 for the same layer without
+ * (3.8 with this). */
+static inline void
+prefetch_tile_rows (const float *base, gsize hw, int row0, int rows,
+                    int nr_used, gboolean for_write)
+{
+  for (int r = row0; r < row0 + rows; r++)
+    {
+      const guintptr first = (guintptr) (base + (gsize) r * hw) & ~(guintptr) 63;
+      const guintptr end = (guintptr) (base + (gsize) r * hw + nr_used);
+
+      for (guintptr line = first; line < end; line += 64)
+        if (for_write)
+          __builtin_prefetch ((const void *) line, 1);
+        else
+          __builtin_prefetch ((const void *) line, 0);
+    }
+}
+
 /* One work item: a sample's panel of NR pixels, packed here, times every
  * row panel of the weights. */
 static void
@@ -343,7 +370,7 @@ forward_items (gpointer data, int begin, int end)
   const ForwardJob *job = data;
   const ConvnetPackedConv *pc = job->pc;
   const ConvGeometry *geo = &pc->geo;
-  const int nr = pc->kernels->nr;
+  const int nr = pc->kernels->nr, mr = pc->kernels->mr;
   const gsize hw = (gsize) geo->h_out * geo->w_out;
   const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
   const gsize out_sample = (gsize) geo->c_out * hw;
@@ -363,9 +390,24 @@ forward_items (gpointer data, int begin, int end)
         {
           const int kc = MIN (KC, pc->k - k0);
 
+          const gboolean first = k0 == 0, last = k0 + kc >= pc->k;
+
           pack_input_panel (panel, nr, x, geo, k0, kc, p0, nr_used);
           for (int mp = 0; mp < pc->m_panels; mp++)
-            multiply_tile (pc, mp, k0, kc, panel, y, res, hw, nr_used);
+            {
+              const int ahead = (mp + PREFETCH_PANELS) * mr;
+
+              if (ahead < pc->m)
+                {
+                  const int rows = MIN (mr, pc->m - ahead);
+
+                  if (first)
+                    prefetch_tile_rows (y, hw, ahead, rows, nr_used, TRUE);
+                  if (last && res)
+                    prefetch_tile_rows (res, hw, ahead, rows, nr_used, FALSE);
+                }
+              multiply_tile (pc, mp, k0, kc, panel, y, res, hw, nr_used);
+            }
         }
     }
 }
