@@ -28,6 +28,10 @@ static const ReferenceConvCase cases[] = {
   { 5, 12, 12, 8, 3, 1, 2, 2, 1 },     /* dilation 2 */
   { 16, 15, 15, 24, 5, 1, 2, 1, 1 },   /* 5x5 */
   { 64, 28, 28, 64, 3, 1, 1, 1, 2 },   /* many pixel panels, two samples */
+  { 2, 9, 40, 4, 5, 1, 2, 1, 1 },      /* rows wider than a pixel panel */
+  { 3, 31, 29, 10, 11, 4, 2, 1, 1 },   /* alexnet's stem: 11x11 stride 4 */
+  { 2, 14, 13, 5, 12, 1, 6, 1, 1 },    /* 144 window positions: unfolded
+                                          run by run, not by masked loads */
 };
 
 /* Runs every case through KERNELS with bias, folded scale and shift,

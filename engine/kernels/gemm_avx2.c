@@ -83,6 +83,49 @@ gemm_tile_avx2 (int k, const float *a, const float *b, float *c, gsize ldc,
     }
 }
 
+/* Each half of a row of 16 pixels is one masked load a run, the runs'
+ * lanes put together with an OR (a masked lane reads as zero and cannot
+ * fault). */
+static void
+unfold_rows_avx2 (float *dst, const float *x,
+                  const ConvnetUnfoldWindows *windows, int k0, int kc)
+{
+  const __m256i bit = _mm256_setr_epi32 (1, 2, 4, 8, 16, 32, 64, 128);
+  int c = k0 / windows->taps, t = k0 % windows->taps;
+
+  for (int kk = 0; kk < kc; kk++)
+    {
+      const float *src = x + c * windows->plane + windows->tap_offset[t];
+      const guint32 inside = windows->inside[t];
+      __m256 v0 = _mm256_setzero_ps (), v1 = _mm256_setzero_ps ();
+
+      convnet_unfold_prefetch (src, windows);
+      for (int r = 0; r < windows->runs; r++)
+        {
+          const guint32 lanes = inside & windows->run_lanes[r];
+          const float *from = src + windows->run_start[r];
+          /* lane j's mask: bit j of LANES, spread to the lane's sign */
+          const __m256i mask0 = _mm256_cmpeq_epi32 (
+            _mm256_and_si256 (_mm256_set1_epi32 ((int) (lanes & 0xff)), bit),
+            bit);
+          const __m256i mask1 = _mm256_cmpeq_epi32 (
+            _mm256_and_si256 (_mm256_set1_epi32 ((int) (lanes >> 8 & 0xff)),
+                              bit),
+            bit);
+
+          v0 = _mm256_or_ps (v0, _mm256_maskload_ps (from, mask0));
+          v1 = _mm256_or_ps (v1, _mm256_maskload_ps (from + 8, mask1));
+        }
+      _mm256_store_ps (dst + (gsize) kk * NR, v0);
+      _mm256_store_ps (dst + (gsize) kk * NR + 8, v1);
+      if (++t == windows->taps)
+        {
+          t = 0;
+          c++;
+        }
+    }
+}
+
 const ConvnetKernels convnet_kernels_avx2 = {
   .isa = "avx2",
   .mr = MR,
@@ -92,4 +135,5 @@ const ConvnetKernels convnet_kernels_avx2 = {
   .fc_rows_half = convnet_fc_rows_half_avx2,
   .to_half = convnet_to_half_avx2,
   .maxpool_plane = convnet_maxpool_plane_avx2,
+  .unfold_rows = unfold_rows_avx2,
 };

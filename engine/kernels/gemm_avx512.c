@@ -82,6 +82,40 @@ gemm_tile_avx512 (int k, const float *a, const float *b, float *c, gsize ldc,
     }
 }
 
+/* Each half of a row of 32 pixels is one masked load a run, merged into
+ * the same vector: the lanes outside the image or the run are never read
+ * (a masked lane cannot fault) and stay zero. */
+static void
+unfold_rows_avx512 (float *dst, const float *x,
+                    const ConvnetUnfoldWindows *windows, int k0, int kc)
+{
+  int c = k0 / windows->taps, t = k0 % windows->taps;
+
+  for (int kk = 0; kk < kc; kk++)
+    {
+      const float *src = x + c * windows->plane + windows->tap_offset[t];
+      const guint32 inside = windows->inside[t];
+      __m512 v0 = _mm512_setzero_ps (), v1 = _mm512_setzero_ps ();
+
+      convnet_unfold_prefetch (src, windows);
+      for (int r = 0; r < windows->runs; r++)
+        {
+          const guint32 lanes = inside & windows->run_lanes[r];
+          const float *from = src + windows->run_start[r];
+
+          v0 = _mm512_mask_loadu_ps (v0, (__mmask16) lanes, from);
+          v1 = _mm512_mask_loadu_ps (v1, (__mmask16) (lanes >> 16), from + 16);
+        }
+      _mm512_store_ps (dst + (gsize) kk * NR, v0);
+      _mm512_store_ps (dst + (gsize) kk * NR + 16, v1);
+      if (++t == windows->taps)
+        {
+          t = 0;
+          c++;
+        }
+    }
+}
+
 const ConvnetKernels convnet_kernels_avx512 = {
   .isa = "avx512",
   .mr = MR,
@@ -91,4 +125,5 @@ const ConvnetKernels convnet_kernels_avx512 = {
   .fc_rows_half = convnet_fc_rows_half_avx512,
   .to_half = convnet_to_half_avx512,
   .maxpool_plane = convnet_maxpool_plane_avx512,
+  .unfold_rows = unfold_rows_avx512,
 };

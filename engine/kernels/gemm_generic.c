@@ -45,6 +45,36 @@ gemm_tile_generic (int k, const float *a, const float *b, float *c,
     }
 }
 
+/* Reads each row one float at a time: the portable path. */
+static void
+unfold_rows_generic (float *dst, const float *x,
+                     const ConvnetUnfoldWindows *windows, int k0, int kc)
+{
+  int c = k0 / windows->taps, t = k0 % windows->taps;
+
+  for (int kk = 0; kk < kc; kk++)
+    {
+      const float *src = x + c * windows->plane + windows->tap_offset[t];
+      float *row = dst + (gsize) kk * NR;
+
+      for (int j = 0; j < NR; j++)
+        row[j] = 0.0f;
+      for (int r = 0; r < windows->runs; r++)
+        {
+          const guint32 lanes = windows->inside[t] & windows->run_lanes[r];
+
+          for (int j = 0; j < NR; j++)
+            if (lanes >> j & 1)
+              row[j] = src[windows->run_start[r] + j];
+        }
+      if (++t == windows->taps)
+        {
+          t = 0;
+          c++;
+        }
+    }
+}
+
 const ConvnetKernels convnet_kernels_generic = {
   .isa = "generic",
   .mr = MR,
@@ -54,4 +84,5 @@ const ConvnetKernels convnet_kernels_generic = {
   .fc_rows_half = convnet_fc_rows_half_generic,
   .to_half = convnet_to_half_generic,
   .maxpool_plane = convnet_maxpool_plane_generic,
+  .unfold_rows = unfold_rows_generic,
 };

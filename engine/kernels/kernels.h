@@ -59,6 +59,54 @@ typedef void (*ConvnetToHalf) (guint16 *dst, const float *src, gsize n);
 typedef void (*ConvnetMaxPoolPlane) (float *y, const float *x,
                                      const ConvGeometry *geo, float *work);
 
+/* Where one panel of at most CONVNET_UNFOLD_MAX_NR output pixels of a
+ * convolution of column stride 1 reads its windows.  The panel's pixels
+ * fall in runs along output rows, and within a run pixel j reads from
+ * RUN_START[r] + j: so each row of the unfolded panel is one masked load a
+ * run, reading straight from the image (no copy through a call per run).
+ * Window position t is TAP_OFFSET[t] further, and bit j of INSIDE[t] says
+ * whether pixel j's position t lies inside the image (else it is 0).
+ * Built once a panel (conv_gemm.c). */
+#define CONVNET_UNFOLD_MAX_NR   32
+#define CONVNET_UNFOLD_MAX_TAPS 128
+typedef struct
+{
+  gint32  run_start[CONVNET_UNFOLD_MAX_NR];
+  guint32 run_lanes[CONVNET_UNFOLD_MAX_NR];   /* bit j: pixel j is in run r */
+  int     runs;
+  /* the panel's reads at one window position lie in [SPAN_FIRST,
+   * SPAN_END) of the plane, which the masked loads ask for AHEAD_PLANES
+   * planes early (convnet_unfold_prefetch) */
+  gint32  span_first, span_end;
+  int     ahead_planes;
+  gint32  tap_offset[CONVNET_UNFOLD_MAX_TAPS];
+  guint32 inside[CONVNET_UNFOLD_MAX_TAPS];
+  int     taps;                   /* kh kw */
+  gsize   plane;                  /* floats in an input plane */
+} ConvnetUnfoldWindows;
+
+/* Rows K0 .. K0+KC of the unfolded input X (one sample) for a panel
+ * described by WINDOWS into DST (KC x NR, the table's NR; zero where a
+ * window position is outside the image or a pixel past the panel). */
+typedef void (*ConvnetUnfoldRows) (float *dst, const float *x,
+                                   const ConvnetUnfoldWindows *windows,
+                                   int k0, int kc);
+
+/* Asks for what a panel's row SRC (one plane at one window position)
+ * will read WINDOWS->ahead_planes planes later.  The hardware prefetchers
+ * follow plain loads but not masked ones on this machine's cores: without
+ * this a pointwise layer whose input has left the cache ran 40 % slower
+ * by masked loads than by memcpy. */
+static inline void
+convnet_unfold_prefetch (const float *src, const ConvnetUnfoldWindows *windows)
+{
+  const float *ahead = src + windows->ahead_planes * windows->plane;
+
+  for (gint32 at = windows->span_first; at < windows->span_end; at += 16)
+    __builtin_prefetch (ahead + at, 0);
+  __builtin_prefetch (ahead + windows->span_end - 1, 0);
+}
+
 typedef struct
 {
   const char        *isa;       /* "avx512", "avx2", "generic" */
@@ -68,6 +116,7 @@ typedef struct
   ConvnetFcRowsHalf   fc_rows_half;
   ConvnetToHalf       to_half;
   ConvnetMaxPoolPlane maxpool_plane;
+  ConvnetUnfoldRows   unfold_rows;
 } ConvnetKernels;
 
 /* The fully connected and pooling kernels of each table (fc_*.c,
