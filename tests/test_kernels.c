@@ -32,6 +32,9 @@ static const ReferenceConvCase cases[] = {
   { 3, 31, 29, 10, 11, 4, 2, 1, 1 },   /* alexnet's stem: 11x11 stride 4 */
   { 2, 14, 13, 5, 12, 1, 6, 1, 1 },    /* 144 window positions: unfolded
                                           run by run, not by masked loads */
+  { 9, 15, 15, 11, 1, 2, 0, 1, 2 },    /* a downsample: 1x1 stride 2 */
+  { 2, 5, 70, 3, 3, 2, 1, 1, 1 },      /* stride 2, rows wider than a panel */
+  { 4, 11, 13, 5, 3, 3, 1, 1, 1 },     /* stride 3: run by run */
 };
 
 /* Runs every case through KERNELS with bias, folded scale and shift,

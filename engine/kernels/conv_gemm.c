@@ -174,9 +174,8 @@ convnet_packed_conv_bytes (const ConvnetPackedConv *pc)
 
 /* Writes rows K0 .. K0+KC of the unfolded input for output pixels
  * P0 .. P0+NR_USED into DST (KC x NR, zero past NR_USED), a run of
- * pixels along an output row at a time: for the column strides above 1
- * (a masked load reads neighbours) and windows of more positions than
- * ConvnetUnfoldWindows holds. */
+ * pixels along an output row at a time: for column strides above 2 and
+ * windows of more positions than ConvnetUnfoldWindows holds. */
 static void
 unfold_panel_by_runs (float *dst, int nr, const float *in,
                       const ConvGeometry *geo, int k0, int kc, int p0,
@@ -273,7 +272,8 @@ static UnfoldWay
 unfold_way (const ConvGeometry *geo)
 {
   /* the loads' offsets are 32-bit */
-  if (geo->sw == 1 && geo->kh * geo->kw <= CONVNET_UNFOLD_MAX_TAPS
+  if ((geo->sw == 1 || geo->sw == 2)
+      && geo->kh * geo->kw <= CONVNET_UNFOLD_MAX_TAPS
       && (gint64) (geo->h_in + 2 * geo->ph + geo->kh * geo->dh)
          * (geo->w_in + 2 * geo->pw + geo->kw * geo->dw) < G_MAXINT32)
     return UNFOLD_LOADS;
@@ -281,7 +281,7 @@ unfold_way (const ConvGeometry *geo)
 }
 
 /* Fills WINDOWS for output pixels P0 .. P0+NR_USED of GEO (column stride
- * 1).  Position (ky, kx) of pixel j is inside the image when its row ky
+ * 1 or 2).  Position (ky, kx) of pixel j is inside the image when its row ky
  * is and its column kx is, so a pixel is looked at kh + kw times, not
  * kh kw. */
 static void
@@ -296,17 +296,17 @@ describe_windows (ConvnetUnfoldWindows *windows, const ConvGeometry *geo,
   windows->runs = 0;
   for (int j = 0; j < nr_used; j++)
     {
-      const int iy0 = oy * geo->sh - geo->ph, ix0 = ox - geo->pw;
+      const int iy0 = oy * geo->sh - geo->ph, ix0 = ox * geo->sw - geo->pw;
       const gint32 origin = iy0 * geo->w_in + ix0;
 
       /* a pointwise convolution's panel is one run whatever its rows */
       if (j == 0 || origin != next_origin)
         {
-          windows->run_start[windows->runs] = origin - j;
+          windows->run_start[windows->runs] = origin - geo->sw * j;
           windows->run_lanes[windows->runs++] = 0;
         }
       windows->run_lanes[windows->runs - 1] |= 1u << j;
-      next_origin = origin + 1;
+      next_origin = origin + geo->sw;
       for (int ky = 0; ky < geo->kh; ky++)
         {
           const int iy = iy0 + ky * geo->dh;
@@ -335,7 +335,9 @@ describe_windows (ConvnetUnfoldWindows *windows, const ConvGeometry *geo,
   windows->taps = geo->kh * geo->kw;
   windows->plane = (gsize) geo->h_in * geo->w_in;
   windows->span_first = windows->run_start[0];
-  windows->span_end = windows->run_start[windows->runs - 1] + nr_used;
+  windows->span_end = windows->run_start[windows->runs - 1]
+                      + geo->sw * nr_used;
+  windows->stride = geo->sw;
   /* 16 rows of a pointwise layer's panel ahead, 18 of a 3x3's: the
    * fastest of 8 to 144 rows, timed on layers whose input had left the
    * cache */

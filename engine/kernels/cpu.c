@@ -39,7 +39,8 @@ detect (gboolean *avx2, gboolean *avx512)
   *avx2 = fma && (ebx & bit_AVX2) != 0;
   *avx512 = *avx2 && os_avx512
             && (ebx & bit_AVX512F) && (ebx & bit_AVX512BW)
-            && (ebx & bit_AVX512DQ) && (ebx & bit_AVX512VL);
+            && (ebx & bit_AVX512DQ) && (ebx & bit_AVX512VL)
+            && (ebx & bit_BMI2);   /* pdep, in the strided unfolding */
 }
 #else
 static void

@@ -83,9 +83,40 @@ gemm_tile_avx2 (int k, const float *a, const float *b, float *c, gsize ldc,
     }
 }
 
-/* Each half of a row of 16 pixels is one masked load a run, the runs'
- * lanes put together with an OR (a masked lane reads as zero and cannot
- * fault). */
+/* A mask of the lanes of 8 whose bit in LANES is set; BIT holds each
+ * lane's bit (a bit LANES never has makes a lane always off). */
+static inline __m256
+lanes_of (guint32 lanes, __m256i bit)
+{
+  return _mm256_castsi256_ps (_mm256_cmpeq_epi32 (
+    _mm256_and_si256 (_mm256_set1_epi32 ((int) lanes), bit), bit));
+}
+
+/* Lanes LANES (8 bits, a run's, inside the image) of 8 from a run at FROM
+ * whose pixels read every other float: two masked loads of the 16 floats
+ * they span, the even ones picked out (the others are zero). */
+static inline __m256
+load_every_other (guint32 lanes, const float *from)
+{
+  /* source float i of each load belongs to lane i / 2 (of the load's 4)
+   * when i is even; bit 8 is never in LANES */
+  const __m256i low_bit = _mm256_setr_epi32 (1, 256, 2, 256, 4, 256, 8, 256);
+  const __m256i high_bit = _mm256_setr_epi32 (16, 256, 32, 256, 64, 256,
+                                              128, 256);
+  const __m256 low = _mm256_maskload_ps (
+    from, _mm256_castps_si256 (lanes_of (lanes, low_bit)));
+  const __m256 high = _mm256_maskload_ps (
+    from + 8, _mm256_castps_si256 (lanes_of (lanes, high_bit)));
+  /* a0 a2 h0 h2 | a4 a6 h4 h6, then the middle 64-bit pairs swapped */
+  const __m256 evens = _mm256_shuffle_ps (low, high, 0x88);
+
+  return _mm256_castpd_ps (_mm256_permute4x64_pd (_mm256_castps_pd (evens),
+                                                  0xd8));
+}
+
+/* Each half of a row of 16 pixels is one masked load a run (two at
+ * stride 2), the runs' lanes put together with an OR (a masked lane reads
+ * as zero and cannot fault). */
 static void
 unfold_rows_avx2 (float *dst, const float *x,
                   const ConvnetUnfoldWindows *windows, int k0, int kc)
@@ -104,17 +135,21 @@ unfold_rows_avx2 (float *dst, const float *x,
         {
           const guint32 lanes = inside & windows->run_lanes[r];
           const float *from = src + windows->run_start[r];
-          /* lane j's mask: bit j of LANES, spread to the lane's sign */
-          const __m256i mask0 = _mm256_cmpeq_epi32 (
-            _mm256_and_si256 (_mm256_set1_epi32 ((int) (lanes & 0xff)), bit),
-            bit);
-          const __m256i mask1 = _mm256_cmpeq_epi32 (
-            _mm256_and_si256 (_mm256_set1_epi32 ((int) (lanes >> 8 & 0xff)),
-                              bit),
-            bit);
 
-          v0 = _mm256_or_ps (v0, _mm256_maskload_ps (from, mask0));
-          v1 = _mm256_or_ps (v1, _mm256_maskload_ps (from + 8, mask1));
+          if (windows->stride == 1)
+            {
+              v0 = _mm256_or_ps (v0, _mm256_maskload_ps (
+                from, _mm256_castps_si256 (lanes_of (lanes & 0xff, bit))));
+              v1 = _mm256_or_ps (v1, _mm256_maskload_ps (
+                from + 8,
+                _mm256_castps_si256 (lanes_of (lanes >> 8 & 0xff, bit))));
+            }
+          else
+            {
+              v0 = _mm256_or_ps (v0, load_every_other (lanes & 0xff, from));
+              v1 = _mm256_or_ps (v1, load_every_other (lanes >> 8 & 0xff,
+                                                       from + 16));
+            }
         }
       _mm256_store_ps (dst + (gsize) kk * NR, v0);
       _mm256_store_ps (dst + (gsize) kk * NR + 8, v1);

@@ -82,9 +82,27 @@ gemm_tile_avx512 (int k, const float *a, const float *b, float *c, gsize ldc,
     }
 }
 
-/* Each half of a row of 32 pixels is one masked load a run, merged into
- * the same vector: the lanes outside the image or the run are never read
- * (a masked lane cannot fault) and stay zero. */
+/* Lanes LANES (a run's, inside the image) of V from a run at FROM whose
+ * pixels read every other float: two masked loads of the 32 floats the
+ * 16 lanes span, the even ones picked out.  Only the floats the lanes
+ * read are loaded, so none past the image's end is touched. */
+static inline __m512
+load_every_other (__m512 v, guint32 lanes, const float *from)
+{
+  const __m512i evens = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                           20, 22, 24, 26, 28, 30);
+  const __m512 low = _mm512_maskz_loadu_ps (
+    (__mmask16) _pdep_u32 (lanes & 0xff, 0x5555), from);
+  const __m512 high = _mm512_maskz_loadu_ps (
+    (__mmask16) _pdep_u32 (lanes >> 8 & 0xff, 0x5555), from + 16);
+
+  return _mm512_mask_mov_ps (v, (__mmask16) lanes,
+                             _mm512_permutex2var_ps (low, evens, high));
+}
+
+/* Each half of a row of 32 pixels is one masked load a run (two at
+ * stride 2), merged into the same vector: the lanes outside the image or
+ * the run are never read (a masked lane cannot fault) and stay zero. */
 static void
 unfold_rows_avx512 (float *dst, const float *x,
                     const ConvnetUnfoldWindows *windows, int k0, int kc)
@@ -103,8 +121,19 @@ unfold_rows_avx512 (float *dst, const float *x,
           const guint32 lanes = inside & windows->run_lanes[r];
           const float *from = src + windows->run_start[r];
 
-          v0 = _mm512_mask_loadu_ps (v0, (__mmask16) lanes, from);
-          v1 = _mm512_mask_loadu_ps (v1, (__mmask16) (lanes >> 16), from + 16);
+          if (windows->stride == 1)
+            {
+              v0 = _mm512_mask_loadu_ps (v0, (__mmask16) lanes, from);
+              v1 = _mm512_mask_loadu_ps (v1, (__mmask16) (lanes >> 16),
+                                         from + 16);
+            }
+          else
+            {
+              if (lanes & 0xffff)
+                v0 = load_every_other (v0, lanes & 0xffff, from);
+              if (lanes >> 16)
+                v1 = load_every_other (v1, lanes >> 16, from + 32);
+            }
         }
       _mm512_store_ps (dst + (gsize) kk * NR, v0);
       _mm512_store_ps (dst + (gsize) kk * NR + 16, v1);

@@ -65,7 +65,7 @@ unfold_rows_generic (float *dst, const float *x,
 
           for (int j = 0; j < NR; j++)
             if (lanes >> j & 1)
-              row[j] = src[windows->run_start[r] + j];
+              row[j] = src[windows->run_start[r] + windows->stride * j];
         }
       if (++t == windows->taps)
         {
