@@ -34,7 +34,8 @@ static const ReferenceConvCase cases[] = {
                                           run by run, not by masked loads */
   { 9, 15, 15, 11, 1, 2, 0, 1, 2 },    /* a downsample: 1x1 stride 2 */
   { 2, 5, 70, 3, 3, 2, 1, 1, 1 },      /* stride 2, rows wider than a panel */
-  { 4, 11, 13, 5, 3, 3, 1, 1, 1 },     /* stride 3: run by run */
+  { 4, 11, 13, 5, 3, 3, 1, 1, 1 },     /* stride 3: a float at a time */
+  { 2, 16, 27, 3, 5, 5, 2, 1, 1 },     /* stride 5: run by run */
 };
 
 /* Runs every case through KERNELS with bias, folded scale and shift,

@@ -174,8 +174,9 @@ convnet_packed_conv_bytes (const ConvnetPackedConv *pc)
 
 /* Writes rows K0 .. K0+KC of the unfolded input for output pixels
  * P0 .. P0+NR_USED into DST (KC x NR, zero past NR_USED), a run of
- * pixels along an output row at a time: for column strides above 2 and
- * windows of more positions than ConvnetUnfoldWindows holds. */
+ * pixels along an output row at a time: for column strides above
+ * CONVNET_UNFOLD_MAX_STRIDE and windows of more positions than
+ * ConvnetUnfoldWindows holds. */
 static void
 unfold_panel_by_runs (float *dst, int nr, const float *in,
                       const ConvGeometry *geo, int k0, int kc, int p0,
@@ -231,14 +232,8 @@ unfold_panel_by_runs (float *dst, int nr, const float *in,
 
                   for (int t = 0; t < lo; t++)
                     to[t] = 0.0f;
-                  /* stride 2 as a constant: vector loads and shuffles,
-                   * not a load each (stride 4 gained nothing) */
-                  if (sw == 2)
-                    for (int t = lo; t < hi; t++)
-                      to[t] = from[2 * t];
-                  else
-                    for (int t = lo; t < hi; t++)
-                      to[t] = from[t * sw];
+                  for (int t = lo; t < hi; t++)
+                    to[t] = from[t * sw];
                   for (int t = hi; t < run; t++)
                     to[t] = 0.0f;
                 }
@@ -272,7 +267,7 @@ static UnfoldWay
 unfold_way (const ConvGeometry *geo)
 {
   /* the loads' offsets are 32-bit */
-  if ((geo->sw == 1 || geo->sw == 2)
+  if (geo->sw <= CONVNET_UNFOLD_MAX_STRIDE
       && geo->kh * geo->kw <= CONVNET_UNFOLD_MAX_TAPS
       && (gint64) (geo->h_in + 2 * geo->ph + geo->kh * geo->dh)
          * (geo->w_in + 2 * geo->pw + geo->kw * geo->dw) < G_MAXINT32)

@@ -116,7 +116,7 @@ load_every_other (guint32 lanes, const float *from)
 
 /* Each half of a row of 16 pixels is one masked load a run (two at
  * stride 2), the runs' lanes put together with an OR (a masked lane reads
- * as zero and cannot fault). */
+ * as zero and cannot fault); other strides read a float at a time. */
 static void
 unfold_rows_avx2 (float *dst, const float *x,
                   const ConvnetUnfoldWindows *windows, int k0, int kc)
@@ -144,11 +144,23 @@ unfold_rows_avx2 (float *dst, const float *x,
                 from + 8,
                 _mm256_castps_si256 (lanes_of (lanes >> 8 & 0xff, bit))));
             }
-          else
+          else if (windows->stride == 2)
             {
               v0 = _mm256_or_ps (v0, load_every_other (lanes & 0xff, from));
               v1 = _mm256_or_ps (v1, load_every_other (lanes >> 8 & 0xff,
                                                        from + 16));
+            }
+          else
+            {
+              float lane[NR] __attribute__ ((aligned (32)));
+
+              _mm256_store_ps (lane, v0);
+              _mm256_store_ps (lane + 8, v1);
+              for (int j = 0; j < NR; j++)
+                if (lanes >> j & 1)
+                  lane[j] = from[windows->stride * j];
+              v0 = _mm256_load_ps (lane);
+              v1 = _mm256_load_ps (lane + 8);
             }
         }
       _mm256_store_ps (dst + (gsize) kk * NR, v0);

@@ -100,9 +100,30 @@ load_every_other (__m512 v, guint32 lanes, const float *from)
                              _mm512_permutex2var_ps (low, evens, high));
 }
 
+/* The same for pixels four floats apart (alexnet's stem): four masked
+ * loads of the 64 floats the 16 lanes span, every fourth picked out. */
+static inline __m512
+load_every_fourth (__m512 v, guint32 lanes, const float *from)
+{
+  const __m512i fourths = _mm512_setr_epi32 (0, 4, 8, 12, 16, 20, 24, 28, 0,
+                                             4, 8, 12, 16, 20, 24, 28);
+  __m512 quarter[4];
+
+  for (int q = 0; q < 4; q++)
+    quarter[q] = _mm512_maskz_loadu_ps (
+      (__mmask16) _pdep_u32 (lanes >> 4 * q & 0xf, 0x1111), from + 16 * q);
+  /* lanes 0-7 in the low half of the first, 8-15 in that of the second */
+  return _mm512_mask_mov_ps (
+    v, (__mmask16) lanes,
+    _mm512_shuffle_f32x4 (
+      _mm512_permutex2var_ps (quarter[0], fourths, quarter[1]),
+      _mm512_permutex2var_ps (quarter[2], fourths, quarter[3]), 0x44));
+}
+
 /* Each half of a row of 32 pixels is one masked load a run (two at
- * stride 2), merged into the same vector: the lanes outside the image or
- * the run are never read (a masked lane cannot fault) and stay zero. */
+ * stride 2, four at 4), merged into the same vector: the lanes outside
+ * the image or the run are never read (a masked lane cannot fault) and
+ * stay zero; other strides read a float at a time. */
 static void
 unfold_rows_avx512 (float *dst, const float *x,
                     const ConvnetUnfoldWindows *windows, int k0, int kc)
@@ -127,12 +148,31 @@ unfold_rows_avx512 (float *dst, const float *x,
               v1 = _mm512_mask_loadu_ps (v1, (__mmask16) (lanes >> 16),
                                          from + 16);
             }
-          else
+          else if (windows->stride == 2)
             {
               if (lanes & 0xffff)
                 v0 = load_every_other (v0, lanes & 0xffff, from);
               if (lanes >> 16)
                 v1 = load_every_other (v1, lanes >> 16, from + 32);
+            }
+          else if (windows->stride == 4)
+            {
+              if (lanes & 0xffff)
+                v0 = load_every_fourth (v0, lanes & 0xffff, from);
+              if (lanes >> 16)
+                v1 = load_every_fourth (v1, lanes >> 16, from + 64);
+            }
+          else
+            {
+              float lane[NR] __attribute__ ((aligned (64)));
+
+              _mm512_store_ps (lane, v0);
+              _mm512_store_ps (lane + 16, v1);
+              for (int j = 0; j < NR; j++)
+                if (lanes >> j & 1)
+                  lane[j] = from[windows->stride * j];
+              v0 = _mm512_load_ps (lane);
+              v1 = _mm512_load_ps (lane + 16);
             }
         }
       _mm512_store_ps (dst + (gsize) kk * NR, v0);

@@ -60,21 +60,22 @@ typedef void (*ConvnetMaxPoolPlane) (float *y, const float *x,
                                      const ConvGeometry *geo, float *work);
 
 /* Where one panel of at most CONVNET_UNFOLD_MAX_NR output pixels of a
- * convolution of column stride 1 or 2 reads its windows.  The panel's
+ * convolution of column stride 1 to 4 reads its windows.  The panel's
  * pixels fall in runs along output rows, and within a run pixel j reads
  * from RUN_START[r] + STRIDE j: so each row of the unfolded panel is a
- * masked load or two a run, reading straight from the image (no copy
+ * few masked loads a run, reading straight from the image (no copy
  * through a call per run).  Window position t is TAP_OFFSET[t] further,
  * and bit j of INSIDE[t] says whether pixel j's position t lies inside
  * the image (else it is 0).  Built once a panel (conv_gemm.c). */
 #define CONVNET_UNFOLD_MAX_NR   32
 #define CONVNET_UNFOLD_MAX_TAPS 128
+#define CONVNET_UNFOLD_MAX_STRIDE 4
 typedef struct
 {
   gint32  run_start[CONVNET_UNFOLD_MAX_NR];
   guint32 run_lanes[CONVNET_UNFOLD_MAX_NR];   /* bit j: pixel j is in run r */
   int     runs;
-  int     stride;                 /* between a run's columns: 1 or 2 */
+  int     stride;                 /* between a run's columns, 1 to 4 */
   /* the panel's reads at one window position lie in [SPAN_FIRST,
    * SPAN_END) of the plane, which the masked loads ask for AHEAD_PLANES
    * planes early (convnet_unfold_prefetch) */
