@@ -76,10 +76,11 @@ typedef struct
   guint32 run_lanes[CONVNET_UNFOLD_MAX_NR];   /* bit j: pixel j is in run r */
   int     runs;
   int     stride;                 /* between a run's columns, 1 to 4 */
-  /* the panel's reads at one window position lie in [SPAN_FIRST,
-   * SPAN_END) of the plane, which the masked loads ask for AHEAD_PLANES
-   * planes early (convnet_unfold_prefetch) */
-  gint32  span_first, span_end;
+  /* the panel's pixels' windows start in [SPAN_FIRST[s], SPAN_END[s]),
+   * one span a sample, which the masked loads ask for AHEAD_PLANES planes
+   * early (convnet_unfold_prefetch) */
+  gint32  span_first[2], span_end[2];
+  int     spans;
   int     ahead_planes;
   gint32  tap_offset[CONVNET_UNFOLD_MAX_TAPS];
   guint32 inside[CONVNET_UNFOLD_MAX_TAPS];
@@ -99,14 +100,22 @@ typedef void (*ConvnetUnfoldRows) (float *dst, const float *x,
  * follow plain loads but not masked ones on this machine's cores: without
  * this a pointwise layer whose input has left the cache ran 40 % slower
  * by masked loads than by memcpy. */
-static inline void
+/* Always inlined: GCC 12 takes a function that only prefetches for one
+ * without side effects and drops the call when it is not inlined. */
+static inline __attribute__ ((always_inline)) void
 convnet_unfold_prefetch (const float *src, const ConvnetUnfoldWindows *windows)
 {
   const float *ahead = src + windows->ahead_planes * windows->plane;
 
-  for (gint32 at = windows->span_first; at < windows->span_end; at += 16)
-    __builtin_prefetch (ahead + at, 0);
-  __builtin_prefetch (ahead + windows->span_end - 1, 0);
+  for (int s = 0; s < windows->spans; s++)
+    {
+      const float *first = ahead + windows->span_first[s];
+      const float *end = ahead + windows->span_end[s];
+
+      for (const float *at = first; at < end; at += 16)
+        __builtin_prefetch (at, 0);
+      __builtin_prefetch (end - 1, 0);
+    }
 }
 
 typedef struct
@@ -200,7 +209,7 @@ void     convnet_packed_free     (gpointer memory);
  * exact size so that its red zones guard them. */
 gboolean convnet_packed_memory_mapped (void);
 
-/* Workspace number SLOT (0 to 3) of the calling thread, at least FLOATS
+/* Workspace number SLOT (0 to 4) of the calling thread, at least FLOATS
  * long and 64-byte aligned, kept for the thread's next calls: kernels
  * that need megabytes per call would otherwise map and fault in fresh
  * pages every time.  Valid until the thread asks for that slot again. */

@@ -112,7 +112,7 @@ worker_main (gpointer data)
   return NULL;
 }
 
-#define SCRATCH_SLOTS 4
+#define SCRATCH_SLOTS 5
 
 typedef struct
 {
