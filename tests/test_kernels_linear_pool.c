@@ -216,6 +216,12 @@ static const PoolCase pool_cases[] = {
   { 2, 8, 6, 4, 3, 2, 1, TRUE, 1 },     /* even window, padding 2 */
   { 96, 20, 21, 3, 2, 0, 1, TRUE, 2 },  /* planes enough for two threads */
   { 1, 40, 37, 5, 1, 2, 1, FALSE, 1 },  /* a wide 5x5, stride 1 */
+  { 40, 7, 7, 3, 1, 1, 1, TRUE, 3 },    /* GoogLeNet's 7x7 branch pools,
+                                           planes for two threads */
+  { 3, 14, 14, 3, 1, 1, 1, FALSE, 2 },  /* 14x14: a plane ends mid-vector */
+  { 2, 3, 40, 3, 1, 1, 1, FALSE, 1 },   /* rows wider than a vector */
+  { 2, 64, 64, 3, 1, 1, 1, FALSE, 1 },  /* the largest whole-plane pool */
+  { 1, 65, 64, 3, 1, 1, 1, FALSE, 1 },  /* past it: row by row */
 };
 
 static ConvGeometry

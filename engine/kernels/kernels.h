@@ -58,6 +58,22 @@ typedef void (*ConvnetToHalf) (guint16 *dst, const float *src, gsize n);
  * convnet_maxpool_work_floats (GEO) floats (pool.h). */
 typedef void (*ConvnetMaxPoolPlane) (float *y, const float *x,
                                      const ConvGeometry *geo, float *work);
+/* Which lanes of 16 consecutive floats of an H x W plane are in it, and
+ * which have a left, right, upper and lower neighbour in it. */
+typedef struct
+{
+  guint16 inside, left, right, up, down;
+} ConvnetPlaneLanes;
+/* One plane of a 3x3, stride 1, padding 1 MaxPool2d (GoogLeNet's branch
+ * pools), H x W, equal to ConvnetMaxPoolPlane's to the bit: the same scans
+ * in the same order, each over the whole plane at once rather than row by
+ * row, which on 7x7 to 28x28 planes was mostly loop overhead.  LANES
+ * describes the plane's floats 16 at a time, ROWS is H W floats of
+ * workspace.  NULL in a table that lacks it (pool.c then uses the plane
+ * kernel). */
+typedef void (*ConvnetMaxPoolSame3) (float *y, const float *x, int h, int w,
+                                     const ConvnetPlaneLanes *lanes,
+                                     float *rows);
 
 /* Where one panel of at most CONVNET_UNFOLD_MAX_NR output pixels of a
  * convolution of column stride 1 to 4 reads its windows.  The panel's
@@ -127,6 +143,7 @@ typedef struct
   ConvnetFcRowsHalf   fc_rows_half;
   ConvnetToHalf       to_half;
   ConvnetMaxPoolPlane maxpool_plane;
+  ConvnetMaxPoolSame3 maxpool_same3;
   ConvnetUnfoldRows   unfold_rows;
 } ConvnetKernels;
 
@@ -145,6 +162,11 @@ typedef struct
   void convnet_to_half_##isa (guint16 *dst, const float *src, gsize n);     \
   void convnet_maxpool_plane_##isa (float *y, const float *x,               \
                                     const ConvGeometry *geo, float *work);
+/* Only AVX-512 has ConvnetMaxPoolSame3 (pool_avx512.c): with AVX2 and in
+ * portable C the plane kernel serves. */
+void convnet_maxpool_same3_avx512 (float *y, const float *x, int h, int w,
+                                   const ConvnetPlaneLanes *lanes,
+                                   float *rows);
 CONVNET_DECLARE_DENSE_KERNELS (generic)
 CONVNET_DECLARE_DENSE_KERNELS (avx2)
 CONVNET_DECLARE_DENSE_KERNELS (avx512)

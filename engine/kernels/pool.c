@@ -6,13 +6,67 @@
 /* a workspace this small lives on the stack */
 #define STACK_WORK_FLOATS 2048
 
+/* planes up to this many floats take the kernels' whole-plane 3x3 pool */
+#define SAME3_MAX_FLOATS 4096
+
 typedef struct
 {
-  const ConvnetKernels *kernels;
-  const ConvGeometry   *geo;
-  const float          *in;
-  float                *out;
+  const ConvnetKernels    *kernels;
+  const ConvGeometry      *geo;
+  const float             *in;
+  float                   *out;
+  const ConvnetPlaneLanes *lanes;   /* for maxpool_same3, or NULL */
 } PoolJob;
+
+/* Whether GEO is a 3x3, stride 1, padding 1 pool the kernels' whole-plane
+ * path takes. */
+static gboolean
+fits_same3 (const ConvnetKernels *kernels, const ConvGeometry *geo)
+{
+  return kernels->maxpool_same3 && geo->kh == 3 && geo->kw == 3
+         && geo->sh == 1 && geo->sw == 1 && geo->ph == 1 && geo->pw == 1
+         && geo->dh == 1 && geo->dw == 1 && geo->h_out == geo->h_in
+         && geo->w_out == geo->w_in
+         && (gsize) geo->h_in * geo->w_in <= SAME3_MAX_FLOATS;
+}
+
+static void
+describe_plane_lanes (ConvnetPlaneLanes *lanes, int h, int w)
+{
+  const int n = h * w;
+
+  for (int i = 0; i < n; i++)
+    {
+      ConvnetPlaneLanes *l = &lanes[i / 16];
+      const guint16 bit = 1u << (i % 16);
+      const int y = i / w, x = i % w;
+
+      if (i % 16 == 0)
+        *l = (ConvnetPlaneLanes) { 0 };
+      l->inside |= bit;
+      if (x > 0)
+        l->left |= bit;
+      if (x < w - 1)
+        l->right |= bit;
+      if (y > 0)
+        l->up |= bit;
+      if (y < h - 1)
+        l->down |= bit;
+    }
+}
+
+static void
+pool_same3_planes (gpointer data, int begin, int end)
+{
+  const PoolJob *job = data;
+  const ConvGeometry *geo = job->geo;
+  const gsize plane = (gsize) geo->h_in * geo->w_in;
+  float rows[SAME3_MAX_FLOATS];
+
+  for (int p = begin; p < end; p++)
+    job->kernels->maxpool_same3 (job->out + p * plane, job->in + p * plane,
+                                 geo->h_in, geo->w_in, job->lanes, rows);
+}
 
 static void
 pool_planes (gpointer data, int begin, int end)
@@ -38,10 +92,18 @@ convnet_maxpool2d_fast (const ConvnetKernels *kernels, float *out,
                         const float *in, int batch, const ConvGeometry *geo)
 {
   const int planes = batch * geo->c_in;
-  PoolJob job = { kernels, geo, in, out };
+  PoolJob job = { kernels, geo, in, out, NULL };
+  ConvnetPlaneLanes lanes[SAME3_MAX_FLOATS / 16];
+  ConvnetParallelFunc run = pool_planes;
 
+  if (fits_same3 (kernels, geo))
+    {
+      describe_plane_lanes (lanes, geo->h_in, geo->w_in);
+      job.lanes = lanes;
+      run = pool_same3_planes;
+    }
   if ((gsize) planes * geo->h_in * geo->w_in < PARALLEL_MIN_FLOATS)
-    pool_planes (&job, 0, planes);
+    run (&job, 0, planes);
   else
-    convnet_parallel_for (planes, pool_planes, &job);
+    convnet_parallel_for (planes, run, &job);
 }
