@@ -122,6 +122,24 @@ typedef struct
 
 static _Thread_local Scratch thread_scratch[SCRATCH_SLOTS];
 
+/* Frees a thread's workspaces when it ends: the pool's threads live as
+ * long as the process, but a caller's (a dialog's training thread) may
+ * not, and its workspaces would be lost with it. */
+static void
+free_thread_scratch (gpointer data)
+{
+  Scratch *slots = data;
+
+  for (int i = 0; i < SCRATCH_SLOTS; i++)
+    {
+      convnet_packed_free (slots[i].data);
+      slots[i].data = NULL;
+      slots[i].floats = 0;
+    }
+}
+
+static GPrivate scratch_owner = G_PRIVATE_INIT (free_thread_scratch);
+
 float *
 convnet_thread_scratch (int slot, gsize floats)
 {
@@ -130,6 +148,8 @@ convnet_thread_scratch (int slot, gsize floats)
   g_return_val_if_fail (slot >= 0 && slot < SCRATCH_SLOTS, NULL);
   if (floats > s->floats)
     {
+      if (!g_private_get (&scratch_owner))
+        g_private_set (&scratch_owner, thread_scratch);
       /* grown by half again, so that slowly growing requests settle, and
        * then to all its huge pages hold: each growth maps and faults in
        * fresh pages */
