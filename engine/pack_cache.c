@@ -2,20 +2,20 @@
  * own byte order (the file never leaves the machine that wrote it):
  *   FileHeader, then n_entries FileEntry, then each entry's bytes at a
  *   page-aligned offset.
- * A process reads the whole file at once, by both threads, into memory in
- * huge pages, and uses each entry where it lies there.  It used to map
- * the file instead, without a copy, but in a virtual machine the first
- * touch of each 4 KB page of a mapping is a trap to the hypervisor, and
- * that made the first forward slow: on this machine, resnet50's 106 MB of
- * packings took 43-60 ms to read through a fresh mapping whose pages were
- * all mapped in, against 18-21 ms to copy with read(). */
+ * A process maps the file (convnet_file_map_huge) and uses each entry
+ * where it lies in the mapping.  It writes the file 2 MB at a time from 2
+ * MB boundaries, so that the page cache keeps it in 2 MB pieces, each
+ * then mapped as one page (see convnet_file_map_huge for what that
+ * saves).  Written in smaller pieces, the file would be mapped in 4 KB
+ * pages, slower than reading it into memory as this file once was.
+ * The file is only ever replaced by a rename, never changed in place, so
+ * a mapping of it stays whole. */
 #include "pack_cache.h"
 #include "convnet.h"
 #include "formats/formats.h"
 #include "kernels/kernels.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <string.h>
@@ -32,8 +32,8 @@
 #define LAYOUT_VERSION 2
 #define KEY_BYTES 56
 #define PAGE 4096
-/* what one thread reads in one call */
-#define READ_CHUNK ((gsize) 4 << 20)
+/* what the file is written in, from boundaries of as much */
+#define WRITE_CHUNK ((gsize) 2 << 20)
 
 typedef struct
 {
@@ -61,15 +61,20 @@ typedef struct
   gsize       bytes;
 } Added;
 
+typedef struct
+{
+  const guint8 *base;
+  gsize         bytes;
+} Reading;
+
 struct ConvnetPackCache
 {
   char       *path;
   FileHeader  identity;   /* what a valid file's header holds */
-  GPtrArray  *readings;   /* every reading of the file, in memory from
-                             convnet_packed_alloc(), kept while entries
-                             read from it may be in use */
+  GPtrArray  *readings;   /* Reading: every mapping of the file, kept
+                             while entries in it may be in use */
   GHashTable *stored;     /* key -> const FileEntry * in the last reading */
-  guint8     *stored_base;
+  const guint8 *stored_base;
   GPtrArray  *added;      /* Added */
   gboolean    read;       /* the file was looked for */
   guint       hits;
@@ -82,6 +87,15 @@ added_free (gpointer data)
 
   g_free (added->key);
   g_free (added);
+}
+
+static void
+reading_free (gpointer data)
+{
+  Reading *reading = data;
+
+  convnet_file_unmap (reading->base, reading->bytes);
+  g_free (reading);
 }
 
 static gint64
@@ -137,7 +151,7 @@ convnet_pack_cache_open (const char *path, int fd, const char *arch,
   g_free (canonical);
   g_free (folder);
 
-  cache->readings = g_ptr_array_new_with_free_func (convnet_packed_free);
+  cache->readings = g_ptr_array_new_with_free_func (reading_free);
   cache->stored = g_hash_table_new (g_str_hash, g_str_equal);
   cache->added = g_ptr_array_new_with_free_func (added_free);
   return cache;
@@ -171,52 +185,6 @@ valid_file (const ConvnetPackCache *cache, const guint8 *base, gsize size)
   return TRUE;
 }
 
-typedef struct
-{
-  int         fd;
-  guint8     *into;
-  gsize       size;
-  atomic_int  failed;
-} ReadJob;
-
-static void
-read_chunks (gpointer data, int begin, int end)
-{
-  ReadJob *job = data;
-  gsize at = (gsize) begin * READ_CHUNK;
-  const gsize stop = MIN ((gsize) end * READ_CHUNK, job->size);
-
-  while (at < stop && !atomic_load (&job->failed))
-    {
-      const ssize_t got = pread (job->fd, job->into + at, stop - at, at);
-
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got <= 0)
-        atomic_store (&job->failed, 1);   /* an error, or cut short */
-      else
-        at += got;
-    }
-}
-
-/* FD's SIZE bytes, in memory in huge pages, or NULL. */
-static guint8 *
-read_whole (int fd, gsize size)
-{
-  ReadJob job = { fd, convnet_packed_alloc_unfaulted (size), size, 0 };
-
-  if (!job.into)
-    return NULL;
-  convnet_parallel_for ((int) ((size + READ_CHUNK - 1) / READ_CHUNK),
-                        read_chunks, &job);
-  if (atomic_load (&job.failed))
-    {
-      convnet_packed_free (job.into);
-      return NULL;
-    }
-  return job.into;
-}
-
 /* Reads the cache file, if there is a valid one, into STORED. */
 static void
 read_file (ConvnetPackCache *cache)
@@ -224,7 +192,8 @@ read_file (ConvnetPackCache *cache)
   struct stat st;
   const FileHeader *header;
   const FileEntry *entries;
-  guint8 *base;
+  const guint8 *base;
+  Reading *reading;
   int fd = g_open (cache->path, O_RDONLY | O_CLOEXEC, 0);
 
   g_hash_table_remove_all (cache->stored);
@@ -232,14 +201,13 @@ read_file (ConvnetPackCache *cache)
   cache->read = TRUE;
   if (fd < 0)
     return;
-  /* read_whole counts its chunks in an int */
   if (fstat (fd, &st) != 0 || st.st_size <= 0
-      || (guint64) st.st_size / READ_CHUNK >= G_MAXINT)
+      || (guint64) st.st_size > G_MAXSIZE)
     {
       close (fd);
       return;
     }
-  base = read_whole (fd, st.st_size);
+  base = convnet_file_map_huge (fd, st.st_size);
   close (fd);
   if (!base)
     return;
@@ -247,10 +215,13 @@ read_file (ConvnetPackCache *cache)
     {
       g_debug ("%s: not a packed-weights cache of this weights file; "
                "packing anew", cache->path);
-      convnet_packed_free (base);
+      convnet_file_unmap (base, st.st_size);
       return;
     }
-  g_ptr_array_add (cache->readings, base);
+  reading = g_new (Reading, 1);
+  reading->base = base;
+  reading->bytes = st.st_size;
+  g_ptr_array_add (cache->readings, reading);
   cache->stored_base = base;
   header = (const FileHeader *) base;
   entries = (const FileEntry *) (header + 1);
@@ -313,6 +284,61 @@ convnet_pack_cache_add (ConvnetPackCache *cache, const char *key,
   added->data = data;
   added->bytes = bytes;
   g_ptr_array_add (cache->added, added);
+}
+
+/* Writes to an AtomicFile in whole WRITE_CHUNKs (but for the last), so
+ * that each write starts on a chunk boundary. */
+typedef struct
+{
+  AtomicFile *file;
+  guint8     *held;      /* WRITE_CHUNK bytes */
+  gsize       n_held;
+} ChunkWriter;
+
+static gboolean
+chunk_writer_add (ChunkWriter *w, const void *data, gsize bytes,
+                  GError **error)
+{
+  const guint8 *p = data;
+
+  while (bytes > 0)
+    {
+      gsize take;
+
+      /* nothing held means the file ends on a boundary: whole chunks go
+       * from DATA as they are */
+      if (p && w->n_held == 0 && bytes >= WRITE_CHUNK)
+        {
+          take = bytes / WRITE_CHUNK * WRITE_CHUNK;
+          if (!atomic_file_write (w->file, p, take, error))
+            return FALSE;
+          p += take;
+          bytes -= take;
+          continue;
+        }
+      take = MIN (bytes, WRITE_CHUNK - w->n_held);
+      if (p)
+        memcpy (w->held + w->n_held, p, take);
+      else
+        memset (w->held + w->n_held, 0, take);
+      w->n_held += take;
+      bytes -= take;
+      if (p)
+        p += take;
+      if (w->n_held == WRITE_CHUNK)
+        {
+          if (!atomic_file_write (w->file, w->held, WRITE_CHUNK, error))
+            return FALSE;
+          w->n_held = 0;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+chunk_writer_finish (ChunkWriter *w, GError **error)
+{
+  return atomic_file_write (w->file, w->held, w->n_held, error);
 }
 
 static guint64
@@ -394,21 +420,24 @@ convnet_pack_cache_save (ConvnetPackCache *cache, GError **error)
       ok = atomic_file_open (&file, cache->path, error);
     if (ok)
       {
-        static const guint8 zeros[PAGE];
+        ChunkWriter writer = { &file, g_malloc (WRITE_CHUNK), 0 };
         guint64 at = sizeof header + all->len * sizeof (FileEntry);
 
-        ok = atomic_file_write (&file, &header, sizeof header, error)
-             && atomic_file_write (&file, entries,
-                                   all->len * sizeof (FileEntry), error);
+        ok = chunk_writer_add (&writer, &header, sizeof header, error)
+             && chunk_writer_add (&writer, entries,
+                                  all->len * sizeof (FileEntry), error);
         for (guint i = 0; ok && i < all->len; i++)
           {
             const Added *a = g_ptr_array_index (all, i);
 
-            ok = atomic_file_write (&file, zeros, entries[i].offset - at,
-                                    error)
-                 && atomic_file_write (&file, a->data, a->bytes, error);
+            /* NULL data: zeros up to the entry's page */
+            ok = chunk_writer_add (&writer, NULL, entries[i].offset - at,
+                                   error)
+                 && chunk_writer_add (&writer, a->data, a->bytes, error);
             at = entries[i].offset + a->bytes;
           }
+        ok = ok && chunk_writer_finish (&writer, error);
+        g_free (writer.held);
         if (ok)
           ok = atomic_file_commit (&file, error);
         else

@@ -8,8 +8,10 @@
 #include "pack_cache.h"
 #include "test_util.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* resnet18_small at 28x28 has Winograd F(4,3) and F(2,3) layers,
  * packed-product ones (the 7x7 and 4x4 maps at batch 1, the strided and
@@ -392,6 +394,69 @@ test_off (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   convnet_graph_free (g);
 }
 
+/* Entries of 2 MB and more, and ones that straddle the 2 MB pieces the
+ * file is written in, read back byte for byte by a later cache of the
+ * same weights file; a second save that replaces every other entry keeps
+ * the others. */
+static void
+test_large_entries (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  /* a whole piece, one that starts mid-piece and is long enough to be
+   * written past the next boundary, a small one, a piece plus one byte */
+  const gsize sizes[] = { (gsize) 2 << 20, (gsize) 5 << 20 | 12345, 100,
+                          ((gsize) 2 << 20) + 1 };
+  enum { N = G_N_ELEMENTS (sizes) };
+  guint8 *blobs[N];
+  char key[32];
+  ConvnetPackCache *cache;
+  GError *error = NULL;
+  GRand *rand = g_rand_new_with_seed (11);
+  int fd = g_open (f->weights, O_RDONLY, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  for (int pass = 0; pass < 2; pass++)
+    {
+      cache = convnet_pack_cache_open (f->weights, fd, ARCH, "test");
+      g_assert_nonnull (cache);
+      for (int i = 0; i < N; i++)
+        {
+          g_snprintf (key, sizeof key, "entry %d", i);
+          /* in the second pass only every other entry is replaced */
+          if (pass == 1 && i % 2 == 0)
+            {
+              g_assert_cmpmem (convnet_pack_cache_lookup (cache, key,
+                                                          sizes[i]),
+                               sizes[i], blobs[i], sizes[i]);
+              continue;
+            }
+          if (pass == 1)
+            g_free (blobs[i]);
+          blobs[i] = g_malloc (sizes[i]);
+          for (gsize b = 0; b < sizes[i]; b++)
+            blobs[i][b] = (guint8) g_rand_int (rand);
+          convnet_pack_cache_add (cache, key, blobs[i], sizes[i]);
+        }
+      g_assert_true (convnet_pack_cache_save (cache, &error));
+      g_assert_no_error (error);
+      convnet_pack_cache_free (cache);
+    }
+
+  cache = convnet_pack_cache_open (f->weights, fd, ARCH, "test");
+  for (int i = 0; i < N; i++)
+    {
+      g_snprintf (key, sizeof key, "entry %d", i);
+      g_assert_cmpmem (convnet_pack_cache_lookup (cache, key, sizes[i]),
+                       sizes[i], blobs[i], sizes[i]);
+      /* another size is another packing */
+      g_assert_null (convnet_pack_cache_lookup (cache, key, sizes[i] + 1));
+      g_free (blobs[i]);
+    }
+  g_assert_cmpuint (convnet_pack_cache_hits (cache), ==, N);
+  convnet_pack_cache_free (cache);
+  close (fd);
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -406,6 +471,7 @@ main (int argc, char **argv)
   ADD ("weights-changed-after-load", test_weights_changed_after_load);
   ADD ("unwritable-folder", test_unwritable_folder);
   ADD ("off", test_off);
+  ADD ("large-entries", test_large_entries);
 #undef ADD
   return g_test_run ();
 }

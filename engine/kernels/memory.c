@@ -127,6 +127,56 @@ convnet_packed_memory_mapped (void)
 #endif
 }
 
+const void *
+convnet_file_map_huge (int fd, gsize bytes)
+{
+  guint8 *reserved, *aligned;
+  void *view;
+
+  if (bytes == 0 || bytes > G_MAXSIZE - HUGE_PAGE)
+    return NULL;
+  /* a huge-page-aligned address, so that each 2 MB of the file can be one
+   * page of the mapping: reserve a huge page more, map the file over the
+   * aligned part, and give the rest back */
+  reserved = mmap (NULL, bytes + HUGE_PAGE, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reserved == MAP_FAILED)
+    return NULL;
+  aligned = (guint8 *) (((guintptr) reserved + HUGE_PAGE - 1)
+                        & ~(guintptr) (HUGE_PAGE - 1));
+  view = mmap (aligned, bytes, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  if (view == MAP_FAILED)
+    {
+      munmap (reserved, bytes + HUGE_PAGE);
+      return NULL;
+    }
+  if (aligned > reserved)
+    munmap (reserved, aligned - reserved);
+  {
+    const gsize page = 4096;
+    guint8 *end = aligned + ((bytes + page - 1) & ~(page - 1));
+
+    if (end < reserved + bytes + HUGE_PAGE)
+      munmap (end, reserved + bytes + HUGE_PAGE - end);
+  }
+#ifdef MADV_HUGEPAGE
+  /* also makes the kernel read what is not cached yet in 2 MB pieces */
+  madvise (view, bytes, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_READ
+  /* an older kernel refuses: the pages then come at first use */
+  madvise (view, bytes, MADV_POPULATE_READ);
+#endif
+  return view;
+}
+
+void
+convnet_file_unmap (const void *view, gsize bytes)
+{
+  if (view)
+    munmap ((void *) view, bytes);
+}
+
 void
 convnet_packed_free (gpointer memory)
 {
