@@ -86,16 +86,36 @@ convnet_op_avgpool2d_backward (ConvnetGraph *g, ConvnetNode *node, int batch,
     avgpool_threaded (node, dx, node->grad, batch, TRUE);
 }
 
+typedef struct
+{
+  float       *out;
+  const float *in;
+  ConvnetShape from, to;
+} AdaptiveJob;
+
+static void
+adaptive_planes (gpointer data, int begin, int end)
+{
+  const AdaptiveJob *job = data;
+  const gsize in_plane = (gsize) job->from.h * job->from.w;
+  const gsize out_plane = (gsize) job->to.h * job->to.w;
+
+  adaptive_avgpool2d_forward (job->out + begin * out_plane,
+                              job->in + begin * in_plane, 1, end - begin,
+                              job->from.h, job->from.w, job->to.h, job->to.w);
+}
+
+/* The planes shared out between the kernels' threads: each plane's
+ * outputs are computed as on one thread. */
 void
 convnet_op_adaptive_avgpool2d_forward (ConvnetGraph *g, ConvnetNode *node,
                                        int batch,
                                        gboolean trains G_GNUC_UNUSED)
 {
   const ConvnetNode *in = convnet_op_input (g, node, 0);
+  AdaptiveJob job = { node->out, in->out, in->shape, node->shape };
 
-  adaptive_avgpool2d_forward (node->out, in->out, batch, in->shape.c,
-                              in->shape.h, in->shape.w, node->shape.h,
-                              node->shape.w);
+  convnet_parallel_for (batch * in->shape.c, adaptive_planes, &job);
 }
 
 void

@@ -105,34 +105,56 @@ avgpool2d_forward (float *out, const float *in, int batch,
     }
 }
 
+/* torch's adaptive bins along one axis of N into OUT:
+ * [floor(i*n/out), ceil((i+1)*n/out)) */
+static void
+adaptive_bins (int *begin, int *end, int n, int out)
+{
+  for (int i = 0; i < out; i++)
+    {
+      begin[i] = (int) (((gint64) i * n) / out);
+      end[i] = (int) (((gint64) (i + 1) * n + out - 1) / out);
+    }
+}
+
+/* planes summed side by side: each plane's sum is a chain of dependent
+ * additions, and several chains at once keep the adder busy */
+#define ADAPTIVE_GROUP 8
+
 void
 adaptive_avgpool2d_forward (float *out, const float *in, int batch, int c,
                             int h, int w, int out_h, int out_w)
 {
   const gsize planes = (gsize) batch * c;
+  const gsize in_plane = (gsize) h * w, out_plane = (gsize) out_h * out_w;
+  int *y0 = g_new (int, 2 * (out_h + out_w)), *y1 = y0 + out_h;
+  int *x0 = y1 + out_h, *x1 = x0 + out_w;
 
-  for (gsize p = 0; p < planes; p++)
+  adaptive_bins (y0, y1, h, out_h);
+  adaptive_bins (x0, x1, w, out_w);
+  for (gsize p = 0; p < planes; p += ADAPTIVE_GROUP)
     {
-      const float *x = in + p * h * w;
-      float *y = out + p * out_h * out_w;
+      const int n = (int) MIN ((gsize) ADAPTIVE_GROUP, planes - p);
+      const float *x = in + p * in_plane;
+      float *y = out + p * out_plane;
 
       for (int oy = 0; oy < out_h; oy++)
-        {
-          /* torch's bins: [floor(i*h/out), ceil((i+1)*h/out)) */
-          const int y0 = (int) (((gint64) oy * h) / out_h);
-          const int y1 = (int) (((gint64) (oy + 1) * h + out_h - 1) / out_h);
-          for (int ox = 0; ox < out_w; ox++)
-            {
-              const int x0 = (int) (((gint64) ox * w) / out_w);
-              const int x1 = (int) (((gint64) (ox + 1) * w + out_w - 1) / out_w);
-              float sum = 0.0f;
-              for (int iy = y0; iy < y1; iy++)
-                for (int ix = x0; ix < x1; ix++)
-                  sum += x[iy * w + ix];
-              y[oy * out_w + ox] = sum / (float) ((y1 - y0) * (x1 - x0));
-            }
-        }
+        for (int ox = 0; ox < out_w; ox++)
+          {
+            const float area = (float) ((y1[oy] - y0[oy])
+                                        * (x1[ox] - x0[ox]));
+            float sum[ADAPTIVE_GROUP] = { 0 };
+
+            /* each plane's elements in the same order as alone */
+            for (int iy = y0[oy]; iy < y1[oy]; iy++)
+              for (int ix = x0[ox]; ix < x1[ox]; ix++)
+                for (int k = 0; k < n; k++)
+                  sum[k] += x[k * in_plane + iy * w + ix];
+            for (int k = 0; k < n; k++)
+              y[k * out_plane + oy * out_w + ox] = sum[k] / area;
+          }
     }
+  g_free (y0);
 }
 
 /* ------------------------------------------------------------ backward */
