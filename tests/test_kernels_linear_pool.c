@@ -222,6 +222,14 @@ static const PoolCase pool_cases[] = {
   { 2, 3, 40, 3, 1, 1, 1, FALSE, 1 },   /* rows wider than a vector */
   { 2, 64, 64, 3, 1, 1, 1, FALSE, 1 },  /* the largest whole-plane pool */
   { 1, 65, 64, 3, 1, 1, 1, FALSE, 1 },  /* past it: row by row */
+  { 2, 112, 112, 3, 2, 1, 1, FALSE, 1 }, /* ResNet's stem pool: rows of
+                                            3.5 vectors of outputs */
+  { 2, 112, 112, 3, 2, 0, 1, TRUE, 1 },  /* GoogLeNet's maxpool1 */
+  { 2, 55, 55, 3, 2, 0, 1, FALSE, 1 },   /* AlexNet's first */
+  { 3, 14, 14, 2, 2, 0, 1, TRUE, 2 },    /* GoogLeNet's maxpool4 */
+  { 2, 1, 40, 3, 2, 1, 1, FALSE, 1 },    /* one row, wider than a vector */
+  { 1, 230, 224, 3, 2, 1, 1, FALSE, 1 }, /* past the stride-2 pool's
+                                            workspace: the plane kernel */
 };
 
 static ConvGeometry

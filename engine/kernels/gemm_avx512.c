@@ -195,5 +195,6 @@ const ConvnetKernels convnet_kernels_avx512 = {
   .to_half = convnet_to_half_avx512,
   .maxpool_plane = convnet_maxpool_plane_avx512,
   .maxpool_same3 = convnet_maxpool_same3_avx512,
+  .maxpool_stride2 = convnet_maxpool_stride2_avx512,
   .unfold_rows = unfold_rows_avx512,
 };

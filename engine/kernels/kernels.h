@@ -74,6 +74,15 @@ typedef struct
 typedef void (*ConvnetMaxPoolSame3) (float *y, const float *x, int h, int w,
                                      const ConvnetPlaneLanes *lanes,
                                      float *rows);
+/* One plane of a MaxPool2d of stride 2, a 2x2 or 3x3 window and any
+ * padding (the stem and stage pools of ResNet, GoogLeNet and AlexNet),
+ * equal to ConvnetMaxPoolPlane's to the bit: each input row's window
+ * maxima for all the output columns at once, 16 at a time from the row's
+ * elements split into even and odd columns in registers, then three (or
+ * two) of those rows down.  ROWS is h_in x w_out floats of workspace.
+ * NULL in a table that lacks it (pool.c then uses the plane kernel). */
+typedef void (*ConvnetMaxPoolStride2) (float *y, const float *x,
+                                       const ConvGeometry *geo, float *rows);
 
 /* Where one panel of at most CONVNET_UNFOLD_MAX_NR output pixels of a
  * convolution of column stride 1 to 4 reads its windows.  The panel's
@@ -144,6 +153,7 @@ typedef struct
   ConvnetToHalf       to_half;
   ConvnetMaxPoolPlane maxpool_plane;
   ConvnetMaxPoolSame3 maxpool_same3;
+  ConvnetMaxPoolStride2 maxpool_stride2;
   ConvnetUnfoldRows   unfold_rows;
 } ConvnetKernels;
 
@@ -162,11 +172,13 @@ typedef struct
   void convnet_to_half_##isa (guint16 *dst, const float *src, gsize n);     \
   void convnet_maxpool_plane_##isa (float *y, const float *x,               \
                                     const ConvGeometry *geo, float *work);
-/* Only AVX-512 has ConvnetMaxPoolSame3 (pool_avx512.c): with AVX2 and in
- * portable C the plane kernel serves. */
+/* Only AVX-512 has ConvnetMaxPoolSame3 and ConvnetMaxPoolStride2
+ * (pool_avx512.c): with AVX2 and in portable C the plane kernel serves. */
 void convnet_maxpool_same3_avx512 (float *y, const float *x, int h, int w,
                                    const ConvnetPlaneLanes *lanes,
                                    float *rows);
+void convnet_maxpool_stride2_avx512 (float *y, const float *x,
+                                     const ConvGeometry *geo, float *rows);
 CONVNET_DECLARE_DENSE_KERNELS (generic)
 CONVNET_DECLARE_DENSE_KERNELS (avx2)
 CONVNET_DECLARE_DENSE_KERNELS (avx512)

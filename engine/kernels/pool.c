@@ -8,6 +8,9 @@
 
 /* planes up to this many floats take the kernels' whole-plane 3x3 pool */
 #define SAME3_MAX_FLOATS 4096
+/* the stride-2 pool's row maxima, h_in x w_out, live on the stack up to
+ * this many floats (a 224 x 224 plane's 224 x 112 rows) */
+#define STRIDE2_MAX_FLOATS 25088
 
 typedef struct
 {
@@ -28,6 +31,16 @@ fits_same3 (const ConvnetKernels *kernels, const ConvGeometry *geo)
          && geo->dh == 1 && geo->dw == 1 && geo->h_out == geo->h_in
          && geo->w_out == geo->w_in
          && (gsize) geo->h_in * geo->w_in <= SAME3_MAX_FLOATS;
+}
+
+/* Whether GEO is a pool the kernels' stride-2 path takes. */
+static gboolean
+fits_stride2 (const ConvnetKernels *kernels, const ConvGeometry *geo)
+{
+  return kernels->maxpool_stride2 && geo->sh == 2 && geo->sw == 2
+         && (geo->kh == 2 || geo->kh == 3) && geo->kw == geo->kh
+         && geo->dh == 1 && geo->dw == 1
+         && (gsize) geo->h_in * geo->w_out <= STRIDE2_MAX_FLOATS;
 }
 
 static void
@@ -69,6 +82,20 @@ pool_same3_planes (gpointer data, int begin, int end)
 }
 
 static void
+pool_stride2_planes (gpointer data, int begin, int end)
+{
+  const PoolJob *job = data;
+  const ConvGeometry *geo = job->geo;
+  const gsize in_plane = (gsize) geo->h_in * geo->w_in;
+  const gsize out_plane = (gsize) geo->h_out * geo->w_out;
+  float rows[STRIDE2_MAX_FLOATS];
+
+  for (int p = begin; p < end; p++)
+    job->kernels->maxpool_stride2 (job->out + p * out_plane,
+                                   job->in + p * in_plane, geo, rows);
+}
+
+static void
 pool_planes (gpointer data, int begin, int end)
 {
   const PoolJob *job = data;
@@ -102,6 +129,8 @@ convnet_maxpool2d_fast (const ConvnetKernels *kernels, float *out,
       job.lanes = lanes;
       run = pool_same3_planes;
     }
+  else if (fits_stride2 (kernels, geo))
+    run = pool_stride2_planes;
   if ((gsize) planes * geo->h_in * geo->w_in < PARALLEL_MIN_FLOATS)
     run (&job, 0, planes);
   else
