@@ -156,9 +156,8 @@ unfold_rows_avx2 (float *dst, const float *x,
 
               _mm256_store_ps (lane, v0);
               _mm256_store_ps (lane + 8, v1);
-              for (int j = 0; j < NR; j++)
-                if (lanes >> j & 1)
-                  lane[j] = from[windows->stride * j];
+              convnet_unfold_run_by_floats (lane, NR, lanes, from,
+                                            windows->stride);
               v0 = _mm256_load_ps (lane);
               v1 = _mm256_load_ps (lane + 8);
             }

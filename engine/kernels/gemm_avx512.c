@@ -168,9 +168,8 @@ unfold_rows_avx512 (float *dst, const float *x,
 
               _mm512_store_ps (lane, v0);
               _mm512_store_ps (lane + 16, v1);
-              for (int j = 0; j < NR; j++)
-                if (lanes >> j & 1)
-                  lane[j] = from[windows->stride * j];
+              convnet_unfold_run_by_floats (lane, NR, lanes, from,
+                                            windows->stride);
               v0 = _mm512_load_ps (lane);
               v1 = _mm512_load_ps (lane + 16);
             }

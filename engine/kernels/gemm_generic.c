@@ -45,7 +45,7 @@ gemm_tile_generic (int k, const float *a, const float *b, float *c,
     }
 }
 
-/* Reads each row one float at a time: the portable path. */
+/* Reads each run one float at a time: the portable path. */
 static void
 unfold_rows_generic (float *dst, const float *x,
                      const ConvnetUnfoldWindows *windows, int k0, int kc)
@@ -61,11 +61,11 @@ unfold_rows_generic (float *dst, const float *x,
         row[j] = 0.0f;
       for (int r = 0; r < windows->runs; r++)
         {
-          const guint32 lanes = windows->inside[t] & windows->run_lanes[r];
-
-          for (int j = 0; j < NR; j++)
-            if (lanes >> j & 1)
-              row[j] = src[windows->run_start[r] + windows->stride * j];
+          convnet_unfold_run_by_floats (row, NR,
+                                        windows->inside[t]
+                                        & windows->run_lanes[r],
+                                        src + windows->run_start[r],
+                                        windows->stride);
         }
       if (++t == windows->taps)
         {

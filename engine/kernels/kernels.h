@@ -143,6 +143,18 @@ convnet_unfold_prefetch (const float *src, const ConvnetUnfoldWindows *windows)
     }
 }
 
+/* LANE[j] = FROM[j STRIDE] for the pixels j < NR set in LANES: a run
+ * read one float at a time, for the strides the vector loads do not
+ * serve (and all of them in portable C). */
+static inline void
+convnet_unfold_run_by_floats (float *lane, int nr, guint32 lanes,
+                              const float *from, int stride)
+{
+  for (int j = 0; j < nr; j++)
+    if (lanes >> j & 1)
+      lane[j] = from[stride * j];
+}
+
 typedef struct
 {
   const char        *isa;       /* "avx512", "avx2", "generic" */
