@@ -228,8 +228,8 @@ static const PoolCase pool_cases[] = {
   { 2, 55, 55, 3, 2, 0, 1, FALSE, 1 },   /* AlexNet's first */
   { 3, 14, 14, 2, 2, 0, 1, TRUE, 2 },    /* GoogLeNet's maxpool4 */
   { 2, 1, 40, 3, 2, 1, 1, FALSE, 1 },    /* one row, wider than a vector */
-  { 1, 230, 224, 3, 2, 1, 1, FALSE, 1 }, /* past the stride-2 pool's
-                                            workspace: the plane kernel */
+  { 1, 230, 224, 3, 2, 1, 1, FALSE, 1 }, /* a stride-2 pool's row maxima
+                                            past the stack: on the heap */
 };
 
 static ConvGeometry

@@ -74,15 +74,6 @@ typedef struct
 typedef void (*ConvnetMaxPoolSame3) (float *y, const float *x, int h, int w,
                                      const ConvnetPlaneLanes *lanes,
                                      float *rows);
-/* One plane of a MaxPool2d of stride 2, a 2x2 or 3x3 window and any
- * padding (the stem and stage pools of ResNet, GoogLeNet and AlexNet),
- * equal to ConvnetMaxPoolPlane's to the bit: each input row's window
- * maxima for all the output columns at once, 16 at a time from the row's
- * elements split into even and odd columns in registers, then three (or
- * two) of those rows down.  ROWS is h_in x w_out floats of workspace.
- * NULL in a table that lacks it (pool.c then uses the plane kernel). */
-typedef void (*ConvnetMaxPoolStride2) (float *y, const float *x,
-                                       const ConvGeometry *geo, float *rows);
 
 /* Where one panel of at most CONVNET_UNFOLD_MAX_NR output pixels of a
  * convolution of column stride 1 to 4 reads its windows.  The panel's
@@ -165,7 +156,14 @@ typedef struct
   ConvnetToHalf       to_half;
   ConvnetMaxPoolPlane maxpool_plane;
   ConvnetMaxPoolSame3 maxpool_same3;
-  ConvnetMaxPoolStride2 maxpool_stride2;
+  /* A plane of a MaxPool2d of stride 2, a 2x2 or 3x3 window and any
+   * padding (the stem and stage pools of ResNet, GoogLeNet and AlexNet),
+   * equal to maxpool_plane's to the bit: each input row's window maxima
+   * for all the output columns at once, 16 at a time from the row's
+   * elements split into even and odd columns in registers, then three (or
+   * two) of those rows down.  Its WORK is h_in x w_out floats.  NULL in a
+   * table that lacks it (pool.c then uses maxpool_plane). */
+  ConvnetMaxPoolPlane maxpool_stride2;
   ConvnetUnfoldRows   unfold_rows;
 } ConvnetKernels;
 
@@ -184,8 +182,8 @@ typedef struct
   void convnet_to_half_##isa (guint16 *dst, const float *src, gsize n);     \
   void convnet_maxpool_plane_##isa (float *y, const float *x,               \
                                     const ConvGeometry *geo, float *work);
-/* Only AVX-512 has ConvnetMaxPoolSame3 and ConvnetMaxPoolStride2
- * (pool_avx512.c): with AVX2 and in portable C the plane kernel serves. */
+/* Only AVX-512 has maxpool_same3 and maxpool_stride2 (pool_avx512.c):
+ * with AVX2 and in portable C the plane kernel serves. */
 void convnet_maxpool_same3_avx512 (float *y, const float *x, int h, int w,
                                    const ConvnetPlaneLanes *lanes,
                                    float *rows);

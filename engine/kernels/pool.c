@@ -8,9 +8,6 @@
 
 /* planes up to this many floats take the kernels' whole-plane 3x3 pool */
 #define SAME3_MAX_FLOATS 4096
-/* the stride-2 pool's row maxima, h_in x w_out, live on the stack up to
- * this many floats (a 224 x 224 plane's 224 x 112 rows) */
-#define STRIDE2_MAX_FLOATS 25088
 
 typedef struct
 {
@@ -19,6 +16,8 @@ typedef struct
   const float             *in;
   float                   *out;
   const ConvnetPlaneLanes *lanes;   /* for maxpool_same3, or NULL */
+  ConvnetMaxPoolPlane      plane;   /* the others: a plane's kernel */
+  gsize                    work_floats;   /* and its workspace */
 } PoolJob;
 
 /* Whether GEO is a 3x3, stride 1, padding 1 pool the kernels' whole-plane
@@ -39,8 +38,7 @@ fits_stride2 (const ConvnetKernels *kernels, const ConvGeometry *geo)
 {
   return kernels->maxpool_stride2 && geo->sh == 2 && geo->sw == 2
          && (geo->kh == 2 || geo->kh == 3) && geo->kw == geo->kh
-         && geo->dh == 1 && geo->dw == 1
-         && (gsize) geo->h_in * geo->w_out <= STRIDE2_MAX_FLOATS;
+         && geo->dh == 1 && geo->dw == 1;
 }
 
 static void
@@ -82,34 +80,18 @@ pool_same3_planes (gpointer data, int begin, int end)
 }
 
 static void
-pool_stride2_planes (gpointer data, int begin, int end)
-{
-  const PoolJob *job = data;
-  const ConvGeometry *geo = job->geo;
-  const gsize in_plane = (gsize) geo->h_in * geo->w_in;
-  const gsize out_plane = (gsize) geo->h_out * geo->w_out;
-  float rows[STRIDE2_MAX_FLOATS];
-
-  for (int p = begin; p < end; p++)
-    job->kernels->maxpool_stride2 (job->out + p * out_plane,
-                                   job->in + p * in_plane, geo, rows);
-}
-
-static void
 pool_planes (gpointer data, int begin, int end)
 {
   const PoolJob *job = data;
   const ConvGeometry *geo = job->geo;
   const gsize in_plane = (gsize) geo->h_in * geo->w_in;
   const gsize out_plane = (gsize) geo->h_out * geo->w_out;
-  const gsize work_floats = convnet_maxpool_work_floats (geo);
   float stack_work[STACK_WORK_FLOATS];
-  float *work = work_floats <= STACK_WORK_FLOATS
-                ? stack_work : g_new (float, work_floats);
+  float *work = job->work_floats <= STACK_WORK_FLOATS
+                ? stack_work : g_new (float, job->work_floats);
 
   for (int p = begin; p < end; p++)
-    job->kernels->maxpool_plane (job->out + p * out_plane,
-                                 job->in + p * in_plane, geo, work);
+    job->plane (job->out + p * out_plane, job->in + p * in_plane, geo, work);
   if (work != stack_work)
     g_free (work);
 }
@@ -119,7 +101,8 @@ convnet_maxpool2d_fast (const ConvnetKernels *kernels, float *out,
                         const float *in, int batch, const ConvGeometry *geo)
 {
   const int planes = batch * geo->c_in;
-  PoolJob job = { kernels, geo, in, out, NULL };
+  PoolJob job = { kernels, geo, in, out, NULL, kernels->maxpool_plane,
+                  convnet_maxpool_work_floats (geo) };
   ConvnetPlaneLanes lanes[SAME3_MAX_FLOATS / 16];
   ConvnetParallelFunc run = pool_planes;
 
@@ -130,7 +113,10 @@ convnet_maxpool2d_fast (const ConvnetKernels *kernels, float *out,
       run = pool_same3_planes;
     }
   else if (fits_stride2 (kernels, geo))
-    run = pool_stride2_planes;
+    {
+      job.plane = kernels->maxpool_stride2;
+      job.work_floats = (gsize) geo->h_in * geo->w_out;
+    }
   if ((gsize) planes * geo->h_in * geo->w_in < PARALLEL_MIN_FLOATS)
     run (&job, 0, planes);
   else
