@@ -55,13 +55,13 @@ typedef void (*ForwardFunc) (gconstpointer conv, float *out, const float *in,
 static void
 packed_forward (gconstpointer conv, float *out, const float *in, int batch)
 {
-  convnet_packed_conv_forward (conv, out, in, NULL, batch);
+  convnet_packed_conv_forward (conv, out, in, NULL, batch, 0);
 }
 
 static void
 winograd_forward (gconstpointer conv, float *out, const float *in, int batch)
 {
-  convnet_winograd_conv_forward (conv, out, in, NULL, batch);
+  convnet_winograd_conv_forward (conv, out, in, NULL, batch, 0);
 }
 
 /* the fastest of REPEATS runs after two warm-up runs, in milliseconds */

@@ -56,6 +56,12 @@ typedef struct
   int           last_use;    /* last node reading this buffer */
   int           slot;
   float        *out;
+  int           concat_into; /* >= 0: the Concat whose buffer this output
+                                is written into, from channel
+                                concat_offset, so that it copies nothing */
+  int           concat_offset;
+  gsize         out_sample;  /* floats from one sample of out to the next
+                                (0: the node's own c x h x w) */
 } ConvnetNode;
 
 /* Where a parameter's floats live: pub.data is param_block + offset (the
@@ -246,7 +252,11 @@ gboolean convnet_graph_run_fast_linear (ConvnetGraph *g, ConvnetNode *node,
  * copy when the plan took one, else the parameter. */
 const float *convnet_graph_linear_weights (const ConvnetGraph *g,
                                            const ConvnetNode *node);
-/* Runs conv node NODE on its packed kernel; FALSE when it has none. */
+/* Whether conv node NODE has a packed kernel for this plan. */
+gboolean convnet_graph_fast_conv_ready (const ConvnetNode *node);
+/* Runs conv node NODE on its packed kernel, each sample's output
+ * NODE->out_sample floats apart when that is not 0; FALSE when it has
+ * none. */
 gboolean convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node,
                                       int batch);
 

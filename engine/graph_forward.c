@@ -77,12 +77,99 @@ physical_memory (void)
   return pages > 0 && page > 0 ? (guint64) pages * (guint64) page : 0;
 }
 
+/* Whether node W's output can be written straight into its place in
+ * Concat node C's buffer: W holds its own value (no view, no node fused
+ * into another), read by C alone and once (READS), and kept by no one
+ * after C (a retained node, a backward pass).  With more than one sample
+ * the channels of a sample lie apart from the next sample's, which only
+ * the fast convolutions' store writes (their residual would have to lie
+ * so too). */
+static gboolean
+writes_into_concat (ConvnetGraph *g, int w, int c, int batch,
+                    const int *reads)
+{
+  const ConvnetNode *node = convnet_graph_node (g, w);
+
+  if (w <= g->start_node || node->owner != w || reads[w] != 1
+      || node->last_use != c || node->concat_into >= 0)
+    return FALSE;
+  return batch == 1
+         || (node->op == CONVNET_OP_CONV2D && node->fast != NULL
+             && node->residual < 0 && convnet_graph_fast_conv_ready (node));
+}
+
+/* Lets every input of each Concat that can write its channels into the
+ * Concat's buffer do so (concat_into, concat_offset, out_sample). */
+static void
+plan_concats_in_place (ConvnetGraph *g, int batch, const int *reads)
+{
+  /* a reference run (CONVNET_EXACT=1) copies, as it did before */
+  if (g->exact)
+    return;
+  for (guint c = g->start_node + 1; c < g->nodes->len; c++)
+    {
+      const ConvnetNode *concat = convnet_graph_node (g, c);
+      const gsize plane = (gsize) concat->shape.h * concat->shape.w;
+      int offset = 0;
+
+      if (concat->op != CONVNET_OP_CONCAT)
+        continue;
+      for (int k = 0; k < concat->n_inputs; k++)
+        {
+          const ConvnetNode *in = convnet_graph_node (g, concat->inputs[k]);
+          ConvnetNode *writer = convnet_graph_node (g, in->owner);
+
+          if (writes_into_concat (g, in->owner, c, batch, reads))
+            {
+              writer->concat_into = c;
+              writer->concat_offset = offset;
+              writer->out_sample = concat->shape.c * plane;
+            }
+          offset += in->shape.c;
+        }
+    }
+}
+
+/* The smallest free slot at node I that holds NEED floats, else the
+ * largest free one grown to NEED, else a new one; busy until UNTIL. */
+static int
+take_slot (GArray *sizes, GArray *busy_until, int i, gsize need, int until)
+{
+  int fit = -1, largest = -1, slot;
+
+  for (guint s = 0; s < sizes->len; s++)
+    {
+      const gsize size = g_array_index (sizes, gsize, s);
+      if (g_array_index (busy_until, int, s) >= i)
+        continue;
+      if (size >= need
+          && (fit < 0 || size < g_array_index (sizes, gsize, fit)))
+        fit = s;
+      if (largest < 0 || size > g_array_index (sizes, gsize, largest))
+        largest = s;
+    }
+  slot = fit >= 0 ? fit : largest;
+  if (slot < 0)
+    {
+      const gsize zero = 0;
+      const int none = -1;
+      g_array_append_val (sizes, zero);
+      g_array_append_val (busy_until, none);
+      slot = sizes->len - 1;
+    }
+  g_array_index (sizes, gsize, slot) =
+    MAX (g_array_index (sizes, gsize, slot), need);
+  g_array_index (busy_until, int, slot) = until;
+  return slot;
+}
+
 static gboolean
 make_plan (ConvnetGraph *g, int batch, GError **error)
 {
   const int n = g->nodes->len;
   GArray *sizes = g_array_new (FALSE, TRUE, sizeof (gsize));
   GArray *busy_until = g_array_new (FALSE, TRUE, sizeof (int));
+  int *reads = g_new0 (int, MAX (n, 1));
   gsize scratch = 0;
 
   release_plan (g);
@@ -90,6 +177,7 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
     {
       g_array_free (sizes, TRUE);
       g_array_free (busy_until, TRUE);
+      g_free (reads);
       return FALSE;
     }
 
@@ -104,15 +192,23 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
                       ? convnet_graph_node (g, node->inputs[0])->owner : i;
       node->last_use = i;
       node->slot = -1;
+      node->concat_into = -1;
+      node->concat_offset = 0;
+      node->out_sample = 0;
     }
   for (int i = g->start_node + 1; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
       for (int k = 0; k < node->n_inputs; k++)
         {
-          ConvnetNode *owner = convnet_graph_node (
-            g, convnet_graph_node (g, node->inputs[k])->owner);
-          owner->last_use = MAX (owner->last_use, i);
+          const int owner = convnet_graph_node (g, node->inputs[k])->owner;
+          ConvnetNode *value = convnet_graph_node (g, owner);
+
+          value->last_use = MAX (value->last_use, i);
+          /* a node fused into the value's convolution, or a view of it,
+           * is part of the value, not a reader */
+          if (node->owner != owner)
+            reads[owner]++;
         }
     }
   keep_to_the_end (g, n - 1);
@@ -134,6 +230,9 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
         keep_to_the_end (g, node->inputs[k]);
     }
 
+  plan_concats_in_place (g, batch, reads);
+  g_free (reads);
+
   for (int i = g->start_node + 1; i < n; i++)
     {
       ConvnetNode *node = convnet_graph_node (g, i);
@@ -148,6 +247,21 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
         }
       if (op->forward_scratch)
         scratch = MAX (scratch, op->forward_scratch (node));
+      /* the Concat's buffer is taken by the first of its inputs that
+       * writes into it, and lives to the Concat's last reader */
+      if (node->concat_into >= 0)
+        {
+          ConvnetNode *concat = convnet_graph_node (g, node->concat_into);
+
+          if (concat->slot < 0)
+            concat->slot = take_slot (sizes, busy_until, i,
+                                      convnet_op_numel (concat, batch),
+                                      concat->last_use);
+          node->slot = concat->slot;
+          continue;
+        }
+      if (node->slot >= 0)   /* a Concat whose inputs took its buffer */
+        continue;
 
       if (op->flags & CONVNET_OP_OVERWRITES_INPUT)
         for (int k = 0; k < node->n_inputs && slot < 0; k++)
@@ -160,33 +274,9 @@ make_plan (ConvnetGraph *g, int batch, GError **error)
           }
 
       if (slot < 0)
-        {
-          /* the smallest free slot that fits, else the largest free one */
-          int fit = -1, largest = -1;
-          for (guint s = 0; s < sizes->len; s++)
-            {
-              const gsize size = g_array_index (sizes, gsize, s);
-              if (g_array_index (busy_until, int, s) >= i)
-                continue;
-              if (size >= need
-                  && (fit < 0 || size < g_array_index (sizes, gsize, fit)))
-                fit = s;
-              if (largest < 0 || size > g_array_index (sizes, gsize, largest))
-                largest = s;
-            }
-          slot = fit >= 0 ? fit : largest;
-          if (slot < 0)
-            {
-              const gsize zero = 0;
-              const int none = -1;
-              g_array_append_val (sizes, zero);
-              g_array_append_val (busy_until, none);
-              slot = sizes->len - 1;
-            }
-          g_array_index (sizes, gsize, slot) =
-            MAX (g_array_index (sizes, gsize, slot), need);
-        }
-      g_array_index (busy_until, int, slot) = node->last_use;
+        slot = take_slot (sizes, busy_until, i, need, node->last_use);
+      else
+        g_array_index (busy_until, int, slot) = node->last_use;
       node->slot = slot;
     }
 
@@ -342,9 +432,14 @@ forward_nodes (ConvnetGraph *g, int start, const float *input, int batch,
           node->out = convnet_graph_node (g, node->fused_into)->out;
           continue;
         }
-      node->out = convnet_op_is_view (g, i)
-                  ? convnet_graph_node (g, node->inputs[0])->out
-                  : g->slot_buffers[node->slot];
+      if (convnet_op_is_view (g, i))
+        node->out = convnet_graph_node (g, node->inputs[0])->out;
+      else if (node->concat_into >= 0)
+        node->out = g->slot_buffers[node->slot]
+                    + (gsize) node->concat_offset * node->shape.h
+                      * node->shape.w;
+      else
+        node->out = g->slot_buffers[node->slot];
       if (G_UNLIKELY (g->profile_seconds != NULL))
         {
           const gint64 begin = g_get_monotonic_time ();

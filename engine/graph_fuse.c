@@ -490,6 +490,12 @@ convnet_graph_run_fast_linear (ConvnetGraph *g, ConvnetNode *node, int batch)
 }
 
 gboolean
+convnet_graph_fast_conv_ready (const ConvnetNode *node)
+{
+  return node->fast && (node->fast->winograd || node->fast->packed);
+}
+
+gboolean
 convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node, int batch)
 {
   const ConvnetNode *input = convnet_op_input (g, node, 0);
@@ -501,9 +507,10 @@ convnet_graph_run_fast_conv (ConvnetGraph *g, ConvnetNode *node, int batch)
     return FALSE;
   if (node->fast->winograd)
     convnet_winograd_conv_forward (node->fast->winograd, node->out,
-                                   input->out, residual, batch);
+                                   input->out, residual, batch,
+                                   node->out_sample);
   else
     convnet_packed_conv_forward (node->fast->packed, node->out, input->out,
-                                 residual, batch);
+                                 residual, batch, node->out_sample);
   return TRUE;
 }

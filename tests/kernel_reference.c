@@ -59,3 +59,18 @@ reference_conv (double *out, const float *in, const float *w,
             out[at] = sum;
           }
 }
+
+gsize
+reference_wider_sample (int c_out, gsize hw)
+{
+  return (gsize) (c_out + REFERENCE_WIDER_EXTRA) * hw;
+}
+
+gsize
+reference_wider_index (gsize j, int c_out, gsize hw)
+{
+  const gsize sample = (gsize) c_out * hw;
+
+  return j / sample * reference_wider_sample (c_out, hw)
+         + REFERENCE_WIDER_OFFSET * hw + j % sample;
+}

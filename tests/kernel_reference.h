@@ -26,4 +26,18 @@ void reference_conv (double *out, const float *in, const float *w,
                      const double *shift, const float *residual,
                      gboolean relu, int batch, const ConvGeometry *g);
 
+/* A convolution may write its C_OUT channels into a wider tensor, as into
+ * a concatenation's: there the suites give each sample C_OUT +
+ * REFERENCE_WIDER_EXTRA channels and write from channel
+ * REFERENCE_WIDER_OFFSET, so that channels stay untouched on both sides. */
+#define REFERENCE_WIDER_EXTRA 3
+#define REFERENCE_WIDER_OFFSET 2
+
+/* Where element J of a BATCH x C_OUT x HW tensor lies in the wider one,
+ * counted from the wider tensor's start. */
+gsize reference_wider_index (gsize j, int c_out, gsize hw);
+
+/* Floats from one sample to the next in the wider tensor. */
+gsize reference_wider_sample (int c_out, gsize hw);
+
 #endif

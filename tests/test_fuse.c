@@ -2,9 +2,10 @@
  * against the same graph with CONVNET_EXACT=1, which runs the reference
  * kernels of engine/ops/ (themselves checked against PyTorch by
  * test_ops and the parity suite): outputs, retained activations inside a
- * fused chain, class gradients, frozen training, and weights written by
- * hand.  Each comparison also checks that the fast plan fused nodes, so
- * that it cannot pass by running the reference path twice. */
+ * fused chain, concatenations written in place, class gradients, frozen
+ * training, and weights written by hand.  Each comparison also checks
+ * that the fast plan fused nodes, so that it cannot pass by running the
+ * reference path twice. */
 #include "convnet.h"
 #include "graph.h"
 
@@ -195,6 +196,123 @@ test_retained_node_inside_chain (void)
   convnet_graph_free (g);
 }
 
+/* How many inputs of the graph's Concat nodes the last forward wrote
+ * straight into the Concat's buffer, at their channels' place. */
+static int
+concat_inputs_in_place (const ConvnetGraph *g)
+{
+  int in_place = 0;
+
+  for (guint i = 0; i < convnet_graph_n_nodes (g); i++)
+    {
+      const ConvnetNode *node = convnet_graph_node (g, i);
+      gsize offset = 0;
+
+      if (node->op != CONVNET_OP_CONCAT)
+        continue;
+      for (int k = 0; k < node->n_inputs; k++)
+        {
+          const ConvnetNode *in = convnet_graph_node (g, node->inputs[k]);
+
+          in_place += in->out == node->out + offset;
+          offset += (gsize) in->shape.c * in->shape.h * in->shape.w;
+        }
+    }
+  return in_place;
+}
+
+/* GoogLeNet's nine Inception blocks write their four branches into the
+ * concatenation, at batch 1 and at batch 4 (whose samples' channels lie
+ * apart); a retained branch keeps its own buffer and is copied; the
+ * reference run copies them all; outputs and the retained activation
+ * agree with it. */
+static void
+test_googlenet_concat_in_place (void)
+{
+  const char *branch = "inception4a.branch2.1";
+  ConvnetGraph *g = model ("googlenet");
+  float *x = random_input (g, 4);
+  GError *error = NULL;
+
+  for (int retained = 0; retained < 2; retained++)
+    for (int batch = 1; batch <= 4; batch += 3)
+      {
+        ConvnetShape shape;
+        gsize act_numel = 0;
+        float *acts[2] = { NULL, NULL }, *outs[2];
+        int fused, in_place[2];
+
+        for (int exact = 0; exact < 2; exact++)
+          {
+            outs[exact] = run (g, x, batch, exact, &fused);
+            in_place[exact] = concat_inputs_in_place (g);
+            if (retained)
+              {
+                const float *act = convnet_graph_activation (g, branch,
+                                                             &shape, &error);
+                g_assert_no_error (error);
+                act_numel = (gsize) batch * shape.c * shape.h * shape.w;
+                acts[exact] = g_memdup2 (act, act_numel * sizeof (float));
+              }
+          }
+        g_assert_cmpint (in_place[0], ==, 9 * 4 - retained);
+        g_assert_cmpint (in_place[1], ==, 0);
+        assert_close ("googlenet", outs[0], outs[1], output_numel (g, batch));
+        if (retained)
+          assert_close (branch, acts[0], acts[1], act_numel);
+        for (int exact = 0; exact < 2; exact++)
+          {
+            g_free (outs[exact]);
+            g_free (acts[exact]);
+          }
+        if (!retained && batch == 4)
+          g_assert_true (convnet_graph_retain (g, branch, &error));
+      }
+  g_unsetenv ("CONVNET_EXACT");
+  g_free (x);
+  convnet_graph_free (g);
+}
+
+/* A Concat input that another node reads too keeps its own buffer: that
+ * node reads it whole, not spread over the Concat's samples.  Here A's
+ * 3x3 convolution, also max-pooled before the Concat, is concatenated
+ * with B's 1x1; the pooled A is added after the Concat's 1x1 convolution
+ * (into whose store the add fuses). */
+static void
+test_concat_input_read_again (void)
+{
+  GError *error = NULL;
+  ConvnetGraph *g = convnet_graph_new ("concat-read-again", 3, 9, 9);
+  const int a = convnet_conv2d (g, "a", 0, 4, 3, 1, 1, 1, 1, TRUE, &error);
+  const int pooled = convnet_maxpool2d (g, "pool", a, 3, 1, 1, FALSE, &error);
+  const int b = convnet_conv2d (g, "b", 0, 4, 1, 1, 0, 1, 1, TRUE, &error);
+  const int ab[2] = { a, b };
+  const int cat = convnet_concat (g, "cat", ab, 2, &error);
+  const int d = convnet_conv2d (g, "d", cat, 4, 1, 1, 0, 1, 1, TRUE, &error);
+  float *x, *outs[2];
+  int fused[2], in_place[2];
+
+  convnet_add (g, "sum", d, pooled, &error);
+  g_assert_true (convnet_graph_finish (g, &error));
+  g_assert_no_error (error);
+  convnet_graph_init_random (g, 5);
+  x = random_input (g, 3);
+  for (int exact = 0; exact < 2; exact++)
+    {
+      outs[exact] = run (g, x, 3, exact, &fused[exact]);
+      in_place[exact] = concat_inputs_in_place (g);
+    }
+  g_assert_cmpint (fused[0], >, 0);
+  g_assert_cmpint (in_place[0], ==, 1);   /* B's */
+  g_assert_cmpint (in_place[1], ==, 0);
+  assert_close ("read again", outs[0], outs[1], output_numel (g, 3));
+  g_unsetenv ("CONVNET_EXACT");
+  g_free (outs[0]);
+  g_free (outs[1]);
+  g_free (x);
+  convnet_graph_free (g);
+}
+
 /* Grad-CAM's backward from a class to layer4 runs on the nodes after it;
  * the ones before still fuse, and the gradient is the reference one. */
 static void
@@ -362,6 +480,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/fuse/outputs/googlenet", "googlenet", test_outputs);
   g_test_add_func ("/fuse/resnet18-chains", test_resnet18_fuses_every_chain);
   g_test_add_func ("/fuse/retained-node", test_retained_node_inside_chain);
+  g_test_add_func ("/fuse/googlenet-concat-in-place",
+                   test_googlenet_concat_in_place);
+  g_test_add_func ("/fuse/concat-input-read-again",
+                   test_concat_input_read_again);
   g_test_add_func ("/fuse/class-gradient", test_class_gradient);
   g_test_add_func ("/fuse/frozen-training", test_frozen_training);
   g_test_add_func ("/fuse/frozen-conv-training-batchnorm",

@@ -39,25 +39,35 @@ static const ReferenceConvCase cases[] = {
 };
 
 /* Runs every case through KERNELS with bias, folded scale and shift,
- * residual and ReLU switched on in turn, and compares with the direct
+ * residual and ReLU switched on in turn, then with all of them into a
+ * wider tensor (kernel_reference.h), and compares with the direct
  * convolution: within 1e-5 of the largest absolute value, since only
- * the order of the float additions differs. */
+ * the order of the float additions differs.  The wider tensor's other
+ * channels must keep their bytes. */
 static void
 check_kernels (const ConvnetKernels *kernels)
 {
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    for (int variant = 0; variant < 4; variant++)
+    for (int variant = 0; variant < 5; variant++)
       {
         const ReferenceConvCase *c = &cases[i];
         const ConvGeometry geo = reference_conv_geometry (c);
+        const gsize hw = (gsize) geo.h_out * geo.w_out;
         const gsize n_in = (gsize) c->batch * c->c_in * c->h * c->w;
-        const gsize n_out = (gsize) c->batch * geo.c_out * geo.h_out * geo.w_out;
+        const gsize n_out = (gsize) c->batch * geo.c_out * hw;
         const gsize n_w = (gsize) c->c_out * c->c_in * c->k * c->k;
-        const gboolean with_bias = variant & 1, with_bn = variant >= 2;
-        const gboolean with_residual = variant == 3, relu = variant != 0;
+        const gboolean wider = variant == 4;
+        const int epilogue = wider ? 3 : variant;
+        const gboolean with_bias = epilogue & 1, with_bn = epilogue >= 2;
+        const gboolean with_residual = epilogue == 3, relu = epilogue != 0;
+        const gsize n_stored = wider
+                               ? c->batch * reference_wider_sample (c->c_out, hw)
+                               : n_out;
         float *in = g_new (float, n_in), *w = g_new (float, n_w);
-        float *bias = g_new (float, c->c_out), *residual = g_new (float, n_out);
-        float *out = g_new (float, n_out);
+        float *bias = g_new (float, c->c_out);
+        float *residual = g_new (float, n_out);
+        float *stored_residual = g_new (float, n_stored);
+        float *out = g_new (float, n_stored);
         double *want = g_new (double, n_out);
         double *scale = g_new (double, c->c_out), *shift = g_new (double, c->c_out);
         ConvnetPackedConv *pc;
@@ -67,6 +77,10 @@ check_kernels (const ConvnetKernels *kernels)
         reference_fill (w, n_w, 100 + i);
         reference_fill (bias, c->c_out, 200 + i);
         reference_fill (residual, n_out, 300 + i);
+        reference_fill (stored_residual, n_stored, 400 + i);
+        for (gsize j = 0; j < n_out; j++)
+          stored_residual[wider ? reference_wider_index (j, c->c_out, hw) : j]
+            = residual[j];
         for (int o = 0; o < c->c_out; o++)
           {
             scale[o] = 0.5 + 0.1 * o;
@@ -80,22 +94,36 @@ check_kernels (const ConvnetKernels *kernels)
                                       with_bn ? scale : NULL,
                                       with_bn ? shift : NULL, relu);
         g_assert_nonnull (pc);
-        memset (out, 0xff, n_out * sizeof (float));   /* NaN everywhere */
-        convnet_packed_conv_forward (pc, out, in,
-                                     with_residual ? residual : NULL,
-                                     c->batch);
+        memset (out, 0xff, n_stored * sizeof (float));   /* NaN everywhere */
+        convnet_packed_conv_forward (
+          pc, out + (wider ? REFERENCE_WIDER_OFFSET * hw : 0), in,
+          with_residual
+            ? stored_residual + (wider ? REFERENCE_WIDER_OFFSET * hw : 0)
+            : NULL,
+          c->batch, wider ? reference_wider_sample (c->c_out, hw) : 0);
         for (gsize j = 0; j < n_out; j++)
           {
+            const gsize at = wider ? reference_wider_index (j, c->c_out, hw)
+                                   : j;
             largest = MAX (largest, fabs (want[j]));
-            worst = MAX (worst, isnan (out[j]) ? INFINITY
-                                               : fabs (out[j] - want[j]));
+            worst = MAX (worst, isnan (out[at]) ? INFINITY
+                                                : fabs (out[at] - want[j]));
+            out[at] = NAN;
           }
+        /* the outputs are NaN again: any other float that is not was
+         * written outside them */
+        for (gsize j = 0; j < n_stored; j++)
+          if (!isnan (out[j]))
+            g_error ("%s, case %u variant %d: float %" G_GSIZE_FORMAT
+                     " of %" G_GSIZE_FORMAT " written outside the output",
+                     kernels->isa, i, variant, j, n_stored);
         if (worst > 1e-5 * MAX (largest, 1.0))
           g_error ("%s, case %u variant %d: worst error %g (largest %g)",
                    kernels->isa, i, variant, worst, largest);
         convnet_packed_conv_free (pc);
         g_free (in); g_free (w); g_free (bias); g_free (residual);
-        g_free (out); g_free (want); g_free (scale); g_free (shift);
+        g_free (stored_residual); g_free (out); g_free (want);
+        g_free (scale); g_free (shift);
       }
 }
 

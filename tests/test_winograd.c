@@ -62,26 +62,37 @@ geometry (const ConvCase *c)
 }
 
 /* Runs every case with bias, folded scale and shift, residual and ReLU
- * switched on in turn through both tile sizes on KERNELS, one and two
+ * switched on in turn, then with all of them into a wider tensor
+ * (kernel_reference.h), through both tile sizes on KERNELS, one and two
  * threads, and compares with the direct convolution: within 1e-5 of the
  * largest absolute value for F(2,3), 1e-4 for F(4,3), whose transforms
- * multiply by up to 8 and lose more of the float's precision. */
+ * multiply by up to 8 and lose more of the float's precision.  The wider
+ * tensor's other channels must keep their bytes. */
 static void
 check_kernels (const ConvnetKernels *kernels)
 {
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    for (int variant = 0; variant < 4; variant++)
+    for (int variant = 0; variant < 5; variant++)
       {
         const ConvCase *c = &cases[i];
         const ConvGeometry geo = geometry (c);
+        const gsize hw = (gsize) geo.h_out * geo.w_out;
         const gsize n_in = (gsize) c->batch * c->c_in * c->h * c->w;
-        const gsize n_out = (gsize) c->batch * geo.c_out * geo.h_out * geo.w_out;
+        const gsize n_out = (gsize) c->batch * geo.c_out * hw;
         const gsize n_w = (gsize) c->c_out * c->c_in * 9;
-        const gboolean with_bias = variant & 1, with_bn = variant >= 2;
-        const gboolean with_residual = variant == 3, relu = variant != 0;
+        const gboolean wider = variant == 4;
+        const int epilogue = wider ? 3 : variant;
+        const gboolean with_bias = epilogue & 1, with_bn = epilogue >= 2;
+        const gboolean with_residual = epilogue == 3, relu = epilogue != 0;
+        const gsize n_stored = wider
+                               ? c->batch * reference_wider_sample (c->c_out, hw)
+                               : n_out;
+        const gsize first = wider ? REFERENCE_WIDER_OFFSET * hw : 0;
         float *in = g_new (float, n_in), *w = g_new (float, n_w);
-        float *bias = g_new (float, c->c_out), *residual = g_new (float, n_out);
-        float *out = g_new (float, n_out);
+        float *bias = g_new (float, c->c_out);
+        float *residual = g_new (float, n_out);
+        float *stored_residual = g_new (float, n_stored);
+        float *out = g_new (float, n_stored);
         double *want = g_new (double, n_out);
         double *scale = g_new (double, c->c_out), *shift = g_new (double, c->c_out);
         double largest = 0;
@@ -90,6 +101,10 @@ check_kernels (const ConvnetKernels *kernels)
         reference_fill (w, n_w, 100 + i);
         reference_fill (bias, c->c_out, 200 + i);
         reference_fill (residual, n_out, 300 + i);
+        reference_fill (stored_residual, n_stored, 400 + i);
+        for (gsize j = 0; j < n_out; j++)
+          stored_residual[wider ? reference_wider_index (j, c->c_out, hw) : j]
+            = residual[j];
         for (int o = 0; o < c->c_out; o++)
           {
             scale[o] = 0.5 + 0.1 * o;
@@ -107,7 +122,7 @@ check_kernels (const ConvnetKernels *kernels)
              * items, not the epilogue: they run on the variant with all of
              * it (valgrind's pass took 156 s with every variant) */
             for (guint order = 0;
-                 order < (variant == 3 ? G_N_ELEMENTS (orders) : 1); order++)
+                 order < (epilogue == 3 ? G_N_ELEMENTS (orders) : 1); order++)
             {
               const double tolerance = (tile == 2 ? 1e-5 : 1e-4)
                                        * MAX (largest, 1.0);
@@ -126,13 +141,28 @@ check_kernels (const ConvnetKernels *kernels)
               g_assert_cmpuint (convnet_winograd_conv_bytes (wc), >=,
                                 (gsize) (tile + 2) * (tile + 2) * c->c_in
                                 * c->c_out * sizeof (float));
-              memset (out, 0xff, n_out * sizeof (float));   /* NaN everywhere */
-              convnet_winograd_conv_forward (wc, out, in,
-                                             with_residual ? residual : NULL,
-                                             c->batch);
+              memset (out, 0xff, n_stored * sizeof (float));   /* NaN everywhere */
+              convnet_winograd_conv_forward (
+                wc, out + first, in,
+                with_residual ? stored_residual + first : NULL, c->batch,
+                wider ? reference_wider_sample (c->c_out, hw) : 0);
               for (gsize j = 0; j < n_out; j++)
-                worst = MAX (worst, isnan (out[j]) ? INFINITY
-                                                   : fabs (out[j] - want[j]));
+                {
+                  const gsize at = wider ? reference_wider_index (j, c->c_out,
+                                                                  hw)
+                                         : j;
+                  worst = MAX (worst, isnan (out[at])
+                                      ? INFINITY : fabs (out[at] - want[j]));
+                  out[at] = NAN;
+                }
+              /* the outputs are NaN again: any other float that is not
+               * was written outside them */
+              for (gsize j = 0; j < n_stored; j++)
+                if (!isnan (out[j]))
+                  g_error ("%s, F(%d,3), case %u variant %d: float %"
+                           G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+                           " written outside the output", kernels->isa, tile,
+                           i, variant, j, n_stored);
               if (worst > tolerance)
                 g_error ("%s, F(%d,3), %d threads, %s, case %u variant %d: "
                          "worst error %g (largest %g)", kernels->isa, tile,
@@ -141,7 +171,8 @@ check_kernels (const ConvnetKernels *kernels)
               convnet_winograd_conv_free (wc);
             }
         g_free (in); g_free (w); g_free (bias); g_free (residual);
-        g_free (out); g_free (want); g_free (scale); g_free (shift);
+        g_free (stored_residual); g_free (out); g_free (want);
+        g_free (scale); g_free (shift);
       }
 }
 

@@ -88,15 +88,18 @@ convnet_op_concat_forward (ConvnetGraph *g, ConvnetNode *node, int batch,
 {
   const float *ins[CONVNET_MAX_INPUTS];
   int channels[CONVNET_MAX_INPUTS];
+  const gsize plane = (gsize) node->shape.h * node->shape.w;
+  gsize offset = 0;
 
   for (int k = 0; k < node->n_inputs; k++)
     {
       const ConvnetNode *src = convnet_op_input (g, node, k);
-      ins[k] = src->out;
+      /* the plan may have had it written in place (graph_forward.c) */
+      ins[k] = src->out == node->out + offset ? NULL : src->out;
       channels[k] = src->shape.c;
+      offset += (gsize) src->shape.c * plane;
     }
-  concat_forward (node->out, ins, channels, node->n_inputs, batch,
-                  node->shape.h * node->shape.w);
+  concat_forward (node->out, ins, channels, node->n_inputs, batch, plane);
 }
 
 void

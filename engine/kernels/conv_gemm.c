@@ -374,6 +374,8 @@ typedef struct
   float                   *out;
   const float             *in;
   const float             *residual;
+  gsize                    out_sample;  /* floats from one sample's output
+                                           (and residual) to the next */
   int                      n_panels;    /* of pixels, per sample */
   int                      m_splits;    /* weight row ranges (shared) */
   float                   *shared;      /* every panel packed, or NULL:
@@ -483,7 +485,7 @@ store_split_panel (const ForwardJob *job, const float *tile, int n,
   const ConvnetPackedConv *pc = job->pc;
   const int nr = pc->kernels->nr;
   const gsize hw = (gsize) pc->geo.h_out * pc->geo.w_out;
-  const gsize out_sample = (gsize) pc->m * hw;
+  const gsize out_sample = job->out_sample;
 
   for (int m = 0; m < pc->m; m++)
     {
@@ -517,7 +519,7 @@ forward_items (gpointer data, int begin, int end)
   const int nr = pc->kernels->nr, mr = pc->kernels->mr;
   const gsize hw = (gsize) geo->h_out * geo->w_out;
   const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
-  const gsize out_sample = (gsize) geo->c_out * hw;
+  const gsize out_sample = job->out_sample;
   const gsize pixels = job->across_samples ? job->batch * hw : hw;
   float panel[KC * MAX_NR] __attribute__ ((aligned (64)));
   ConvnetUnfoldWindows windows;
@@ -593,7 +595,7 @@ forward_split_items (gpointer data, int begin, int end)
   const ConvGeometry *geo = &pc->geo;
   const int nr = pc->kernels->nr;
   const gsize hw = (gsize) geo->h_out * geo->w_out;
-  const gsize out_sample = (gsize) geo->c_out * hw;
+  const gsize out_sample = job->out_sample;
   const int pixel_items = job->batch * job->n_panels;
   const int chunk = KC * MAX (1, CHUNK_FLOATS / (pixel_items * KC * nr));
 
@@ -632,13 +634,14 @@ forward_split_items (gpointer data, int begin, int end)
 void
 convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
                              const float *in, const float *residual,
-                             int batch)
+                             int batch, gsize out_sample)
 {
   const int nr = pc->kernels->nr;
   const int hw = pc->geo.h_out * pc->geo.w_out;
   const int threads = convnet_parallel_threads ();
   ForwardJob job = {
     .pc = pc, .out = out, .in = in, .residual = residual,
+    .out_sample = out_sample ? out_sample : (gsize) pc->m * hw,
     .n_panels = (hw + nr - 1) / nr,
     .batch = batch,
     .way = unfold_way (&pc->geo),

@@ -50,9 +50,12 @@ void               convnet_packed_conv_free (ConvnetPackedConv *conv);
 gsize              convnet_packed_conv_bytes (const ConvnetPackedConv *conv);
 
 /* OUT = epilogue (conv (IN)) for BATCH samples; RESIDUAL (may be NULL) has
- * OUT's shape and is added before the ReLU.  OUT must not overlap IN. */
+ * OUT's layout and is added before the ReLU.  Each sample's output starts
+ * OUT_SAMPLE floats after the one before (0: c_out x h_out x w_out, one
+ * after the other), which lets a convolution write its channels into a
+ * wider tensor, a concatenation's.  OUT must not overlap IN. */
 void convnet_packed_conv_forward (const ConvnetPackedConv *conv, float *out,
                                   const float *in, const float *residual,
-                                  int batch);
+                                  int batch, gsize out_sample);
 
 #endif

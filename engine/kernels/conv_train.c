@@ -97,7 +97,7 @@ convnet_train_conv_forward (ConvnetTrainConv **cache,
       if (!tc->packed)
         return FALSE;
     }
-  convnet_packed_conv_forward (tc->packed, out, in, NULL, batch);
+  convnet_packed_conv_forward (tc->packed, out, in, NULL, batch, 0);
   return TRUE;
 }
 

@@ -389,7 +389,7 @@ weight_major_items (gpointer data, int begin, int end)
 void
 convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
                                const float *in, const float *residual,
-                               int batch)
+                               int batch, gsize out_sample)
 {
   const ConvGeometry *geo = &wc->geo;
   const int nr = wc->kernels->nr, mr = wc->kernels->mr;
@@ -405,6 +405,8 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
       .ph = geo->ph, .pw = geo->pw,
       .tiles_w = tiles_w, .tiles_per_sample = tiles_h * tiles_w,
       .tiles = batch * tiles_h * tiles_w,
+      .out_sample = out_sample ? out_sample
+                               : (gsize) geo->c_out * geo->h_out * geo->w_out,
     },
     .m_splits = 1,
     .block_panels = MAX (1, PRODUCT_FLOATS / (wc->positions * nr * mr)),

@@ -68,10 +68,12 @@ void convnet_winograd_conv_set_order (ConvnetWinogradConv *conv,
                                       int group_panels);
 
 /* OUT = epilogue (conv (IN)) for BATCH samples, NCHW; RESIDUAL (may be
- * NULL) has OUT's shape and is added before the ReLU.  OUT must not
- * overlap IN. */
+ * NULL) has OUT's layout and is added before the ReLU.  Each sample's
+ * output starts OUT_SAMPLE floats after the one before (0: c_out x h_out
+ * x w_out), as in convnet_packed_conv_forward.  OUT must not overlap IN. */
 void convnet_winograd_conv_forward (const ConvnetWinogradConv *conv,
                                     float *out, const float *in,
-                                    const float *residual, int batch);
+                                    const float *residual, int batch,
+                                    gsize out_sample);
 
 #endif

@@ -17,6 +17,8 @@ typedef struct
   int c_out, h_out, w_out;
   int ph, pw;
   int tiles_w, tiles_per_sample, tiles;
+  gsize out_sample;            /* floats from one sample's output to the
+                                  next */
 } WinogradShape;
 
 typedef struct

@@ -18,7 +18,8 @@ concat_forward (float *out, const float *const *ins, const int *channels,
       for (int i = 0; i < n; i++)
         {
           const gsize len = (gsize) channels[i] * hw;
-          memcpy (y, ins[i] + b * len, sizeof (float) * len);
+          if (ins[i])
+            memcpy (y, ins[i] + b * len, sizeof (float) * len);
           y += len;
         }
     }

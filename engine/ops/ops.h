@@ -160,6 +160,7 @@ void  lrn_forward (float *out, const float *in, int batch, int c, int hw,
 void  lrn_backward (float *dx, const float *dy, const float *x, int batch,
                     int c, int hw, int size, float alpha, float beta, float k);
 
+/* Any of INS[i] may be NULL: those channels of OUT are already written. */
 void  concat_forward (float *out, const float *const *ins, const int *channels,
                       int n, int batch, int hw);
 void  add_forward (float *out, const float *a, const float *b, gsize n);
