@@ -1,4 +1,5 @@
-/* test_winograd.c: Winograd convolution, F(2x2,3x3) and F(4x4,3x3), on
+/* test_winograd.c: Winograd convolution, F(2x2,3x3), F(4x4,3x3) and
+ * F(2x2,5x5), on
  * every instruction set this machine runs and on one and two threads,
  * against a direct convolution written out below in double precision (the
  * definition, independent of the transforms and the kernels), on the
@@ -17,20 +18,27 @@
 
 typedef struct
 {
-  int c_in, h, w, c_out, pad, batch;
+  int c_in, h, w, c_out, pad, batch, k;
 } ConvCase;
 
 static const ConvCase cases[] = {
-  { 3, 1, 1, 5, 1, 1 },        /* a 1x1 image: one tile, mostly padding */
-  { 2, 2, 2, 3, 1, 2 },        /* 2x2 */
-  { 3, 3, 3, 17, 0, 1 },       /* no padding: a 1x1 output */
-  { 17, 5, 7, 3, 1, 3 },       /* partial tiles at the right and bottom */
-  { 17, 5, 7, 9, 0, 1 },       /* partial tiles, no padding */
-  { 300, 6, 5, 17, 1, 1 },     /* c_in over one K block */
-  { 8, 13, 11, 20, 1, 3 },     /* tiles of three samples in one panel */
-  { 4, 9, 9, 6, 2, 1 },        /* padding 2 */
-  { 5, 6, 6, 130, 1, 1 },      /* output channels over one block */
-  { 64, 28, 28, 64, 1, 2 },    /* many tile panels */
+  { 3, 1, 1, 5, 1, 1, 3 },        /* a 1x1 image: one tile, mostly padding */
+  { 2, 2, 2, 3, 1, 2, 3 },        /* 2x2 */
+  { 3, 3, 3, 17, 0, 1, 3 },       /* no padding: a 1x1 output */
+  { 17, 5, 7, 3, 1, 3, 3 },       /* partial tiles at the right and bottom */
+  { 17, 5, 7, 9, 0, 1, 3 },       /* partial tiles, no padding */
+  { 300, 6, 5, 17, 1, 1, 3 },     /* c_in over one K block */
+  { 8, 13, 11, 20, 1, 3, 3 },     /* tiles of three samples in one panel */
+  { 4, 9, 9, 6, 2, 1, 3 },        /* padding 2 */
+  { 5, 6, 6, 130, 1, 1, 3 },      /* output channels over one block */
+  { 64, 28, 28, 64, 1, 2, 3 },    /* many tile panels */
+  /* 5x5 */
+  { 3, 1, 1, 4, 2, 1, 5 },        /* a 1x1 image under a 5x5 kernel */
+  { 5, 5, 5, 3, 0, 2, 5 },        /* no padding: a 1x1 output */
+  { 9, 7, 9, 11, 2, 3, 5 },       /* odd sizes, partial tiles, batch 3 */
+  { 4, 6, 6, 5, 3, 1, 5 },        /* padding 3, larger than half the kernel */
+  { 300, 8, 7, 17, 2, 1, 5 },     /* c_in over one K block */
+  { 64, 27, 27, 40, 2, 2, 5 },    /* alexnet's second layer, narrower */
 };
 
 /* Both orders of the work (conv_winograd.h), whatever the size picks;
@@ -53,21 +61,22 @@ geometry (const ConvCase *c)
 {
   ConvGeometry geo = {
     .c_in = c->c_in, .h_in = c->h, .w_in = c->w, .c_out = c->c_out,
-    .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = c->pad, .pw = c->pad,
+    .kh = c->k, .kw = c->k, .sh = 1, .sw = 1, .ph = c->pad, .pw = c->pad,
     .dh = 1, .dw = 1, .groups = 1,
   };
-  geo.h_out = c->h + 2 * c->pad - 2;
-  geo.w_out = c->w + 2 * c->pad - 2;
+  geo.h_out = c->h + 2 * c->pad - (c->k - 1);
+  geo.w_out = c->w + 2 * c->pad - (c->k - 1);
   return geo;
 }
 
 /* Runs every case with bias, folded scale and shift, residual and ReLU
  * switched on in turn, then with all of them into a wider tensor
- * (kernel_reference.h), through both tile sizes on KERNELS, one and two
- * threads, and compares with the direct convolution: within 1e-5 of the
- * largest absolute value for F(2,3), 1e-4 for F(4,3), whose transforms
- * multiply by up to 8 and lose more of the float's precision.  The wider
- * tensor's other channels must keep their bytes. */
+ * (kernel_reference.h), through every tile size of its kernel on KERNELS,
+ * one and two threads, and compares with the direct convolution: within
+ * 1e-5 of the largest absolute value for F(2,3), 1e-4 for F(4,3) and
+ * F(2,5), whose transforms multiply by up to 8 and lose more of the
+ * float's precision.  The wider tensor's other channels must keep their
+ * bytes. */
 static void
 check_kernels (const ConvnetKernels *kernels)
 {
@@ -79,7 +88,7 @@ check_kernels (const ConvnetKernels *kernels)
         const gsize hw = (gsize) geo.h_out * geo.w_out;
         const gsize n_in = (gsize) c->batch * c->c_in * c->h * c->w;
         const gsize n_out = (gsize) c->batch * geo.c_out * hw;
-        const gsize n_w = (gsize) c->c_out * c->c_in * 9;
+        const gsize n_w = (gsize) c->c_out * c->c_in * c->k * c->k;
         const gboolean wider = variant == 4;
         const int epilogue = wider ? 3 : variant;
         const gboolean with_bias = epilogue & 1, with_bn = epilogue >= 2;
@@ -116,7 +125,7 @@ check_kernels (const ConvnetKernels *kernels)
         for (gsize j = 0; j < n_out; j++)
           largest = MAX (largest, fabs (want[j]));
 
-        for (int tile = 2; tile <= 4; tile += 2)
+        for (int tile = 2; tile <= (c->k == 3 ? 4 : 2); tile += 2)
           for (int threads = 1; threads <= 2; threads++)
             /* the forced orders move tiles and channels between work
              * items, not the epilogue: they run on the variant with all of
@@ -124,7 +133,7 @@ check_kernels (const ConvnetKernels *kernels)
             for (guint order = 0;
                  order < (epilogue == 3 ? G_N_ELEMENTS (orders) : 1); order++)
             {
-              const double tolerance = (tile == 2 ? 1e-5 : 1e-4)
+              const double tolerance = (tile == 2 && c->k == 3 ? 1e-5 : 1e-4)
                                        * MAX (largest, 1.0);
               ConvnetWinogradConv *wc;
               double worst = 0;
@@ -139,7 +148,8 @@ check_kernels (const ConvnetKernels *kernels)
               convnet_winograd_conv_set_order (wc, orders[order].order,
                                                orders[order].group_panels);
               g_assert_cmpuint (convnet_winograd_conv_bytes (wc), >=,
-                                (gsize) (tile + 2) * (tile + 2) * c->c_in
+                                (gsize) (tile + c->k - 1) * (tile + c->k - 1)
+                                * c->c_in
                                 * c->c_out * sizeof (float));
               memset (out, 0xff, n_stored * sizeof (float));   /* NaN everywhere */
               convnet_winograd_conv_forward (
@@ -159,14 +169,14 @@ check_kernels (const ConvnetKernels *kernels)
                * was written outside them */
               for (gsize j = 0; j < n_stored; j++)
                 if (!isnan (out[j]))
-                  g_error ("%s, F(%d,3), case %u variant %d: float %"
+                  g_error ("%s, F(%d,%d), case %u variant %d: float %"
                            G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
                            " written outside the output", kernels->isa, tile,
-                           i, variant, j, n_stored);
+                           c->k, i, variant, j, n_stored);
               if (worst > tolerance)
-                g_error ("%s, F(%d,3), %d threads, %s, case %u variant %d: "
+                g_error ("%s, F(%d,%d), %d threads, %s, case %u variant %d: "
                          "worst error %g (largest %g)", kernels->isa, tile,
-                         threads, orders[order].name, i, variant, worst,
+                         c->k, threads, orders[order].name, i, variant, worst,
                          largest);
               convnet_winograd_conv_free (wc);
             }
@@ -190,13 +200,14 @@ test_winograd_isa (gconstpointer isa)
   check_kernels (kernels);
 }
 
-/* Winograd takes 3x3 stride-1 undilated ungrouped convolutions only, and
- * tiles of 2 or 4; everything else is refused, not computed wrongly. */
+/* Winograd takes 3x3 and 5x5 stride-1 undilated ungrouped convolutions
+ * only, tiles of 2 or 4 for 3x3 and of 2 for 5x5; everything else is
+ * refused, not computed wrongly. */
 static void
 test_winograd_refuses (void)
 {
   const ConvnetKernels *kernels = convnet_kernels ();
-  const ConvCase c = { 4, 8, 8, 4, 1, 1 };
+  const ConvCase c = { 4, 8, 8, 4, 1, 1, 3 };
   const ConvGeometry ok = geometry (&c);
   float w[4 * 4 * 25] = { 0 };
   ConvGeometry geo;
@@ -217,7 +228,18 @@ test_winograd_refuses (void)
   g_assert_false (convnet_winograd_applies (&geo));
   g_assert_null (convnet_winograd_conv_new (kernels, &geo, w, NULL, NULL,
                                             NULL, FALSE, 2));
+  /* 5x5 takes F(2x2,5x5) only */
   geo = ok; geo.kh = geo.kw = 5; geo.ph = geo.pw = 2;
+  g_assert_true (convnet_winograd_applies (&geo));
+  g_assert_null (convnet_winograd_conv_new (kernels, &geo, w, NULL, NULL,
+                                            NULL, FALSE, 4));
+  wc = convnet_winograd_conv_new (kernels, &geo, w, NULL, NULL, NULL, FALSE,
+                                  2);
+  g_assert_nonnull (wc);
+  convnet_winograd_conv_free (wc);
+  geo = ok; geo.kh = geo.kw = 7; geo.ph = geo.pw = 3;
+  g_assert_false (convnet_winograd_applies (&geo));
+  geo = ok; geo.kh = 5; geo.ph = 2;
   g_assert_false (convnet_winograd_applies (&geo));
   geo = ok; geo.kw = 1; geo.pw = 0;
   g_assert_false (convnet_winograd_applies (&geo));

@@ -1,5 +1,5 @@
 /* conv_winograd.c: Y = A^T [ (G g G^T) . (B^T d B) ] A over the image's
- * m x m output tiles.  For each of the (m+2)^2 transform positions p the
+ * m x m output tiles.  For each of the T^2 transform positions p the
  * elementwise products summed over input channels are one matrix product,
  *   M[p][oc][tile] = sum_ic U[p][oc][ic] V[p][ic][tile],
  * run on the micro-kernel with U packed once as its A panels and V
@@ -20,7 +20,7 @@
 
 /* depth of a K block, as in conv_gemm.c */
 #define KC 256
-/* bound of one output-channel block's products, (m+2)^2 x rows x NR floats:
+/* bound of one output-channel block's products, T^2 x rows x NR floats:
  * 256 KB, a quarter of L2 */
 #define PRODUCT_FLOATS 65536
 /* bound of the share of U a weight-major work item keeps in L2 while the
@@ -40,7 +40,7 @@ struct ConvnetWinogradConv
   const WinogradTransforms *transforms;
   ConvGeometry              geo;
   int                       m;          /* output tile side */
-  int                       positions;  /* (m+2)^2 */
+  int                       positions;  /* T^2, T = m + r - 1 */
   int                       m_panels;
   float                    *u;          /* positions x m_panels x c_in x mr */
   float                    *bias;       /* c_out, or NULL */
@@ -50,7 +50,10 @@ struct ConvnetWinogradConv
   int                       group_panels; /* 0: by GROUP_FLOATS */
 };
 
-/* The filter transform G g G^T's matrices G, for F(2,3) and F(4,3). */
+/* The filter transform G g G^T's matrices G, for F(2,3), F(4,3) and
+ * F(2,5): row p of F(m,r)'s is (1, p, .., p^(r-1)) / prod over the other
+ * finite points q of (p - q), for the points 0, +-1, +-2, and the last
+ * (infinity) is (0, .., 0, 1). */
 static const double g_f23[4][3] = {
   { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 },
 };
@@ -62,16 +65,25 @@ static const double g_f43[6][3] = {
   { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
   { 0, 0, 1 },
 };
+static const double g_f25[6][5] = {
+  { 1.0 / 4, 0, 0, 0, 0 },
+  { -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+  { -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+  { 1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3 },
+  { 1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3 },
+  { 0, 0, 0, 0, 1 },
+};
 
 gboolean
 convnet_winograd_applies (const ConvGeometry *geo)
 {
-  return geo->kh == 3 && geo->kw == 3 && geo->sh == 1 && geo->sw == 1
+  return (geo->kh == 3 || geo->kh == 5) && geo->kw == geo->kh
+         && geo->sh == 1 && geo->sw == 1
          && geo->dh == 1 && geo->dw == 1 && geo->groups == 1
          && geo->ph >= 0 && geo->pw >= 0 && geo->c_in > 0 && geo->c_out > 0
          && geo->h_out > 0 && geo->w_out > 0
-         && geo->h_out == geo->h_in + 2 * geo->ph - 2
-         && geo->w_out == geo->w_in + 2 * geo->pw - 2;
+         && geo->h_out == geo->h_in + 2 * geo->ph - (geo->kh - 1)
+         && geo->w_out == geo->w_in + 2 * geo->pw - (geo->kw - 1);
 }
 
 static const WinogradTransforms *
@@ -102,9 +114,9 @@ winograd_conv_shell (const ConvnetKernels *kernels, const ConvGeometry *geo,
   int t;
 
   if (!transforms || !convnet_winograd_applies (geo)
-      || (output_tile != 2 && output_tile != 4))
+      || !(output_tile == 2 || (output_tile == 4 && geo->kh == 3)))
     return NULL;
-  t = output_tile + 2;
+  t = output_tile + geo->kh - 1;
   wc = g_new0 (ConvnetWinogradConv, 1);
   wc->kernels = kernels;
   wc->transforms = transforms;
@@ -121,9 +133,10 @@ convnet_winograd_conv_packed_bytes (const ConvnetKernels *kernels,
                                     const ConvGeometry *geo, int output_tile)
 {
   const int mr = kernels->mr;
+  const int t = output_tile + geo->kh - 1;
 
-  return (gsize) (output_tile + 2) * (output_tile + 2)
-         * ((geo->c_out + mr - 1) / mr) * geo->c_in * mr * sizeof (float);
+  return (gsize) t * t * ((geo->c_out + mr - 1) / mr) * geo->c_in * mr
+         * sizeof (float);
 }
 
 ConvnetWinogradConv *
@@ -162,7 +175,9 @@ convnet_winograd_conv_new (const ConvnetKernels *kernels,
   ConvnetWinogradConv *wc = winograd_conv_shell (kernels, geo, relu,
                                                  output_tile);
   const int mr = kernels->mr;
-  const int t = output_tile + 2;
+  const int r = geo->kh, t = output_tile + r - 1;
+  const double *g_matrix = r == 5 ? &g_f25[0][0]
+                           : t == 4 ? &g_f23[0][0] : &g_f43[0][0];
 
   if (!wc)
     return NULL;
@@ -176,23 +191,23 @@ convnet_winograd_conv_new (const ConvnetKernels *kernels,
   for (int oc = 0; oc < geo->c_out; oc++)
     for (int ic = 0; ic < geo->c_in; ic++)
       {
-        const float *g = weight + ((gsize) oc * geo->c_in + ic) * 9;
+        const float *g = weight + ((gsize) oc * geo->c_in + ic) * r * r;
         const double s = scale ? scale[oc] : 1.0;
-        double gg[6][3];   /* G g */
+        double gg[6][5];   /* G g */
 
         for (int i = 0; i < t; i++)
-          for (int j = 0; j < 3; j++)
+          for (int j = 0; j < r; j++)
             {
               gg[i][j] = 0;
-              for (int k = 0; k < 3; k++)
-                gg[i][j] += (t == 4 ? g_f23[i][k] : g_f43[i][k]) * g[k * 3 + j];
+              for (int k = 0; k < r; k++)
+                gg[i][j] += g_matrix[i * r + k] * g[k * r + j];
             }
         for (int i = 0; i < t; i++)
           for (int j = 0; j < t; j++)
             {
               double u = 0;
-              for (int k = 0; k < 3; k++)
-                u += gg[i][k] * (t == 4 ? g_f23[j][k] : g_f43[j][k]);
+              for (int k = 0; k < r; k++)
+                u += gg[i][k] * g_matrix[j * r + k];
               wc->u[(((gsize) (i * t + j) * wc->m_panels + oc / mr) * geo->c_in
                      + ic) * mr + oc % mr] = (float) (u * s);
             }
@@ -399,7 +414,7 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
   ForwardJob job = {
     .wc = wc, .out = out, .in = in, .residual = residual,
     .shape = {
-      .m = wc->m,
+      .m = wc->m, .r = geo->kh,
       .c_in = geo->c_in, .h_in = geo->h_in, .w_in = geo->w_in,
       .c_out = geo->c_out, .h_out = geo->h_out, .w_out = geo->w_out,
       .ph = geo->ph, .pw = geo->pw,

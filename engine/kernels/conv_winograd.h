@@ -1,10 +1,11 @@
-/* conv_winograd.h: 3x3 stride-1 convolution by Winograd's minimal
- * filtering, F(2x2,3x3) or F(4x4,3x3), on the engine's micro-kernels.
- * Each (m+2)x(m+2) input tile and each filter are transformed so that the
- * m x m outputs of a tile need (m+2)^2 products per channel pair instead
- * of 9 m^2: 2.25x fewer for F(2,3), 4x for F(4,3), paid for with
- * transforms (linear in the channels) and a float error near 1e-5 of the
- * activations for F(4,3).  The filters are transformed once (in double,
+/* conv_winograd.h: 3x3 and 5x5 stride-1 convolution by Winograd's
+ * minimal filtering, F(2x2,3x3), F(4x4,3x3) or F(2x2,5x5) (alexnet's
+ * second layer), on the engine's micro-kernels.  Each T x T input tile (T
+ * = m + r - 1 for an r x r kernel) and each filter are transformed so
+ * that the m x m outputs of a tile need T^2 products per channel pair
+ * instead of r^2 m^2: 2.25x fewer for F(2,3), 4x for F(4,3), 2.8x for
+ * F(2,5), paid for with transforms (linear in the channels) and a float
+ * error near 1e-5 of the activations for F(4,3) and F(2,5).  The filters are transformed once (in double,
  * with a BatchNorm that follows folded in); bias, residual addition and
  * ReLU happen as the outputs are stored. */
 #ifndef CONVNET_CONV_WINOGRAD_H
@@ -15,14 +16,15 @@
 
 typedef struct ConvnetWinogradConv ConvnetWinogradConv;
 
-/* Whether GEO is a convolution Winograd computes here: 3x3, stride 1,
- * dilation 1, groups 1, padding >= 0 and an output of the matching size. */
+/* Whether GEO is a convolution Winograd computes here: 3x3 or 5x5, stride
+ * 1, dilation 1, groups 1, padding >= 0 and an output of the matching
+ * size. */
 gboolean convnet_winograd_applies (const ConvGeometry *geo);
 
-/* Transforms WEIGHT (c_out x c_in x 3 x 3) for KERNELS and OUTPUT_TILE
- * (2: F(2x2,3x3), 4: F(4x4,3x3)).  SCALE, SHIFT and BIAS as for
- * convnet_packed_conv_new().  NULL when GEO does not apply, OUTPUT_TILE is
- * neither 2 nor 4, or KERNELS has no transforms. */
+/* Transforms WEIGHT (c_out x c_in x r x r) for KERNELS and OUTPUT_TILE
+ * (3x3: 2 for F(2x2,3x3) or 4 for F(4x4,3x3); 5x5: 2).  SCALE, SHIFT and
+ * BIAS as for convnet_packed_conv_new().  NULL when GEO does not apply,
+ * OUTPUT_TILE is none of those, or KERNELS has no transforms. */
 ConvnetWinogradConv *convnet_winograd_conv_new (const ConvnetKernels *kernels,
                                                 const ConvGeometry *geo,
                                                 const float *weight,

@@ -13,6 +13,7 @@
 typedef struct
 {
   int m;                       /* outputs per tile side: 2 or 4 */
+  int r;                       /* the kernel's side: 3 or 5 */
   int c_in, h_in, w_in;
   int c_out, h_out, w_out;
   int ph, pw;
@@ -24,7 +25,7 @@ typedef struct
 typedef struct
 {
   int lanes;
-  /* Writes V[p][c][lanes] (p < (m+2)^2, c in [C0, C1) of C_IN) for the
+  /* Writes V[p][c][lanes] (p < (m+r-1)^2, c in [C0, C1) of C_IN) for the
    * tiles FIRST .. FIRST+lanes-1 of IN; tiles past the last give 0. */
   void (*input) (const WinogradShape *shape, float *v, const float *in,
                  int first, int c0, int c1);
