@@ -33,11 +33,36 @@ void reference_conv (double *out, const float *in, const float *w,
 #define REFERENCE_WIDER_EXTRA 3
 #define REFERENCE_WIDER_OFFSET 2
 
-/* Where element J of a BATCH x C_OUT x HW tensor lies in the wider one,
- * counted from the wider tensor's start. */
-gsize reference_wider_index (gsize j, int c_out, gsize hw);
+/* What one case and variant of the fast-kernel suites runs on: inputs
+ * from fixed seeds, the variant's epilogue (REFERENCE_VARIANTS of them:
+ * none; bias and ReLU; folded BatchNorm and ReLU; all of those and a
+ * residual; all of them into a wider tensor), the direct convolution's
+ * output WANT, and OUT and RESIDUAL laid out as the kernel stores and
+ * reads them: a kernel writes from OUT + FIRST, each sample OUT_SAMPLE
+ * floats after the one before (0: packed one after the other). */
+#define REFERENCE_VARIANTS 5
 
-/* Floats from one sample to the next in the wider tensor. */
-gsize reference_wider_sample (int c_out, gsize hw);
+typedef struct
+{
+  gboolean  with_bias, with_bn, with_residual, relu, wider;
+  gsize     n_in, n_w, n_out, n_stored, first, out_sample;
+  float    *in, *w, *bias;
+  double   *scale, *shift;
+  float    *residual;   /* the kernel's layout, or NULL */
+  float    *out;        /* n_stored */
+  double   *want;       /* n_out */
+  double    largest;    /* of |want| */
+  int       c_out;
+  gsize     hw;
+} ReferenceRun;
+
+void   reference_run_init  (ReferenceRun *run, const ConvGeometry *geo,
+                            int batch, int variant, guint32 seed);
+void   reference_run_clear (ReferenceRun *run);
+/* Fills OUT with NaN, for a kernel to write. */
+void   reference_run_reset (ReferenceRun *run);
+/* The largest |out - want| over the outputs (infinite where one is NaN);
+ * aborts naming WHAT if the kernel wrote any float outside them. */
+double reference_run_worst (ReferenceRun *run, const char *what);
 
 #endif

@@ -48,82 +48,34 @@ static void
 check_kernels (const ConvnetKernels *kernels)
 {
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    for (int variant = 0; variant < 5; variant++)
+    for (int variant = 0; variant < REFERENCE_VARIANTS; variant++)
       {
-        const ReferenceConvCase *c = &cases[i];
-        const ConvGeometry geo = reference_conv_geometry (c);
-        const gsize hw = (gsize) geo.h_out * geo.w_out;
-        const gsize n_in = (gsize) c->batch * c->c_in * c->h * c->w;
-        const gsize n_out = (gsize) c->batch * geo.c_out * hw;
-        const gsize n_w = (gsize) c->c_out * c->c_in * c->k * c->k;
-        const gboolean wider = variant == 4;
-        const int epilogue = wider ? 3 : variant;
-        const gboolean with_bias = epilogue & 1, with_bn = epilogue >= 2;
-        const gboolean with_residual = epilogue == 3, relu = epilogue != 0;
-        const gsize n_stored = wider
-                               ? c->batch * reference_wider_sample (c->c_out, hw)
-                               : n_out;
-        float *in = g_new (float, n_in), *w = g_new (float, n_w);
-        float *bias = g_new (float, c->c_out);
-        float *residual = g_new (float, n_out);
-        float *stored_residual = g_new (float, n_stored);
-        float *out = g_new (float, n_stored);
-        double *want = g_new (double, n_out);
-        double *scale = g_new (double, c->c_out), *shift = g_new (double, c->c_out);
+        const ConvGeometry geo = reference_conv_geometry (&cases[i]);
+        char *what = g_strdup_printf ("%s, case %u variant %d", kernels->isa,
+                                      i, variant);
+        ReferenceRun run;
         ConvnetPackedConv *pc;
-        double largest = 0, worst = 0;
+        double worst;
 
-        reference_fill (in, n_in, 1 + i);
-        reference_fill (w, n_w, 100 + i);
-        reference_fill (bias, c->c_out, 200 + i);
-        reference_fill (residual, n_out, 300 + i);
-        reference_fill (stored_residual, n_stored, 400 + i);
-        for (gsize j = 0; j < n_out; j++)
-          stored_residual[wider ? reference_wider_index (j, c->c_out, hw) : j]
-            = residual[j];
-        for (int o = 0; o < c->c_out; o++)
-          {
-            scale[o] = 0.5 + 0.1 * o;
-            shift[o] = 0.25 - 0.05 * o;
-          }
-        reference_conv (want, in, w, with_bias ? bias : NULL,
-                     with_bn ? scale : NULL, with_bn ? shift : NULL,
-                     with_residual ? residual : NULL, relu, c->batch, &geo);
-        pc = convnet_packed_conv_new (kernels, &geo, w,
-                                      with_bias ? bias : NULL,
-                                      with_bn ? scale : NULL,
-                                      with_bn ? shift : NULL, relu);
+        reference_run_init (&run, &geo, cases[i].batch, variant, i);
+        pc = convnet_packed_conv_new (kernels, &geo, run.w,
+                                      run.with_bias ? run.bias : NULL,
+                                      run.with_bn ? run.scale : NULL,
+                                      run.with_bn ? run.shift : NULL,
+                                      run.relu);
         g_assert_nonnull (pc);
-        memset (out, 0xff, n_stored * sizeof (float));   /* NaN everywhere */
+        reference_run_reset (&run);
         convnet_packed_conv_forward (
-          pc, out + (wider ? REFERENCE_WIDER_OFFSET * hw : 0), in,
-          with_residual
-            ? stored_residual + (wider ? REFERENCE_WIDER_OFFSET * hw : 0)
-            : NULL,
-          c->batch, wider ? reference_wider_sample (c->c_out, hw) : 0);
-        for (gsize j = 0; j < n_out; j++)
-          {
-            const gsize at = wider ? reference_wider_index (j, c->c_out, hw)
-                                   : j;
-            largest = MAX (largest, fabs (want[j]));
-            worst = MAX (worst, isnan (out[at]) ? INFINITY
-                                                : fabs (out[at] - want[j]));
-            out[at] = NAN;
-          }
-        /* the outputs are NaN again: any other float that is not was
-         * written outside them */
-        for (gsize j = 0; j < n_stored; j++)
-          if (!isnan (out[j]))
-            g_error ("%s, case %u variant %d: float %" G_GSIZE_FORMAT
-                     " of %" G_GSIZE_FORMAT " written outside the output",
-                     kernels->isa, i, variant, j, n_stored);
-        if (worst > 1e-5 * MAX (largest, 1.0))
-          g_error ("%s, case %u variant %d: worst error %g (largest %g)",
-                   kernels->isa, i, variant, worst, largest);
+          pc, run.out + run.first, run.in,
+          run.residual ? run.residual + run.first : NULL, cases[i].batch,
+          run.out_sample);
+        worst = reference_run_worst (&run, what);
+        if (worst > 1e-5 * MAX (run.largest, 1.0))
+          g_error ("%s: worst error %g (largest %g)", what, worst,
+                   run.largest);
         convnet_packed_conv_free (pc);
-        g_free (in); g_free (w); g_free (bias); g_free (residual);
-        g_free (stored_residual); g_free (out); g_free (want);
-        g_free (scale); g_free (shift);
+        reference_run_clear (&run);
+        g_free (what);
       }
 }
 

@@ -81,50 +81,13 @@ static void
 check_kernels (const ConvnetKernels *kernels)
 {
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    for (int variant = 0; variant < 5; variant++)
+    for (int variant = 0; variant < REFERENCE_VARIANTS; variant++)
       {
         const ConvCase *c = &cases[i];
         const ConvGeometry geo = geometry (c);
-        const gsize hw = (gsize) geo.h_out * geo.w_out;
-        const gsize n_in = (gsize) c->batch * c->c_in * c->h * c->w;
-        const gsize n_out = (gsize) c->batch * geo.c_out * hw;
-        const gsize n_w = (gsize) c->c_out * c->c_in * c->k * c->k;
-        const gboolean wider = variant == 4;
-        const int epilogue = wider ? 3 : variant;
-        const gboolean with_bias = epilogue & 1, with_bn = epilogue >= 2;
-        const gboolean with_residual = epilogue == 3, relu = epilogue != 0;
-        const gsize n_stored = wider
-                               ? c->batch * reference_wider_sample (c->c_out, hw)
-                               : n_out;
-        const gsize first = wider ? REFERENCE_WIDER_OFFSET * hw : 0;
-        float *in = g_new (float, n_in), *w = g_new (float, n_w);
-        float *bias = g_new (float, c->c_out);
-        float *residual = g_new (float, n_out);
-        float *stored_residual = g_new (float, n_stored);
-        float *out = g_new (float, n_stored);
-        double *want = g_new (double, n_out);
-        double *scale = g_new (double, c->c_out), *shift = g_new (double, c->c_out);
-        double largest = 0;
+        ReferenceRun run;
 
-        reference_fill (in, n_in, 1 + i);
-        reference_fill (w, n_w, 100 + i);
-        reference_fill (bias, c->c_out, 200 + i);
-        reference_fill (residual, n_out, 300 + i);
-        reference_fill (stored_residual, n_stored, 400 + i);
-        for (gsize j = 0; j < n_out; j++)
-          stored_residual[wider ? reference_wider_index (j, c->c_out, hw) : j]
-            = residual[j];
-        for (int o = 0; o < c->c_out; o++)
-          {
-            scale[o] = 0.5 + 0.1 * o;
-            shift[o] = 0.25 - 0.05 * o;
-          }
-        reference_conv (want, in, w, with_bias ? bias : NULL,
-                     with_bn ? scale : NULL, with_bn ? shift : NULL,
-                     with_residual ? residual : NULL, relu, c->batch, &geo);
-        for (gsize j = 0; j < n_out; j++)
-          largest = MAX (largest, fabs (want[j]));
-
+        reference_run_init (&run, &geo, c->batch, variant, i);
         for (int tile = 2; tile <= (c->k == 3 ? 4 : 2); tile += 2)
           for (int threads = 1; threads <= 2; threads++)
             /* the forced orders move tiles and channels between work
@@ -134,55 +97,39 @@ check_kernels (const ConvnetKernels *kernels)
                  order < (variant == 3 ? G_N_ELEMENTS (orders) : 1); order++)
             {
               const double tolerance = (tile == 2 && c->k == 3 ? 1e-5 : 1e-4)
-                                       * MAX (largest, 1.0);
+                                       * MAX (run.largest, 1.0);
+              char *what = g_strdup_printf (
+                "%s, F(%d,%d), %d threads, %s, case %u variant %d",
+                kernels->isa, tile, c->k, threads, orders[order].name, i,
+                variant);
               ConvnetWinogradConv *wc;
-              double worst = 0;
+              double worst;
 
               convnet_parallel_set_threads (threads);
-              wc = convnet_winograd_conv_new (kernels, &geo, w,
-                                              with_bias ? bias : NULL,
-                                              with_bn ? scale : NULL,
-                                              with_bn ? shift : NULL, relu,
-                                              tile);
+              wc = convnet_winograd_conv_new (kernels, &geo, run.w,
+                                              run.with_bias ? run.bias : NULL,
+                                              run.with_bn ? run.scale : NULL,
+                                              run.with_bn ? run.shift : NULL,
+                                              run.relu, tile);
               g_assert_nonnull (wc);
               convnet_winograd_conv_set_order (wc, orders[order].order,
                                                orders[order].group_panels);
               g_assert_cmpuint (convnet_winograd_conv_bytes (wc), >=,
                                 (gsize) (tile + c->k - 1) * (tile + c->k - 1)
-                                * c->c_in
-                                * c->c_out * sizeof (float));
-              memset (out, 0xff, n_stored * sizeof (float));   /* NaN everywhere */
+                                * c->c_in * c->c_out * sizeof (float));
+              reference_run_reset (&run);
               convnet_winograd_conv_forward (
-                wc, out + first, in,
-                with_residual ? stored_residual + first : NULL, c->batch,
-                wider ? reference_wider_sample (c->c_out, hw) : 0);
-              for (gsize j = 0; j < n_out; j++)
-                {
-                  const gsize at = wider ? reference_wider_index (j, c->c_out,
-                                                                  hw)
-                                         : j;
-                  worst = MAX (worst, isnan (out[at])
-                                      ? INFINITY : fabs (out[at] - want[j]));
-                  out[at] = NAN;
-                }
-              /* the outputs are NaN again: any other float that is not
-               * was written outside them */
-              for (gsize j = 0; j < n_stored; j++)
-                if (!isnan (out[j]))
-                  g_error ("%s, F(%d,%d), case %u variant %d: float %"
-                           G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                           " written outside the output", kernels->isa, tile,
-                           c->k, i, variant, j, n_stored);
+                wc, run.out + run.first, run.in,
+                run.residual ? run.residual + run.first : NULL, c->batch,
+                run.out_sample);
+              worst = reference_run_worst (&run, what);
               if (worst > tolerance)
-                g_error ("%s, F(%d,%d), %d threads, %s, case %u variant %d: "
-                         "worst error %g (largest %g)", kernels->isa, tile,
-                         c->k, threads, orders[order].name, i, variant, worst,
-                         largest);
+                g_error ("%s: worst error %g (largest %g)", what, worst,
+                         run.largest);
               convnet_winograd_conv_free (wc);
+              g_free (what);
             }
-        g_free (in); g_free (w); g_free (bias); g_free (residual);
-        g_free (stored_residual); g_free (out); g_free (want);
-        g_free (scale); g_free (shift);
+        reference_run_clear (&run);
       }
 }
 
