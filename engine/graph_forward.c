@@ -94,8 +94,8 @@ writes_into_concat (ConvnetGraph *g, int w, int c, int batch,
       || node->last_use != c || node->concat_into >= 0)
     return FALSE;
   return batch == 1
-         || (node->op == CONVNET_OP_CONV2D && node->fast != NULL
-             && node->residual < 0 && convnet_graph_fast_conv_ready (node));
+         || (node->op == CONVNET_OP_CONV2D && node->residual < 0
+             && convnet_graph_fast_conv_ready (node));
 }
 
 /* Lets every input of each Concat that can write its channels into the
