@@ -36,23 +36,32 @@ static const ReferenceConvCase cases[] = {
   { 2, 5, 70, 3, 3, 2, 1, 1, 1 },      /* stride 2, rows wider than a panel */
   { 4, 11, 13, 5, 3, 3, 1, 1, 1 },     /* stride 3: a float at a time */
   { 2, 16, 27, 3, 5, 5, 2, 1, 1 },     /* stride 5: run by run */
+  { 20, 5, 6, 50, 3, 1, 1, 1, 2 },     /* 30 pixels, not whole groups of 7;
+                                          50 channels, a part weight panel
+                                          and two of three in the last
+                                          rows tile */
+  { 300, 7, 7, 96, 1, 1, 0, 1, 1 },    /* a 7x7 pointwise layer, K over one
+                                          block: pixel rows when AUTO */
 };
 
-/* Runs every case through KERNELS with bias, folded scale and shift,
+/* Runs every case through KERNELS with the pixels in ORDER (the rows
+ * only where the table has gemm_rows), with bias, folded scale and shift,
  * residual and ReLU switched on in turn, then with all of them into a
  * wider tensor (kernel_reference.h), and compares with the direct
  * convolution: within 1e-5 of the largest absolute value, since only
  * the order of the float additions differs.  The wider tensor's other
  * channels must keep their bytes. */
 static void
-check_kernels (const ConvnetKernels *kernels)
+check_kernels (const ConvnetKernels *kernels, ConvnetPixelOrder order)
 {
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     for (int variant = 0; variant < REFERENCE_VARIANTS; variant++)
       {
         const ConvGeometry geo = reference_conv_geometry (&cases[i]);
-        char *what = g_strdup_printf ("%s, case %u variant %d", kernels->isa,
-                                      i, variant);
+        char *what = g_strdup_printf ("%s, pixels in %s, case %u variant %d",
+                                      kernels->isa,
+                                      order == CONVNET_PIXELS_IN_ROWS
+                                      ? "rows" : "lanes", i, variant);
         ReferenceRun run;
         ConvnetPackedConv *pc;
         double worst;
@@ -64,6 +73,10 @@ check_kernels (const ConvnetKernels *kernels)
                                       run.with_bn ? run.shift : NULL,
                                       run.relu);
         g_assert_nonnull (pc);
+        convnet_packed_conv_set_pixels (pc, order);
+        g_assert_true (convnet_packed_conv_pixel_rows (pc, cases[i].batch)
+                       == (order == CONVNET_PIXELS_IN_ROWS
+                           && kernels->gemm_rows != NULL));
         reference_run_reset (&run);
         convnet_packed_conv_forward (
           pc, run.out + run.first, run.in,
@@ -90,10 +103,55 @@ test_conv_isa (gconstpointer isa)
       return;
     }
   g_assert_cmpstr (kernels->isa, ==, isa);
-  convnet_parallel_set_threads (1);
-  check_kernels (kernels);
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      convnet_parallel_set_threads (threads);
+      check_kernels (kernels, CONVNET_PIXELS_IN_LANES);
+      check_kernels (kernels, CONVNET_PIXELS_IN_ROWS);
+    }
+}
+
+/* Which order a forward picks by itself: the pixel rows on small maps
+ * with 96 output channels or more, where whole panels of 32 pixels waste
+ * lanes; never on a table without gemm_rows. */
+static void
+test_conv_pixel_order_picked (void)
+{
+  static const struct
+  {
+    ReferenceConvCase geometry;
+    int               batch;
+    gboolean          rows;
+  } picks[] = {
+    { { 512, 7, 7, 512, 3, 1, 1, 1, 1 }, 1, TRUE },   /* 49 pixels: 64 lanes */
+    { { 256, 14, 14, 256, 1, 1, 0, 1, 1 }, 1, TRUE }, /* 196: 224 lanes */
+    { { 512, 7, 7, 512, 3, 1, 1, 1, 1 }, 8, FALSE },  /* 392: panels to share */
+    { { 64, 56, 56, 64, 1, 1, 0, 1, 1 }, 1, FALSE },  /* 3136: whole panels */
+    { { 512, 7, 7, 64, 1, 1, 0, 1, 1 }, 1, FALSE },   /* too few channels */
+    { { 512, 8, 8, 512, 1, 1, 0, 1, 1 }, 1, FALSE },  /* 64: whole panels */
+  };
+  static const char *const isas[] = { "generic", "avx2", "avx512" };
+
   convnet_parallel_set_threads (2);
-  check_kernels (kernels);
+  for (guint t = 0; t < G_N_ELEMENTS (isas); t++)
+    {
+      const ConvnetKernels *kernels = convnet_kernels_for (isas[t]);
+
+      for (guint i = 0; kernels && i < G_N_ELEMENTS (picks); i++)
+        {
+          const ConvGeometry geo = reference_conv_geometry (&picks[i].geometry);
+          float *w = g_new0 (float, (gsize) geo.c_out * geo.c_in * geo.kh
+                                    * geo.kw);
+          ConvnetPackedConv *pc = convnet_packed_conv_new (kernels, &geo, w,
+                                                           NULL, NULL, NULL,
+                                                           FALSE);
+
+          g_assert_cmpint (convnet_packed_conv_pixel_rows (pc, picks[i].batch),
+                           ==, picks[i].rows && kernels->gemm_rows != NULL);
+          convnet_packed_conv_free (pc);
+          g_free (w);
+        }
+    }
 }
 
 /* A groups > 1 convolution is not packed (the graph keeps the reference
@@ -309,6 +367,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/kernels/conv/avx2", "avx2", test_conv_isa);
   g_test_add_data_func ("/kernels/conv/avx512", "avx512", test_conv_isa);
   g_test_add_func ("/kernels/conv/groups-refused", test_conv_groups_refused);
+  g_test_add_func ("/kernels/conv/pixel-order-picked",
+                   test_conv_pixel_order_picked);
   g_test_add_func ("/kernels/parallel-for", test_parallel_for_each_item_once);
   g_test_add_func ("/kernels/parallel-for/back-to-back",
                    test_parallel_for_back_to_back);

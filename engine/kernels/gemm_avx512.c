@@ -82,6 +82,139 @@ gemm_tile_avx512 (int k, const float *a, const float *b, float *c, gsize ldc,
     }
 }
 
+/* Pixels R[0..7] of 8 channels each into channels C[0..7] of 8 pixels
+ * each: the usual three rounds of shuffles. */
+static inline __attribute__ ((always_inline)) void
+transpose_8x8 (__m256 *c, const __m256 *r)
+{
+  __m256 t[8], s[8];
+
+  for (int i = 0; i < 4; i++)
+    {
+      t[2 * i] = _mm256_unpacklo_ps (r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm256_unpackhi_ps (r[2 * i], r[2 * i + 1]);
+    }
+  for (int i = 0; i < 2; i++)
+    {
+      s[4 * i] = _mm256_shuffle_ps (t[4 * i], t[4 * i + 2], 0x44);
+      s[4 * i + 1] = _mm256_shuffle_ps (t[4 * i], t[4 * i + 2], 0xee);
+      s[4 * i + 2] = _mm256_shuffle_ps (t[4 * i + 1], t[4 * i + 3], 0x44);
+      s[4 * i + 3] = _mm256_shuffle_ps (t[4 * i + 1], t[4 * i + 3], 0xee);
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      c[i] = _mm256_permute2f128_ps (s[i], s[4 + i], 0x20);
+      c[4 + i] = _mm256_permute2f128_ps (s[i], s[4 + i], 0x31);
+    }
+}
+
+/* gemm_rows for PANELS (a constant once inlined) weight panels: 7 x 3
+ * accumulators of 8 lanes.  In 256-bit vectors, since a weight panel's 8
+ * rows are 8 floats a K step; AMD's Zen 4 splits a 512-bit FMA into two
+ * 256-bit halves anyway, so on it these run at the same flops. */
+static inline __attribute__ ((always_inline)) void
+rows_tile (int panels, int k, const float *a, gsize lda, const float *b,
+           gsize panel_stride, float *c, gboolean accumulate, float *out,
+           gsize ldo, int rows_used, int channels_used,
+           const ConvnetEpilogue *epilogue)
+{
+  __m256 acc[CONVNET_ROWS_MR + 1][CONVNET_ROWS_PANELS];
+
+#pragma GCC unroll 8
+  for (int r = 0; r < CONVNET_ROWS_MR; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < panels; v++)
+      acc[r][v] = _mm256_setzero_ps ();
+
+  for (int p = 0; p < k; p++)
+    {
+      const float *ap = a + (gsize) p * lda;
+      __m256 bv[CONVNET_ROWS_PANELS];
+
+#pragma GCC unroll 4
+      for (int v = 0; v < panels; v++)
+        bv[v] = _mm256_load_ps (b + v * panel_stride + (gsize) p * 8);
+#pragma GCC unroll 8
+      for (int r = 0; r < CONVNET_ROWS_MR; r++)
+        {
+          const __m256 ar = _mm256_broadcast_ss (ap + r);
+#pragma GCC unroll 4
+          for (int v = 0; v < panels; v++)
+            acc[r][v] = _mm256_fmadd_ps (ar, bv[v], acc[r][v]);
+        }
+    }
+
+  if (accumulate)
+#pragma GCC unroll 8
+    for (int r = 0; r < CONVNET_ROWS_MR; r++)
+#pragma GCC unroll 4
+      for (int v = 0; v < panels; v++)
+        acc[r][v] = _mm256_add_ps (
+          acc[r][v], _mm256_loadu_ps (c + r * CONVNET_ROWS_NR + v * 8));
+  if (!out)
+    {
+#pragma GCC unroll 8
+      for (int r = 0; r < CONVNET_ROWS_MR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < panels; v++)
+          _mm256_storeu_ps (c + r * CONVNET_ROWS_NR + v * 8, acc[r][v]);
+      return;
+    }
+
+  {
+    const __mmask8 pixels = (__mmask8) ((1u << rows_used) - 1);
+
+#pragma GCC unroll 4
+    for (int v = 0; v < panels; v++)
+      {
+        __m256 rows[8], channel[8];
+
+#pragma GCC unroll 8
+        for (int r = 0; r < CONVNET_ROWS_MR; r++)
+          rows[r] = acc[r][v];
+        rows[7] = _mm256_setzero_ps ();
+        transpose_8x8 (channel, rows);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+          {
+            const int ch = 8 * v + j;
+            __m256 x = channel[j];
+
+            if (ch >= channels_used)
+              break;
+            if (epilogue && epilogue->bias)
+              x = _mm256_add_ps (x, _mm256_set1_ps (epilogue->bias[ch]));
+            if (epilogue && epilogue->residual)
+              x = _mm256_add_ps (
+                x, _mm256_maskz_loadu_ps (pixels, epilogue->residual
+                                                  + ch * ldo));
+            if (epilogue && epilogue->relu)
+              x = _mm256_max_ps (x, _mm256_setzero_ps ());
+            _mm256_mask_storeu_ps (out + ch * ldo, pixels, x);
+          }
+      }
+  }
+}
+
+G_STATIC_ASSERT (CONVNET_ROWS_PANELS == 3 && CONVNET_ROWS_MR == 7 && MR == 8);
+
+static void
+gemm_rows_avx512 (int k, const float *a, gsize lda, const float *b,
+                  gsize panel_stride, int panels, float *c,
+                  gboolean accumulate, float *out, gsize ldo, int rows_used,
+                  int channels_used, const ConvnetEpilogue *epilogue)
+{
+  if (panels >= 3)
+    rows_tile (3, k, a, lda, b, panel_stride, c, accumulate, out, ldo,
+               rows_used, channels_used, epilogue);
+  else if (panels == 2)
+    rows_tile (2, k, a, lda, b, panel_stride, c, accumulate, out, ldo,
+               rows_used, channels_used, epilogue);
+  else
+    rows_tile (1, k, a, lda, b, panel_stride, c, accumulate, out, ldo,
+               rows_used, channels_used, epilogue);
+}
+
 /* Lanes LANES (a run's, inside the image) of V from a run at FROM whose
  * pixels read every other float: two masked loads of the 32 floats the
  * 16 lanes span, the even ones picked out.  Only the floats the lanes
@@ -189,6 +322,7 @@ const ConvnetKernels convnet_kernels_avx512 = {
   .mr = MR,
   .nr = NR,
   .gemm_tile = gemm_tile_avx512,
+  .gemm_rows = gemm_rows_avx512,
   .fc_rows = convnet_fc_rows_avx512,
   .fc_rows_half = convnet_fc_rows_half_avx512,
   .to_half = convnet_to_half_avx512,

@@ -36,6 +36,29 @@ typedef void (*ConvnetMicroKernel) (int k, const float *a, const float *b,
                                     int nr_used, gboolean accumulate,
                                     const ConvnetEpilogue *epilogue);
 
+/* The same product with the roles turned round, for small images, whose
+ * pixels fill vector-wide panels badly (a 7x7 map's 49 pixels fill two
+ * panels of 32 to 77 %): pixels are the broadcast rows, seven at a time,
+ * and output channels the vector lanes.  The tile T[r][c], r <
+ * CONVNET_ROWS_MR pixels, c < 8 PANELS channels, is
+ *   (ACCUMULATE ? C[r][c] : 0) + sum_k A[k LDA + r] * B[c / 8][k][c % 8]
+ * where C is a workspace of row stride CONVNET_ROWS_NR, A seven columns
+ * of a packed input panel (LDA its NR) and B[v] = B + v PANEL_STRIDE the
+ * table's packed weight panels, MR = 8 rows each: the weights keep the
+ * one packing both products read.  Without OUT, T goes to C; with it (the
+ * last K block), OUT[c LDO + r] gets T[r][c] and the epilogue (its bias
+ * indexed from the tile's first channel, its residual laid out as OUT)
+ * for r < ROWS_USED and c < CHANNELS_USED.  NULL in a table without it. */
+#define CONVNET_ROWS_MR     7
+#define CONVNET_ROWS_PANELS 3
+#define CONVNET_ROWS_NR     (8 * CONVNET_ROWS_PANELS)
+typedef void (*ConvnetRowsKernel) (int k, const float *a, gsize lda,
+                                   const float *b, gsize panel_stride,
+                                   int panels, float *c, gboolean accumulate,
+                                   float *out, gsize ldo, int rows_used,
+                                   int channels_used,
+                                   const ConvnetEpilogue *epilogue);
+
 /* Rows [ROW_BEGIN, ROW_END) of a fully connected layer over BATCH samples
  * (1 to CONVNET_FC_MAX_BATCH):
  *   OUT[n][o] = (BIAS ? BIAS[o] : 0) + sum_i X[n][i] * W[o][i]
@@ -151,6 +174,7 @@ typedef struct
   const char        *isa;       /* "avx512", "avx2", "generic" */
   int                mr, nr;    /* the micro-kernel's tile */
   ConvnetMicroKernel gemm_tile;
+  ConvnetRowsKernel  gemm_rows;    /* needs MR 8; may be NULL */
   ConvnetFcRows       fc_rows;
   ConvnetFcRowsHalf   fc_rows_half;
   ConvnetToHalf       to_half;
