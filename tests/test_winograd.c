@@ -41,19 +41,28 @@ static const ConvCase cases[] = {
   { 24, 27, 27, 40, 2, 1, 5 },    /* alexnet's second layer's map, narrower */
 };
 
-/* Both orders of the work (conv_winograd.h), whatever the size picks;
- * groups of one tile panel make the last case's panels several groups.
- * The first is the order the size picks, run on every variant. */
+/* Both orders of the work (conv_winograd.h), whatever the size picks,
+ * each with the tiles in the micro-kernel's lanes and, where the kernels
+ * have gemm_rows, in its rows; groups of one tile panel make the last
+ * case's panels several groups.  The first is what the size picks, run
+ * on every variant. */
 static const struct
 {
   ConvnetWinogradOrder order;
   int                  group_panels;
+  ConvnetPixelOrder    tiles;
   const char          *name;
 } orders[] = {
-  { CONVNET_WINOGRAD_ORDER_AUTO, 0, "auto" },
-  { CONVNET_WINOGRAD_ORDER_TILES, 0, "tiles" },
-  { CONVNET_WINOGRAD_ORDER_WEIGHTS, 0, "weights" },
-  { CONVNET_WINOGRAD_ORDER_WEIGHTS, 1, "weights, groups of 1" },
+  { CONVNET_WINOGRAD_ORDER_AUTO, 0, CONVNET_PIXELS_AUTO, "auto" },
+  { CONVNET_WINOGRAD_ORDER_TILES, 0, CONVNET_PIXELS_IN_LANES, "tiles" },
+  { CONVNET_WINOGRAD_ORDER_WEIGHTS, 0, CONVNET_PIXELS_IN_LANES, "weights" },
+  { CONVNET_WINOGRAD_ORDER_WEIGHTS, 1, CONVNET_PIXELS_IN_LANES,
+    "weights, groups of 1" },
+  { CONVNET_WINOGRAD_ORDER_TILES, 0, CONVNET_PIXELS_IN_ROWS, "tiles, rows" },
+  { CONVNET_WINOGRAD_ORDER_WEIGHTS, 0, CONVNET_PIXELS_IN_ROWS,
+    "weights, rows" },
+  { CONVNET_WINOGRAD_ORDER_WEIGHTS, 1, CONVNET_PIXELS_IN_ROWS,
+    "weights, groups of 1, rows" },
 };
 
 static ConvGeometry
@@ -105,6 +114,12 @@ check_kernels (const ConvnetKernels *kernels)
               ConvnetWinogradConv *wc;
               double worst;
 
+              if (orders[order].tiles == CONVNET_PIXELS_IN_ROWS
+                  && !kernels->gemm_rows)
+                {
+                  g_free (what);
+                  continue;
+                }
               convnet_parallel_set_threads (threads);
               wc = convnet_winograd_conv_new (kernels, &geo, run.w,
                                               run.with_bias ? run.bias : NULL,
@@ -114,6 +129,10 @@ check_kernels (const ConvnetKernels *kernels)
               g_assert_nonnull (wc);
               convnet_winograd_conv_set_order (wc, orders[order].order,
                                                orders[order].group_panels);
+              convnet_winograd_conv_set_pixels (wc, orders[order].tiles);
+              g_assert_true (convnet_winograd_conv_tile_rows (wc, c->batch)
+                             == (orders[order].tiles == CONVNET_PIXELS_IN_ROWS)
+                             || orders[order].tiles == CONVNET_PIXELS_AUTO);
               g_assert_cmpuint (convnet_winograd_conv_bytes (wc), >=,
                                 (gsize) (tile + c->k - 1) * (tile + c->k - 1)
                                 * c->c_in * c->c_out * sizeof (float));

@@ -49,17 +49,6 @@ void               convnet_packed_conv_repack (ConvnetPackedConv *conv,
 void               convnet_packed_conv_free (ConvnetPackedConv *conv);
 gsize              convnet_packed_conv_bytes (const ConvnetPackedConv *conv);
 
-/* Which operand a forward's pixels are: the vector lanes of the
- * micro-kernel (the panels of NR pixels), or the broadcast rows of
- * gemm_rows, seven at a time; AUTO takes the rows on small images, where
- * they waste fewer lanes, when the kernels have them. */
-typedef enum
-{
-  CONVNET_PIXELS_AUTO,
-  CONVNET_PIXELS_IN_LANES,
-  CONVNET_PIXELS_IN_ROWS,
-} ConvnetPixelOrder;
-
 /* For tests and benchmarks: ORDER for CONV's forwards (IN_ROWS on any
  * image size, where the kernels have gemm_rows). */
 void convnet_packed_conv_set_pixels (ConvnetPackedConv *conv,

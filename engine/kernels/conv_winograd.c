@@ -48,6 +48,7 @@ struct ConvnetWinogradConv
   gboolean                  borrowed;   /* U is the caller's */
   ConvnetWinogradOrder      order;
   int                       group_panels; /* 0: by GROUP_FLOATS */
+  ConvnetPixelOrder         pixels;
 };
 
 /* The filter transform G g G^T's matrices G, for F(2,3), F(4,3) and
@@ -281,24 +282,75 @@ typedef struct
   const float               *residual;
   int                        m_splits;    /* channel ranges per tile panel */
   int                        block_panels; /* output-channel panels a block */
+  /* the panels the ranges and blocks are whole multiples of: with the
+   * tiles in rows gemm_rows's CONVNET_ROWS_PANELS, else 1 */
+  int                        panel_unit;
   /* weight-major order: a group of tile panels from FIRST_PANEL, their
    * transformed input, and the input channel ranges a panel's transform
    * is shared out in */
   int                        first_panel, group_panels;
   float                     *v_group;
   int                        c_splits;
+  /* tiles a panel holds: NR, or with TILE_ROWS 4 groups of
+   * CONVNET_ROWS_MR, so that no group spans two panels */
+  int                        panel_tiles;
+  gboolean                   tile_rows;
 } ForwardJob;
 
-/* PRODUCTS[p][row][tile] for the output-channel panels MB .. MB_END of a
- * tile panel whose transformed input is V. */
+/* multiply_block with the tiles as gemm_rows's broadcast rows, seven at
+ * a time, for the TILES (at most 4 CONVNET_ROWS_MR) of the panel: each
+ * block of three weight panels' U passes over the groups of seven, and
+ * gemm_rows stores each group's products into PRODUCTS' lanes. */
 static void
-multiply_block (const ConvnetWinogradConv *wc, const float *v,
-                float *products, int mb, int mb_end)
+multiply_block_rows (const ConvnetWinogradConv *wc, const float *v,
+                     float *products, int mb, int mb_end, int tiles)
 {
   const int mr = wc->kernels->mr, nr = wc->kernels->nr;
   const int c_in = wc->geo.c_in, c_out = wc->geo.c_out;
   const int rows = MIN (mb_end * mr, c_out) - mb * mr;
+  const int groups = (tiles + CONVNET_ROWS_MR - 1) / CONVNET_ROWS_MR;
+  const gsize tile_floats = CONVNET_ROWS_MR * CONVNET_ROWS_NR;
+  float sums[4 * CONVNET_ROWS_MR * CONVNET_ROWS_NR];
 
+  for (int p = 0; p < wc->positions; p++)
+    for (int mp = mb; mp < mb_end; mp += CONVNET_ROWS_PANELS)
+      {
+        const int panels = MIN (CONVNET_ROWS_PANELS, mb_end - mp);
+        const int channels = MIN (mr * panels, c_out - mp * mr);
+        float *m = products + ((gsize) p * rows + (mp - mb) * mr) * nr;
+
+        for (int k0 = 0; k0 < c_in; k0 += KC)
+          {
+            const int kc = MIN (KC, c_in - k0);
+            const float *u = wc->u + (((gsize) p * wc->m_panels + mp) * c_in
+                                      + k0) * mr;
+
+            for (int q = 0; q < groups; q++)
+              wc->kernels->gemm_rows (
+                kc, v + ((gsize) p * c_in + k0) * nr + q * CONVNET_ROWS_MR,
+                nr, u, (gsize) c_in * mr, panels, sums + q * tile_floats,
+                k0 > 0, k0 + kc >= c_in ? m + q * CONVNET_ROWS_MR : NULL, nr,
+                CONVNET_ROWS_MR, channels, NULL);
+          }
+      }
+}
+
+/* PRODUCTS[p][row][tile] for the output-channel panels MB .. MB_END of a
+ * tile panel of TILES tiles whose transformed input is V. */
+static void
+multiply_block (const ForwardJob *job, const float *v, float *products,
+                int mb, int mb_end, int tiles)
+{
+  const ConvnetWinogradConv *wc = job->wc;
+  const int mr = wc->kernels->mr, nr = wc->kernels->nr;
+  const int c_in = wc->geo.c_in, c_out = wc->geo.c_out;
+  const int rows = MIN (mb_end * mr, c_out) - mb * mr;
+
+  if (job->tile_rows)
+    {
+      multiply_block_rows (wc, v, products, mb, mb_end, tiles);
+      return;
+    }
   for (int p = 0; p < wc->positions; p++)
     for (int k0 = 0; k0 < c_in; k0 += KC)
       {
@@ -311,6 +363,18 @@ multiply_block (const ConvnetWinogradConv *wc, const float *v,
             b, products + ((gsize) p * rows + (mp - mb) * mr) * nr, nr,
             MIN (mr, c_out - mp * mr), nr, k0 > 0, NULL);
       }
+}
+
+/* The shape of the forward clipped to the panel from tile FIRST: with
+ * the tiles in rows a panel holds fewer tiles than its NR lanes, and
+ * the transforms must neither compute nor store the next panel's. */
+static WinogradShape
+panel_shape (const ForwardJob *job, int first)
+{
+  WinogradShape shape = job->shape;
+
+  shape.tiles = MIN (shape.tiles, first + job->panel_tiles);
+  return shape;
 }
 
 /* One work item: a panel of NR tiles times one range of the output
@@ -331,18 +395,23 @@ forward_items (gpointer data, int begin, int end)
   for (int item = begin; item < end; item++)
     {
       const int split = item % job->m_splits;
-      const int first = item / job->m_splits * nr;
-      const int mp_begin = wc->m_panels * split / job->m_splits;
-      const int mp_end = wc->m_panels * (split + 1) / job->m_splits;
+      const int first = item / job->m_splits * job->panel_tiles;
+      const int unit = job->panel_unit;
+      const int units = (wc->m_panels + unit - 1) / unit;
+      const int mp_begin = MIN (units * split / job->m_splits * unit,
+                                wc->m_panels);
+      const int mp_end = MIN (units * (split + 1) / job->m_splits * unit,
+                              wc->m_panels);
+      const WinogradShape shape = panel_shape (job, first);
 
-      wc->transforms->input (&job->shape, v, job->in, first, 0, c_in);
+      wc->transforms->input (&shape, v, job->in, first, 0, c_in);
       for (int mb = mp_begin; mb < mp_end; mb += job->block_panels)
         {
           const int mb_end = MIN (mb + job->block_panels, mp_end);
           const int rows = MIN (mb_end * mr, c_out) - mb * mr;
 
-          multiply_block (wc, v, products, mb, mb_end);
-          wc->transforms->output (&job->shape, job->out, products, rows,
+          multiply_block (job, v, products, mb, mb_end, shape.tiles - first);
+          wc->transforms->output (&shape, job->out, products, rows,
                                   mb * mr, first, wc->bias, job->residual,
                                   wc->relu);
         }
@@ -361,12 +430,13 @@ transform_items (gpointer data, int begin, int end)
   for (int item = begin; item < end; item++)
     {
       const int panel = item / job->c_splits, split = item % job->c_splits;
+      const int first = (job->first_panel + panel) * job->panel_tiles;
+      const WinogradShape shape = panel_shape (job, first);
 
-      wc->transforms->input (&job->shape,
+      wc->transforms->input (&shape,
                              job->v_group + (gsize) panel * wc->positions
                                             * c_in * nr,
-                             job->in, (job->first_panel + panel) * nr,
-                             c_in * split / job->c_splits,
+                             job->in, first, c_in * split / job->c_splits,
                              c_in * (split + 1) / job->c_splits);
     }
 }
@@ -392,13 +462,48 @@ weight_major_items (gpointer data, int begin, int end)
 
       for (int panel = 0; panel < job->group_panels; panel++)
         {
-          multiply_block (wc, job->v_group + panel * panel_floats, products,
-                          mb, mb_end);
-          wc->transforms->output (&job->shape, job->out, products, rows,
-                                  mb * mr, (job->first_panel + panel) * nr,
-                                  wc->bias, job->residual, wc->relu);
+          const int first = (job->first_panel + panel) * job->panel_tiles;
+          const WinogradShape shape = panel_shape (job, first);
+
+          multiply_block (job, job->v_group + panel * panel_floats, products,
+                          mb, mb_end, shape.tiles - first);
+          wc->transforms->output (&shape, job->out, products, rows, mb * mr,
+                                  first, wc->bias, job->residual, wc->relu);
         }
     }
+}
+
+void
+convnet_winograd_conv_set_pixels (ConvnetWinogradConv *wc,
+                                  ConvnetPixelOrder order)
+{
+  wc->pixels = order;
+}
+
+/* As convnet_packed_conv_pixel_rows decides for the packed product, for
+ * 96 output channels or more, but only where the rows compute 15 % fewer
+ * lanes: a panel of rows holds 28 tiles, and the transforms still work on
+ * 32 lanes, 4 of them empty.  Timed alternately at batch 1, fastest of
+ * 60: on 49 tiles (14x14 and 13x13 maps in F(2,3)) the rows took 0.82
+ * to 0.97 of the lanes' time; on 196 (28x28 in F(2,3), 56x56 in F(4,3),
+ * 87.5 % of the lanes used) 0.85 to 1.08, and at batch 2 1.02 to 1.07. */
+gboolean
+convnet_winograd_conv_tile_rows (const ConvnetWinogradConv *wc, int batch)
+{
+  const int nr = wc->kernels->nr;
+  const gint64 tiles = (gint64) batch
+                       * ((wc->geo.h_out + wc->m - 1) / wc->m)
+                       * ((wc->geo.w_out + wc->m - 1) / wc->m);
+  const gint64 lanes = (tiles + nr - 1) / nr * nr;
+  const gint64 rows = (tiles + CONVNET_ROWS_MR - 1) / CONVNET_ROWS_MR
+                      * CONVNET_ROWS_MR;
+
+  if (!wc->kernels->gemm_rows || wc->kernels->mr != 8
+      || wc->pixels == CONVNET_PIXELS_IN_LANES)
+    return FALSE;
+  if (wc->pixels == CONVNET_PIXELS_IN_ROWS)
+    return TRUE;
+  return rows * 100 < lanes * 85 && wc->geo.c_out >= 96;
 }
 
 void
@@ -426,8 +531,14 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
     .m_splits = 1,
     .block_panels = MAX (1, PRODUCT_FLOATS / (wc->positions * nr * mr)),
   };
-  const int panels = (job.shape.tiles + nr - 1) / nr;
+  int panels;
 
+  job.tile_rows = convnet_winograd_conv_tile_rows (wc, batch);
+  job.panel_tiles = job.tile_rows ? 4 * CONVNET_ROWS_MR : nr;
+  job.panel_unit = job.tile_rows ? CONVNET_ROWS_PANELS : 1;
+  job.block_panels = MAX (job.panel_unit, job.block_panels / job.panel_unit
+                                          * job.panel_unit);
+  panels = (job.shape.tiles + job.panel_tiles - 1) / job.panel_tiles;
   if (weight_major (wc, panels, threads))
     {
       const gsize panel_floats = (gsize) wc->positions * geo->c_in * nr;
@@ -440,6 +551,9 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
       /* blocks of U within L2, and at least four for each thread */
       job.block_panels = CLAMP ((int) (U_BLOCK_FLOATS / u_panel), 1,
                                 MAX (wc->m_panels / (4 * threads), 1));
+      job.block_panels = MAX (job.panel_unit, job.block_panels
+                                              / job.panel_unit
+                                              * job.panel_unit);
       job.v_group = convnet_thread_scratch (3, group * panel_floats);
       for (job.first_panel = 0; job.first_panel < panels;
            job.first_panel += group)
@@ -459,6 +573,7 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
    * each range transforming the same input panel again */
   if (panels < 4 * threads)
     job.m_splits = CLAMP ((4 * threads + panels - 1) / panels, 1,
-                          wc->m_panels);
+                          (wc->m_panels + job.panel_unit - 1)
+                          / job.panel_unit);
   convnet_parallel_for (panels * job.m_splits, forward_items, &job);
 }

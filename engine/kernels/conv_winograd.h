@@ -69,6 +69,14 @@ void convnet_winograd_conv_set_order (ConvnetWinogradConv *conv,
                                       ConvnetWinogradOrder order,
                                       int group_panels);
 
+/* For tests and benchmarks: ORDER for CONV's tiles (IN_ROWS on any
+ * image size, where the kernels have gemm_rows). */
+void     convnet_winograd_conv_set_pixels (ConvnetWinogradConv *conv,
+                                           ConvnetPixelOrder order);
+/* Whether a forward of BATCH samples puts the tiles in rows. */
+gboolean convnet_winograd_conv_tile_rows (const ConvnetWinogradConv *conv,
+                                          int batch);
+
 /* OUT = epilogue (conv (IN)) for BATCH samples, NCHW; RESIDUAL (may be
  * NULL) has OUT's layout and is added before the ReLU.  Each sample's
  * output starts OUT_SAMPLE floats after the one before (0: c_out x h_out

@@ -59,6 +59,17 @@ typedef void (*ConvnetRowsKernel) (int k, const float *a, gsize lda,
                                    int channels_used,
                                    const ConvnetEpilogue *epilogue);
 
+/* Which operand a convolution's pixels (Winograd's tiles) are: the
+ * vector lanes of gemm_tile, panels of NR, or the broadcast rows of
+ * gemm_rows, seven at a time; AUTO takes the rows on small images, where
+ * they waste fewer lanes, when the table has gemm_rows. */
+typedef enum
+{
+  CONVNET_PIXELS_AUTO,
+  CONVNET_PIXELS_IN_LANES,
+  CONVNET_PIXELS_IN_ROWS,
+} ConvnetPixelOrder;
+
 /* Rows [ROW_BEGIN, ROW_END) of a fully connected layer over BATCH samples
  * (1 to CONVNET_FC_MAX_BATCH):
  *   OUT[n][o] = (BIAS ? BIAS[o] : 0) + sum_i X[n][i] * W[o][i]
