@@ -52,16 +52,19 @@ static const ReferenceConvCase cases[] = {
  * the order of the float additions differs.  The wider tensor's other
  * channels must keep their bytes. */
 static void
-check_kernels (const ConvnetKernels *kernels, ConvnetPixelOrder order)
+check_kernels (const ConvnetKernels *kernels, ConvnetPixelOrder order,
+               ConvnetStreaming streaming)
 {
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     for (int variant = 0; variant < REFERENCE_VARIANTS; variant++)
       {
         const ConvGeometry geo = reference_conv_geometry (&cases[i]);
-        char *what = g_strdup_printf ("%s, pixels in %s, case %u variant %d",
+        char *what = g_strdup_printf ("%s, pixels in %s%s, case %u variant %d",
                                       kernels->isa,
                                       order == CONVNET_PIXELS_IN_ROWS
-                                      ? "rows" : "lanes", i, variant);
+                                      ? "rows" : "lanes",
+                                      streaming == CONVNET_STREAMING_ALWAYS
+                                      ? ", streamed" : "", i, variant);
         ReferenceRun run;
         ConvnetPackedConv *pc;
         double worst;
@@ -74,6 +77,7 @@ check_kernels (const ConvnetKernels *kernels, ConvnetPixelOrder order)
                                       run.relu);
         g_assert_nonnull (pc);
         convnet_packed_conv_set_pixels (pc, order);
+        convnet_packed_conv_set_streaming (pc, streaming);
         g_assert_true (convnet_packed_conv_pixel_rows (pc, cases[i].batch)
                        == (order == CONVNET_PIXELS_IN_ROWS
                            && kernels->gemm_rows != NULL));
@@ -106,9 +110,53 @@ test_conv_isa (gconstpointer isa)
   for (int threads = 1; threads <= 2; threads++)
     {
       convnet_parallel_set_threads (threads);
-      check_kernels (kernels, CONVNET_PIXELS_IN_LANES);
+      check_kernels (kernels, CONVNET_PIXELS_IN_LANES,
+                     CONVNET_STREAMING_NEVER);
       if (kernels->gemm_rows)
-        check_kernels (kernels, CONVNET_PIXELS_IN_ROWS);
+        check_kernels (kernels, CONVNET_PIXELS_IN_ROWS,
+                       CONVNET_STREAMING_NEVER);
+    }
+  /* the output stored past the caches, where one K block covers K */
+  if (kernels->streamed_stores)
+    check_kernels (kernels, CONVNET_PIXELS_IN_LANES, CONVNET_STREAMING_ALWAYS);
+}
+
+/* Which outputs a forward streams past the caches by itself: 4 MB or
+ * more, in one K block, and only in a table that can. */
+static void
+test_conv_streaming_picked (void)
+{
+  static const struct
+  {
+    ReferenceConvCase geometry;
+    int               batch;
+    gboolean          streams;
+  } picks[] = {
+    { { 64, 56, 56, 256, 1, 1, 0, 1, 8 }, 8, TRUE },   /* 25.7 MB */
+    { { 64, 56, 56, 256, 1, 1, 0, 1, 1 }, 1, FALSE },  /* 3.2 MB */
+    { { 256, 28, 28, 512, 3, 1, 1, 1, 8 }, 8, FALSE }, /* K in 9 blocks */
+    { { 3, 224, 224, 64, 7, 2, 3, 1, 8 }, 8, TRUE },   /* a stem, K 147 */
+  };
+  static const char *const isas[] = { "generic", "avx2", "avx512" };
+
+  for (guint t = 0; t < G_N_ELEMENTS (isas); t++)
+    {
+      const ConvnetKernels *kernels = convnet_kernels_for (isas[t]);
+
+      for (guint i = 0; kernels && i < G_N_ELEMENTS (picks); i++)
+        {
+          const ConvGeometry geo = reference_conv_geometry (&picks[i].geometry);
+          float *w = g_new0 (float, (gsize) geo.c_out * geo.c_in * geo.kh
+                                    * geo.kw);
+          ConvnetPackedConv *pc = convnet_packed_conv_new (kernels, &geo, w,
+                                                           NULL, NULL, NULL,
+                                                           FALSE);
+
+          g_assert_cmpint (convnet_packed_conv_streams (pc, picks[i].batch),
+                           ==, picks[i].streams && kernels->streamed_stores);
+          convnet_packed_conv_free (pc);
+          g_free (w);
+        }
     }
 }
 
@@ -370,6 +418,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/conv/groups-refused", test_conv_groups_refused);
   g_test_add_func ("/kernels/conv/pixel-order-picked",
                    test_conv_pixel_order_picked);
+  g_test_add_func ("/kernels/conv/streaming-picked",
+                   test_conv_streaming_picked);
   g_test_add_func ("/kernels/parallel-for", test_parallel_for_each_item_once);
   g_test_add_func ("/kernels/parallel-for/back-to-back",
                    test_parallel_for_back_to_back);

@@ -1,8 +1,11 @@
 /* conv_gemm.c: convolution as a packed matrix product.  Out[M = c_out]
  * [N = pixels] = W[M][K = c_in kh kw] x Unfold(in)[K][N], blocked so that
- * one packed panel of the unfolded input (KC x NR, 32 KB) stays in L1
- * while every panel of the weights passes over it. */
+ * one packed panel of the unfolded input (KC x NR, 32 KB; conv_unfold.c
+ * writes it) stays in L1 while every panel of the weights passes over
+ * it.  Small images turn the roles round (pixels as the broadcast rows of
+ * gemm_rows), and large outputs are stored past the caches. */
 #include "conv_gemm.h"
+#include "conv_unfold.h"
 
 #include <string.h>
 
@@ -11,6 +14,9 @@
 #define MAX_NR 32
 /* packed input a chunk of K blocks holds on small images: 256 KB */
 #define CHUNK_FLOATS 65536
+/* outputs from this size on are stored past the caches, when one K
+ * block covers K: twice the two cores' L2 (see convnet_packed_conv_streams) */
+#define STREAM_BYTES ((gsize) 4 << 20)
 
 struct ConvnetPackedConv
 {
@@ -23,6 +29,7 @@ struct ConvnetPackedConv
   gboolean              relu;
   gboolean              borrowed; /* A is the caller's, never freed here */
   ConvnetPixelOrder     pixels;
+  ConvnetStreaming      streaming;
 };
 
 typedef struct
@@ -173,202 +180,6 @@ convnet_packed_conv_bytes (const ConvnetPackedConv *pc)
          + (pc->bias ? pc->m * sizeof (float) : 0);
 }
 
-/* Writes rows K0 .. K0+KC of the unfolded input for output pixels
- * P0 .. P0+NR_USED into DST (KC x NR, zero past NR_USED), a run of
- * pixels along an output row at a time: for column strides above
- * CONVNET_UNFOLD_MAX_STRIDE and windows of more positions than
- * ConvnetUnfoldWindows holds. */
-static void
-unfold_panel_by_runs (float *dst, int nr, const float *in,
-                      const ConvGeometry *geo, int k0, int kc, int p0,
-                      int nr_used)
-{
-  const int window = geo->kh * geo->kw;
-  const gsize plane_size = (gsize) geo->h_in * geo->w_in;
-
-  /* the window position of row K0, then stepped along without the
-   * divisions, which cost more than copying a row of a panel */
-  const int oy0 = p0 / geo->w_out, ox0 = p0 % geo->w_out;
-  int c = k0 / window, ky = (k0 % window) / geo->kw, kx = k0 % geo->kw;
-
-  for (int kk = 0; kk < kc; kk++)
-    {
-      const float *plane = in + (gsize) c * plane_size;
-      float *row = dst + (gsize) kk * nr;
-      int j = 0, oy = oy0, ox = ox0;
-
-      while (j < nr_used)
-        {
-          const int run = MIN (nr_used - j, geo->w_out - ox);
-          const int iy = oy * geo->sh - geo->ph + ky * geo->dh;
-
-          if (iy < 0 || iy >= geo->h_in)
-            memset (row + j, 0, sizeof (float) * run);
-          else
-            {
-              const float *src = plane + (gsize) iy * geo->w_in;
-              const int ix0 = ox * geo->sw - geo->pw + kx * geo->dw;
-
-              if (geo->sw == 1)
-                {
-                  /* the run's columns inside the image: [lo, hi) */
-                  const int lo = CLAMP (-ix0, 0, run);
-                  const int hi = CLAMP (geo->w_in - ix0, lo, run);
-                  memset (row + j, 0, sizeof (float) * lo);
-                  memcpy (row + j + lo, src + ix0 + lo,
-                          sizeof (float) * (hi - lo));
-                  memset (row + j + hi, 0, sizeof (float) * (run - hi));
-                }
-              else
-                {
-                  /* the first and one past the last t whose column
-                   * ix0 + t sw lies inside the image */
-                  const int sw = geo->sw;
-                  const int lo = ix0 >= 0 ? 0 : MIN ((-ix0 + sw - 1) / sw, run);
-                  const int hi = ix0 >= geo->w_in ? lo
-                                 : CLAMP ((geo->w_in - ix0 + sw - 1) / sw, lo,
-                                          run);
-                  const float *restrict from = src + ix0;
-                  float *restrict to = row + j;
-
-                  for (int t = 0; t < lo; t++)
-                    to[t] = 0.0f;
-                  for (int t = lo; t < hi; t++)
-                    to[t] = from[t * sw];
-                  for (int t = hi; t < run; t++)
-                    to[t] = 0.0f;
-                }
-            }
-          j += run;
-          ox = 0;
-          oy++;
-        }
-      memset (row + nr_used, 0, sizeof (float) * (nr - nr_used));
-      /* the next row's window position */
-      if (++kx == geo->kw)
-        {
-          kx = 0;
-          if (++ky == geo->kh)
-            {
-              ky = 0;
-              c++;
-            }
-        }
-    }
-}
-
-/* How a panel of the unfolded input is written. */
-typedef enum
-{
-  UNFOLD_LOADS,    /* the kernels' masked loads (ConvnetUnfoldWindows) */
-  UNFOLD_RUNS,     /* unfold_panel_by_runs */
-} UnfoldWay;
-
-static UnfoldWay
-unfold_way (const ConvGeometry *geo)
-{
-  /* the loads' offsets are 32-bit */
-  if (geo->sw <= CONVNET_UNFOLD_MAX_STRIDE
-      && geo->kh * geo->kw <= CONVNET_UNFOLD_MAX_TAPS
-      && (gint64) (geo->h_in + 2 * geo->ph + geo->kh * geo->dh)
-         * (geo->w_in + 2 * geo->pw + geo->kw * geo->dw) < G_MAXINT32)
-    return UNFOLD_LOADS;
-  return UNFOLD_RUNS;
-}
-
-/* Fills WINDOWS for output pixels P0 .. P0+NR_USED of GEO (column stride
- * up to CONVNET_UNFOLD_MAX_STRIDE), counted through the samples from the
- * first, SAMPLE_FLOATS floats of input apart: a panel may run on into the
- * next sample.  Position (ky, kx) of pixel j is inside the image when its
- * row ky is and its column kx is, so a pixel is looked at kh + kw times,
- * not kh kw. */
-static void
-describe_windows (ConvnetUnfoldWindows *windows, const ConvGeometry *geo,
-                  int p0, int nr_used, gsize sample_floats)
-{
-  const int hw = geo->h_out * geo->w_out;
-  guint32 row_inside[CONVNET_UNFOLD_MAX_TAPS] = { 0 };
-  guint32 column_inside[CONVNET_UNFOLD_MAX_TAPS] = { 0 };
-  int n = p0 / hw, oy = p0 % hw / geo->w_out, ox = p0 % geo->w_out;
-  int span = -1, last_n = -1;
-  gint32 next_origin = 0;
-
-  windows->runs = 0;
-  for (int j = 0; j < nr_used; j++)
-    {
-      const int iy0 = oy * geo->sh - geo->ph, ix0 = ox * geo->sw - geo->pw;
-      const gint32 origin = (gint32) (n * sample_floats) + iy0 * geo->w_in
-                            + ix0;
-
-      /* a pointwise convolution's panel is one run whatever its rows */
-      if (j == 0 || origin != next_origin)
-        {
-          windows->run_start[windows->runs] = origin - geo->sw * j;
-          windows->run_lanes[windows->runs++] = 0;
-        }
-      windows->run_lanes[windows->runs - 1] |= 1u << j;
-      next_origin = origin + geo->sw;
-      /* the reads of each sample's pixels, for the prefetch */
-      if (n != last_n)
-        {
-          windows->span_first[++span] = origin;
-          last_n = n;
-        }
-      windows->span_end[span] = origin + 1;
-      for (int ky = 0; ky < geo->kh; ky++)
-        {
-          const int iy = iy0 + ky * geo->dh;
-          if (iy >= 0 && iy < geo->h_in)
-            row_inside[ky] |= 1u << j;
-        }
-      for (int kx = 0; kx < geo->kw; kx++)
-        {
-          const int ix = ix0 + kx * geo->dw;
-          if (ix >= 0 && ix < geo->w_in)
-            column_inside[kx] |= 1u << j;
-        }
-      if (++ox == geo->w_out)
-        {
-          ox = 0;
-          if (++oy == geo->h_out)
-            {
-              oy = 0;
-              n++;
-            }
-        }
-    }
-  for (int ky = 0; ky < geo->kh; ky++)
-    for (int kx = 0; kx < geo->kw; kx++)
-      {
-        const int t = ky * geo->kw + kx;
-        windows->tap_offset[t] = ky * geo->dh * geo->w_in + kx * geo->dw;
-        windows->inside[t] = row_inside[ky] & column_inside[kx];
-      }
-  windows->taps = geo->kh * geo->kw;
-  windows->plane = (gsize) geo->h_in * geo->w_in;
-  windows->spans = span + 1;
-  windows->stride = geo->sw;
-  /* 16 rows of a pointwise layer's panel ahead, 18 of a 3x3's: the
-   * fastest of 8 to 144 rows, timed on layers whose input had left the
-   * cache */
-  windows->ahead_planes = MAX (2, 16 / windows->taps);
-}
-
-/* Writes rows K0 .. K0+KC of the unfolded input IN (one sample) for
- * output pixels P0 .. P0+NR_USED into DST (KC x NR, zero past NR_USED);
- * WINDOWS, for UNFOLD_LOADS, describes those pixels. */
-static void
-unfold_panel (float *dst, const ConvnetPackedConv *pc, UnfoldWay way,
-              const ConvnetUnfoldWindows *windows, const float *in, int k0,
-              int kc, int p0, int nr_used)
-{
-  if (way == UNFOLD_LOADS)
-    pc->kernels->unfold_rows (dst, in, windows, k0, kc);
-  else
-    unfold_panel_by_runs (dst, pc->kernels->nr, in, &pc->geo, k0, kc, p0,
-                          nr_used);
-}
-
 typedef struct
 {
   const ConvnetPackedConv *pc;
@@ -389,9 +200,10 @@ typedef struct
                                            each item packs its own */
   int                      k_blocks;
   int                      batch;
-  UnfoldWay                way;
+  ConvnetUnfoldWay         way;
   gboolean                 across_samples;  /* panels run on into the
                                                next sample */
+  gboolean                 stream;      /* the output past the caches */
 } ForwardJob;
 
 /* Where pixel panel P of sample N starts in the shared packing. */
@@ -423,10 +235,11 @@ pack_items (gpointer data, int begin, int end)
       const int p0 = p * job->panel_pixels;
       const int nr_used = MIN (job->panel_pixels, hw - p0);
 
-      if (job->way == UNFOLD_LOADS)
-        describe_windows (&windows, geo, p0, nr_used, in_sample);
-      unfold_panel (shared_panel (job, n, p) + (gsize) k0 * nr, pc, job->way,
-                    &windows, job->in + n * in_sample, k0, kc, p0, nr_used);
+      if (job->way == CONVNET_UNFOLD_LOADS)
+        convnet_unfold_describe (&windows, geo, p0, nr_used, in_sample);
+      convnet_unfold_panel (shared_panel (job, n, p) + (gsize) k0 * nr,
+                            pc->kernels, geo, job->way, &windows,
+                            job->in + n * in_sample, k0, kc, p0, nr_used);
     }
 }
 
@@ -437,7 +250,7 @@ pack_items (gpointer data, int begin, int end)
 static inline void
 multiply_tile (const ConvnetPackedConv *pc, int mp, int k0, int kc,
                const float *b, float *out, const float *residual, gsize hw,
-               int nr_used)
+               int nr_used, gboolean stream)
 {
   const int mr = pc->kernels->mr;
   const int row0 = mp * mr;
@@ -446,6 +259,7 @@ multiply_tile (const ConvnetPackedConv *pc, int mp, int k0, int kc,
     .residual = residual ? residual + row0 * hw : NULL,
     .residual_stride = hw,
     .relu = pc->relu,
+    .stream = stream,
   };
 
   pc->kernels->gemm_tile (kc, pc->a + ((gsize) mp * pc->k + k0) * mr, b,
@@ -550,15 +364,15 @@ forward_items (gpointer data, int begin, int end)
                                                        * mr * nr)
                           : NULL;
 
-      if (job->way == UNFOLD_LOADS)
-        describe_windows (&windows, geo, p0, nr_used, in_sample);
+      if (job->way == CONVNET_UNFOLD_LOADS)
+        convnet_unfold_describe (&windows, geo, p0, nr_used, in_sample);
       for (int k0 = 0; k0 < pc->k; k0 += KC)
         {
           const int kc = MIN (KC, pc->k - k0);
           const gboolean first = k0 == 0, last = k0 + kc >= pc->k;
 
-          unfold_panel (panel, pc, job->way, &windows, x, k0, kc, p0,
-                        nr_used);
+          convnet_unfold_panel (panel, pc->kernels, geo, job->way, &windows,
+                                x, k0, kc, p0, nr_used);
           for (int mp = 0; mp < pc->m_panels; mp++)
             {
               const int ahead = (mp + PREFETCH_PANELS) * mr;
@@ -575,17 +389,24 @@ forward_items (gpointer data, int begin, int end)
                 {
                   const int rows = MIN (mr, pc->m - ahead);
 
-                  if (first)
+                  if (first && !job->stream)
                     prefetch_tile_rows (y, hw, ahead, rows, nr_used, TRUE);
                   if (last && res)
                     prefetch_tile_rows (res, hw, ahead, rows, nr_used, FALSE);
                 }
-              multiply_tile (pc, mp, k0, kc, panel, y, res, hw, nr_used);
+              multiply_tile (pc, mp, k0, kc, panel, y, res, hw, nr_used,
+                             job->stream);
             }
         }
       if (split)
         store_split_panel (job, tile, n, p0, hw - p0, nr_used);
     }
+#if defined(__x86_64__) || defined(__i386__)
+  /* streamed stores are weakly ordered: all of them before the pool says
+   * the job is done */
+  if (job->stream)
+    __builtin_ia32_sfence ();
+#endif
 }
 
 /* With every pixel panel packed (small images), one work item is one
@@ -632,7 +453,7 @@ forward_split_items (gpointer data, int begin, int end)
                                  + (gsize) k0 * nr,
                                  job->out + at,
                                  job->residual ? job->residual + at : NULL, hw,
-                                 MIN (nr, (int) hw - p0));
+                                 MIN (nr, (int) hw - p0), FALSE);
                 }
             }
     }
@@ -697,6 +518,32 @@ forward_rows_items (gpointer data, int begin, int end)
 }
 
 void
+convnet_packed_conv_set_streaming (ConvnetPackedConv *pc,
+                                   ConvnetStreaming streaming)
+{
+  pc->streaming = streaming;
+}
+
+/* Outputs of STREAM_BYTES or more, computed in one K block, are stored
+ * past the caches: a store to a line not in the cache first reads it
+ * from memory, and on outputs that large, written pixel panel by panel
+ * over every channel, that read was a third of the traffic.  Timed
+ * alternately at batch 8 (medians of 5): resnet50 341 -> 305 ms, its
+ * layer1 pointwise layers 5.2-7.4 -> 4.2-5.3 ms each, googlenet 100 ->
+ * 97 ms; at batch 1, where the outputs are at most 3.2 MB and the next
+ * layer finds them in the cache, streaming them cost resnet50 2 %. */
+gboolean
+convnet_packed_conv_streams (const ConvnetPackedConv *pc, int batch)
+{
+  if (!pc->kernels->streamed_stores || pc->k > KC
+      || pc->streaming == CONVNET_STREAMING_NEVER)
+    return FALSE;
+  return pc->streaming == CONVNET_STREAMING_ALWAYS
+         || (gsize) batch * pc->m * pc->geo.h_out * pc->geo.w_out
+            * sizeof (float) >= STREAM_BYTES;
+}
+
+void
 convnet_packed_conv_set_pixels (ConvnetPackedConv *pc, ConvnetPixelOrder order)
 {
   pc->pixels = order;
@@ -744,7 +591,7 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
     .n_panels = (hw + nr - 1) / nr,
     .panel_pixels = nr,
     .batch = batch,
-    .way = unfold_way (&pc->geo),
+    .way = convnet_unfold_way (&pc->geo),
   };
   const int pixel_items = batch * job.n_panels;
   const gsize in_sample = (gsize) pc->geo.c_in * pc->geo.h_in * pc->geo.w_in;
@@ -786,9 +633,10 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
       convnet_parallel_for (job.m_splits, forward_split_items, &job);
       return;
     }
+  job.stream = convnet_packed_conv_streams (pc, batch);
   /* a panel then ends in at most two samples; the loads' offsets are
    * 32-bit */
-  job.across_samples = job.way == UNFOLD_LOADS && batch > 1 && hw >= nr
+  job.across_samples = job.way == CONVNET_UNFOLD_LOADS && batch > 1 && hw >= nr
                        && hw % nr != 0
                        && (gint64) batch * in_sample < G_MAXINT32 / 2;
   if (job.across_samples)

@@ -53,6 +53,14 @@ gsize              convnet_packed_conv_bytes (const ConvnetPackedConv *conv);
  * image size, where the kernels have gemm_rows). */
 void convnet_packed_conv_set_pixels (ConvnetPackedConv *conv,
                                      ConvnetPixelOrder order);
+/* For tests: whether CONV's forwards may stream their output past the
+ * caches: AUTO by the output's size (convnet_packed_conv_streams), or
+ * always, or never (in tables with streamed_stores). */
+void convnet_packed_conv_set_streaming (ConvnetPackedConv *conv,
+                                        ConvnetStreaming streaming);
+/* Whether a forward of BATCH samples streams its output. */
+gboolean convnet_packed_conv_streams (const ConvnetPackedConv *conv,
+                                      int batch);
 /* Whether a forward of BATCH samples puts the pixels in rows. */
 gboolean convnet_packed_conv_pixel_rows (const ConvnetPackedConv *conv,
                                          int batch);

@@ -77,6 +77,14 @@ gemm_tile_avx512 (int k, const float *a, const float *b, float *c, gsize ldc,
               v1 = _mm512_max_ps (_mm512_setzero_ps (), v1);
             }
         }
+      if (epilogue && epilogue->stream && nr_used == NR
+          && ((guintptr) row & 63) == 0)
+        {
+          /* no read for ownership of lines written whole */
+          _mm512_stream_ps (row, v0);
+          _mm512_stream_ps (row + 16, v1);
+          continue;
+        }
       _mm512_mask_storeu_ps (row, mask0, v0);
       _mm512_mask_storeu_ps (row + 16, mask1, v1);
     }
@@ -323,6 +331,7 @@ const ConvnetKernels convnet_kernels_avx512 = {
   .nr = NR,
   .gemm_tile = gemm_tile_avx512,
   .gemm_rows = gemm_rows_avx512,
+  .streamed_stores = TRUE,
   .fc_rows = convnet_fc_rows_avx512,
   .fc_rows_half = convnet_fc_rows_half_avx512,
   .to_half = convnet_to_half_avx512,

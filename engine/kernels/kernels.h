@@ -23,6 +23,10 @@ typedef struct
   const float *residual;
   gsize        residual_stride;   /* between rows, like the output's */
   gboolean     relu;
+  /* the rows go to memory past the caches (non-temporal stores) where a
+   * tile's row is whole and 64-byte aligned; in tables with
+   * streamed_stores, ignored in the others */
+  gboolean     stream;
 } ConvnetEpilogue;
 
 /* C[r][c] for r < MR_USED, c < NR_USED (row stride LDC) gets
@@ -69,6 +73,15 @@ typedef enum
   CONVNET_PIXELS_IN_LANES,
   CONVNET_PIXELS_IN_ROWS,
 } ConvnetPixelOrder;
+
+/* Whether a convolution's stores go past the caches (ConvnetEpilogue's
+ * stream): as its output's size says, or forced either way. */
+typedef enum
+{
+  CONVNET_STREAMING_AUTO,
+  CONVNET_STREAMING_ALWAYS,
+  CONVNET_STREAMING_NEVER,
+} ConvnetStreaming;
 
 /* Rows [ROW_BEGIN, ROW_END) of a fully connected layer over BATCH samples
  * (1 to CONVNET_FC_MAX_BATCH):
@@ -186,6 +199,7 @@ typedef struct
   int                mr, nr;    /* the micro-kernel's tile */
   ConvnetMicroKernel gemm_tile;
   ConvnetRowsKernel  gemm_rows;    /* needs MR 8; may be NULL */
+  gboolean           streamed_stores;  /* gemm_tile heeds epilogue->stream */
   ConvnetFcRows       fc_rows;
   ConvnetFcRowsHalf   fc_rows_half;
   ConvnetToHalf       to_half;
