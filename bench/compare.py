@@ -174,17 +174,18 @@ def ms(value):
 def latency_section(args, exe, models, batch):
     say(f"## Latency, batch {batch}\n")
     load_before = load_average()
-    ours = {}
+    ours, half, peers = {}, {}, {}
+    # model by model, convnet just before its peers: the shared host's
+    # speed drifts by tens of percent over minutes, and timing every model
+    # on convnet first and on the peers a few minutes later made each
+    # ratio partly a measure of that drift
     for m in models:
         ours[m] = convnet_bench(exe, m, batch, args.threads, args.iters)
-    half = {}
-    if batch == 1:
-        for m in HALF_TARGET:
-            if m in models:
-                half[m] = convnet_bench(exe, m, batch, args.threads,
-                                        args.iters, HALF_ENV)
-    peers = {} if args.no_peers else peer_latency(models, batch,
-                                                  args.threads, args.iters)
+        if batch == 1 and m in HALF_TARGET:
+            half[m] = convnet_bench(exe, m, batch, args.threads, args.iters,
+                                    HALF_ENV)
+        if not args.no_peers:
+            peers.update(peer_latency([m], batch, args.threads, args.iters))
     load_after = load_average()
 
     def median(engine, m):
@@ -228,9 +229,11 @@ def latency_section(args, exe, models, batch):
     if half:
         say(f"The fp16 row: `convnet bench` with "
             f"{' '.join(f'{k}={v}' for k, v in HALF_ENV.items())}, timed "
-            f"after the others, beside the same peers' figures.\n")
+            f"just after the model's plain run, beside the same peers' "
+            f"figures.\n")
     say(f"Medians of {args.iters} timed runs after warm-up, {args.threads} "
-        f"threads, 224x224, random weights. Ratios above 1 mean convnet is "
+        f"threads, 224x224, random weights; each model timed on convnet, "
+        f"then on the peers. Ratios above 1 mean convnet is "
         f"faster. Load average before {fmt_load(load_before)}, after "
         f"{fmt_load(load_after)}.\n")
     say("Fastest run (min_ms): " + "; ".join(
