@@ -121,29 +121,30 @@ test_conv_isa (gconstpointer isa)
     check_kernels (kernels, CONVNET_PIXELS_IN_LANES, CONVNET_STREAMING_ALWAYS);
 }
 
-/* Which outputs a forward streams past the caches by itself: 4 MB or
- * more, in one K block, and only in a table that can. */
-static void
-test_conv_streaming_picked (void)
+/* A choice a packing makes by itself for a forward of BATCH samples. */
+typedef gboolean (*PackingChoice) (const ConvnetPackedConv *conv, int batch);
+
+typedef struct
 {
-  static const struct
-  {
-    ReferenceConvCase geometry;
-    int               batch;
-    gboolean          streams;
-  } picks[] = {
-    { { 64, 56, 56, 256, 1, 1, 0, 1, 8 }, 8, TRUE },   /* 25.7 MB */
-    { { 64, 56, 56, 256, 1, 1, 0, 1, 1 }, 1, FALSE },  /* 3.2 MB */
-    { { 256, 28, 28, 512, 3, 1, 1, 1, 8 }, 8, FALSE }, /* K in 9 blocks */
-    { { 3, 224, 224, 64, 7, 2, 3, 1, 8 }, 8, TRUE },   /* a stem, K 147 */
-  };
+  ReferenceConvCase geometry;
+  int               batch;
+  gboolean          chosen;   /* where the table can make it */
+} Pick;
+
+/* Checks CHOICE against each of PICKS on every instruction set here:
+ * what the pick says where the table can (CAN), else never. */
+static void
+check_picks (const Pick *picks, guint n, PackingChoice choice,
+             gboolean (*can) (const ConvnetKernels *kernels))
+{
   static const char *const isas[] = { "generic", "avx2", "avx512" };
 
+  convnet_parallel_set_threads (2);
   for (guint t = 0; t < G_N_ELEMENTS (isas); t++)
     {
       const ConvnetKernels *kernels = convnet_kernels_for (isas[t]);
 
-      for (guint i = 0; kernels && i < G_N_ELEMENTS (picks); i++)
+      for (guint i = 0; kernels && i < n; i++)
         {
           const ConvGeometry geo = reference_conv_geometry (&picks[i].geometry);
           float *w = g_new0 (float, (gsize) geo.c_out * geo.c_in * geo.kh
@@ -152,12 +153,41 @@ test_conv_streaming_picked (void)
                                                            NULL, NULL, NULL,
                                                            FALSE);
 
-          g_assert_cmpint (convnet_packed_conv_streams (pc, picks[i].batch),
-                           ==, picks[i].streams && kernels->streamed_stores);
+          if (choice (pc, picks[i].batch) != (picks[i].chosen && can (kernels)))
+            g_error ("%s, pick %u: chosen %d", kernels->isa, i,
+                     choice (pc, picks[i].batch));
           convnet_packed_conv_free (pc);
           g_free (w);
         }
     }
+}
+
+static gboolean
+has_streamed_stores (const ConvnetKernels *kernels)
+{
+  return kernels->streamed_stores;
+}
+
+static gboolean
+has_gemm_rows (const ConvnetKernels *kernels)
+{
+  return kernels->gemm_rows != NULL;
+}
+
+/* Which outputs a forward streams past the caches by itself: 4 MB or
+ * more, in one K block, and only in a table that can. */
+static void
+test_conv_streaming_picked (void)
+{
+  static const Pick picks[] = {
+    { { 64, 56, 56, 256, 1, 1, 0, 1, 8 }, 8, TRUE },   /* 25.7 MB */
+    { { 64, 56, 56, 256, 1, 1, 0, 1, 1 }, 1, FALSE },  /* 3.2 MB */
+    { { 256, 28, 28, 512, 3, 1, 1, 1, 8 }, 8, FALSE }, /* K in 9 blocks */
+    { { 3, 224, 224, 64, 7, 2, 3, 1, 8 }, 8, TRUE },   /* a stem, K 147 */
+  };
+
+  check_picks (picks, G_N_ELEMENTS (picks), convnet_packed_conv_streams,
+               has_streamed_stores);
 }
 
 /* Which order a forward picks by itself: the pixel rows on small maps
@@ -166,12 +196,7 @@ test_conv_streaming_picked (void)
 static void
 test_conv_pixel_order_picked (void)
 {
-  static const struct
-  {
-    ReferenceConvCase geometry;
-    int               batch;
-    gboolean          rows;
-  } picks[] = {
+  static const Pick picks[] = {
     { { 512, 7, 7, 512, 3, 1, 1, 1, 1 }, 1, TRUE },   /* 49 pixels: 64 lanes */
     { { 256, 14, 14, 256, 1, 1, 0, 1, 1 }, 1, TRUE }, /* 196: 224 lanes */
     { { 512, 7, 7, 512, 3, 1, 1, 1, 1 }, 8, FALSE },  /* 392: panels to share */
@@ -179,28 +204,9 @@ test_conv_pixel_order_picked (void)
     { { 512, 7, 7, 64, 1, 1, 0, 1, 1 }, 1, FALSE },   /* too few channels */
     { { 512, 8, 8, 512, 1, 1, 0, 1, 1 }, 1, FALSE },  /* 64: whole panels */
   };
-  static const char *const isas[] = { "generic", "avx2", "avx512" };
 
-  convnet_parallel_set_threads (2);
-  for (guint t = 0; t < G_N_ELEMENTS (isas); t++)
-    {
-      const ConvnetKernels *kernels = convnet_kernels_for (isas[t]);
-
-      for (guint i = 0; kernels && i < G_N_ELEMENTS (picks); i++)
-        {
-          const ConvGeometry geo = reference_conv_geometry (&picks[i].geometry);
-          float *w = g_new0 (float, (gsize) geo.c_out * geo.c_in * geo.kh
-                                    * geo.kw);
-          ConvnetPackedConv *pc = convnet_packed_conv_new (kernels, &geo, w,
-                                                           NULL, NULL, NULL,
-                                                           FALSE);
-
-          g_assert_cmpint (convnet_packed_conv_pixel_rows (pc, picks[i].batch),
-                           ==, picks[i].rows && kernels->gemm_rows != NULL);
-          convnet_packed_conv_free (pc);
-          g_free (w);
-        }
-    }
+  check_picks (picks, G_N_ELEMENTS (picks), convnet_packed_conv_pixel_rows,
+               has_gemm_rows);
 }
 
 /* A groups > 1 convolution is not packed (the graph keeps the reference
