@@ -427,10 +427,14 @@ forward_split_items (gpointer data, int begin, int end)
   const int pixel_items = job->batch * job->n_panels;
   const int chunk = KC * MAX (1, CHUNK_FLOATS / (pixel_items * KC * nr));
 
-  for (int split = begin; split < end; split++)
+  for (int item = begin; item < end; item++)
     {
+      const int split = item / job->pixel_splits;
+      const int pixel_split = item % job->pixel_splits;
       const int mp_begin = pc->m_panels * split / job->m_splits;
       const int mp_end = pc->m_panels * (split + 1) / job->m_splits;
+      const int pi_begin = pixel_items * pixel_split / job->pixel_splits;
+      const int pi_end = pixel_items * (pixel_split + 1) / job->pixel_splits;
 
       /* the K blocks in chunks whose packed input stays in L2 (256 KB),
        * and within a chunk each panel of the weights read from end to
@@ -442,10 +446,10 @@ forward_split_items (gpointer data, int begin, int end)
             {
               const int kc = MIN (KC, pc->k - k0);
 
-              for (int item = 0; item < pixel_items; item++)
+              for (int pi = pi_begin; pi < pi_end; pi++)
                 {
-                  const int n = item / job->n_panels;
-                  const int p0 = (item % job->n_panels) * nr;
+                  const int n = pi / job->n_panels;
+                  const int p0 = (pi % job->n_panels) * nr;
                   const gsize at = n * out_sample + p0;
 
                   multiply_tile (pc, mp, k0, kc,
@@ -626,11 +630,16 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
   if (pixel_items < 4 * threads)
     {
       job.m_splits = MIN (4 * threads, pc->m_panels);
+      /* a narrow layer's few weight panels, shared by the threads alone,
+       * left one idle a third of the time (3 panels on 2 threads) */
+      job.pixel_splits = CLAMP ((4 * threads + job.m_splits - 1)
+                                / job.m_splits, 1, pixel_items);
       job.k_blocks = (pc->k + KC - 1) / KC;
       job.shared = convnet_thread_scratch (2, (gsize) pixel_items * pc->k
                                               * nr);
       convnet_parallel_for (pixel_items * job.k_blocks, pack_items, &job);
-      convnet_parallel_for (job.m_splits, forward_split_items, &job);
+      convnet_parallel_for (job.m_splits * job.pixel_splits,
+                            forward_split_items, &job);
       return;
     }
   job.stream = convnet_packed_conv_streams (pc, batch);
