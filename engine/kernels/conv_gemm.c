@@ -410,11 +410,12 @@ forward_items (gpointer data, int begin, int end)
 }
 
 /* With every pixel panel packed (small images), one work item is one
- * range of the weights' row panels times all the pixel panels: each
+ * range of the weights' row panels times one share of the pixel panels
+ * (all of them unless the weights' panels are too few to go round): each
  * weights panel is read from memory once and used for every pixel panel
- * while it is in L1, instead of once per pixel panel.  On a 7x7 map the
- * weights are most of the bytes a layer reads (vgg16's and resnet18's
- * last layers: 9.4 MB against 0.9 MB of unfolded input). */
+ * of the share while it is in L1, instead of once per pixel panel.  On a
+ * 7x7 map the weights are most of the bytes a layer reads (vgg16's and
+ * resnet18's last layers: 9.4 MB against 0.9 MB of unfolded input). */
 static void
 forward_split_items (gpointer data, int begin, int end)
 {

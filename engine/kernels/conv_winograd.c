@@ -377,8 +377,8 @@ panel_shape (const ForwardJob *job, int first)
   return shape;
 }
 
-/* One work item: a panel of NR tiles times one range of the output
- * channels' panels. */
+/* One work item: a panel of tiles (NR, or PANEL_TILES in rows) times one
+ * range of the output channels' panels. */
 static void
 forward_items (gpointer data, int begin, int end)
 {
