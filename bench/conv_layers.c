@@ -18,6 +18,8 @@
 #include "kernels/conv_winograd.h"
 #include "kernels/kernels.h"
 
+#include "bench_fill.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,16 +33,6 @@ typedef struct
 static const Layer layers[] = {
   { 64, 56 }, { 128, 28 }, { 256, 14 }, { 512, 7 },
 };
-
-static void
-fill (float *x, gsize n, guint32 seed)
-{
-  GRand *rand = g_rand_new_with_seed (seed);
-
-  for (gsize i = 0; i < n; i++)
-    x[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  g_rand_free (rand);
-}
 
 static int
 compare_doubles (const void *a, const void *b)
@@ -137,9 +129,9 @@ main (int argc, char **argv)
         ConvnetWinogradConv *wc[2];
         double ms[3], err[2];
 
-        fill (in, n, 1);
-        fill (w, (gsize) c * c * 9, 2);
-        fill (bias, c, 3);
+        bench_fill (in, n, 1);
+        bench_fill (w, (gsize) c * c * 9, 2);
+        bench_fill (bias, c, 3);
         for (gsize j = 0; j < (gsize) c * c * 9; j++)
           w[j] *= sqrtf (2.0f / (9 * c));   /* He scale, as trained nets */
         pc = convnet_packed_conv_new (kernels, &geo, w, bias, NULL, NULL, TRUE);

@@ -7,13 +7,14 @@
  *
  * Build (after meson compile -C BUILD), from the source root:
  *   cc -O2 -Iengine bench/pixel_rows.c BUILD/engine/libconvnet.a \
- *      BUILD/engine/libconvnet-avx2.a BUILD/engine/libconvnet-avx512.a \
  *      $(pkg-config --cflags --libs glib-2.0 gio-2.0 gdk-pixbuf-2.0 \
  *        json-glib-1.0 openblas) -lm -o /tmp/pixel_rows
  * Run: /tmp/pixel_rows [REPEATS] */
 #include "kernels/conv_gemm.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/kernels.h"
+
+#include "bench_fill.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,16 +42,6 @@ static const Layer layers[] = {
   { "googlenet 5b 3x3", 192, 384, 7, 3, 1, 2 },
   { "alexnet features.8", 384, 256, 13, 3, 1, 2 },
 };
-
-static void
-fill (float *x, gsize n, guint32 seed)
-{
-  GRand *rand = g_rand_new_with_seed (seed);
-
-  for (gsize i = 0; i < n; i++)
-    x[i] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  g_rand_free (rand);
-}
 
 /* One forward of LAYER's packing PC or WC in ORDER into OUT; its ms. */
 static double
@@ -105,9 +96,9 @@ main (int argc, char **argv)
         double best[2] = { G_MAXDOUBLE, G_MAXDOUBLE }, diff = 0, largest = 0;
         gboolean picked;
 
-        fill (in, n_in, 1);
-        fill (w, n_w, 2);
-        fill (bias, l->c_out, 3);
+        bench_fill (in, n_in, 1);
+        bench_fill (w, n_w, 2);
+        bench_fill (bias, l->c_out, 3);
         for (gsize j = 0; j < n_w; j++)
           w[j] *= sqrtf (2.0f / (l->k * l->k * l->c_in));
         if (l->winograd_tile)
