@@ -39,15 +39,9 @@ channel_affine_forward (float *out, const float *in, const float *scale,
   for (int n = 0; n < batch; n++)
     for (int ch = 0; ch < c; ch++)
       {
-        /* in locals: OUT might alias SCALE as far as the compiler knows,
-         * which kept it from vectorising the loop (googlenet's input
-         * transform took 0.18 ms at batch 1) */
-        const float s = scale[ch], t = shift[ch];
-        const float *x = in + ((gsize) n * c + ch) * hw;
-        float *y = out + ((gsize) n * c + ch) * hw;
-
+        const gsize base = ((gsize) n * c + ch) * hw;
         for (int i = 0; i < hw; i++)
-          y[i] = x[i] * s + t;
+          out[base + i] = in[base + i] * scale[ch] + shift[ch];
       }
 }
 
