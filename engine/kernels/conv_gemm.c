@@ -193,8 +193,8 @@ typedef struct
                                             with PIXEL_ROWS 4 groups of
                                             CONVNET_ROWS_MR, so that no
                                             group spans two panels */
-  gboolean                 pixel_rows;  /* gemm_rows, not gemm_tile */
-  int                      pixel_splits; /* of the rows' pixel groups */
+  int                      pixel_splits; /* shares of the pixel panels
+                                            (rows: of the pixel groups) */
   int                      m_splits;    /* weight row ranges (shared) */
   float                   *shared;      /* every panel packed, or NULL:
                                            each item packs its own */
@@ -473,7 +473,7 @@ forward_rows_items (gpointer data, int begin, int end)
 {
   const ForwardJob *job = data;
   const ConvnetPackedConv *pc = job->pc;
-  const int nr = pc->kernels->nr;
+  const int nr = pc->kernels->nr, mr = pc->kernels->mr;
   const int hw = pc->geo.h_out * pc->geo.w_out;
   const int per_sample = (hw + CONVNET_ROWS_MR - 1) / CONVNET_ROWS_MR;
   const int groups = job->batch * per_sample;
@@ -484,7 +484,7 @@ forward_rows_items (gpointer data, int begin, int end)
       const int mp = item / job->pixel_splits * CONVNET_ROWS_PANELS;
       const int split = item % job->pixel_splits;
       const int panels = MIN (CONVNET_ROWS_PANELS, pc->m_panels - mp);
-      const int channels = MIN (8 * panels, pc->m - 8 * mp);
+      const int channels = MIN (mr * panels, pc->m - mr * mp);
       const int g_begin = groups * split / job->pixel_splits;
       const int g_end = groups * (split + 1) / job->pixel_splits;
       float *tiles = pc->k > KC
@@ -496,7 +496,7 @@ forward_rows_items (gpointer data, int begin, int end)
         {
           const int kc = MIN (KC, pc->k - k0);
           const gboolean last = k0 + kc >= pc->k;
-          const float *b = pc->a + ((gsize) mp * pc->k + k0) * 8;
+          const float *b = pc->a + ((gsize) mp * pc->k + k0) * mr;
 
           for (int g = g_begin; g < g_end; g++)
             {
@@ -504,16 +504,17 @@ forward_rows_items (gpointer data, int begin, int end)
               const int p0 = q * CONVNET_ROWS_MR;
               const float *a = shared_panel (job, n, q / 4)
                                + (gsize) k0 * nr + q % 4 * CONVNET_ROWS_MR;
-              const gsize at = n * job->out_sample + (gsize) 8 * mp * hw + p0;
+              const gsize at = n * job->out_sample + (gsize) mr * mp * hw
+                               + p0;
               const ConvnetEpilogue epilogue = {
-                .bias = pc->bias ? pc->bias + 8 * mp : NULL,
+                .bias = pc->bias ? pc->bias + mr * mp : NULL,
                 .residual = job->residual ? job->residual + at : NULL,
                 .residual_stride = hw,
                 .relu = pc->relu,
               };
 
               pc->kernels->gemm_rows (
-                kc, a, nr, b, (gsize) pc->k * 8, panels,
+                kc, a, nr, b, (gsize) pc->k * mr, panels,
                 tiles ? tiles + (g - g_begin) * tile_floats : NULL, k0 > 0,
                 last ? job->out + at : NULL, hw,
                 MIN (CONVNET_ROWS_MR, hw - p0), channels, &epilogue);
@@ -554,32 +555,33 @@ convnet_packed_conv_set_pixels (ConvnetPackedConv *pc, ConvnetPixelOrder order)
   pc->pixels = order;
 }
 
-/* The lanes a forward of BATCH samples computes, panels of NR pixels,
- * against the rows it computes, groups of CONVNET_ROWS_MR: the rows are
- * taken where they save a tenth, on images whose panels the threads
- * share in the weights' rows anyway (convnet_packed_conv_forward), and
- * for 96 output channels or more.  A narrower layer's weights are the
- * smaller operand, and the rows read the input again for every three
- * weight panels: at batch 1 on 14x14 maps, 480 -> 64 channels took 0.093
- * ms in rows against 0.079 in lanes, 32 -> 128 on 7x7 0.025 against
- * 0.028, and resnet's 512 -> 512 3x3 on 7x7 1.21 against 1.46. */
+/* Whether a forward of BATCH samples has too few pixel panels to share
+ * evenly (small images): every panel is then packed first, and the
+ * threads share the weights' rows. */
+static gboolean
+few_pixel_panels (const ConvnetPackedConv *pc, int batch)
+{
+  const int nr = pc->kernels->nr;
+  const int hw = pc->geo.h_out * pc->geo.w_out;
+
+  return batch * ((hw + nr - 1) / nr) < 4 * convnet_parallel_threads ();
+}
+
+/* The rows are taken where they save a tenth of the lanes, on images with
+ * few pixel panels, and for CONVNET_ROWS_MIN_CHANNELS output channels or
+ * more.  A narrower layer's weights are the smaller operand, and the rows
+ * read the input again for every three weight panels: at batch 1 on 14x14
+ * maps, 480 -> 64 channels took 0.093 ms in rows against 0.079 in lanes,
+ * 32 -> 128 on 7x7 0.025 against 0.028, and resnet's 512 -> 512 3x3 on
+ * 7x7 1.21 against 1.46. */
 gboolean
 convnet_packed_conv_pixel_rows (const ConvnetPackedConv *pc, int batch)
 {
-  const int nr = pc->kernels->nr;
-  const gint64 hw = (gint64) pc->geo.h_out * pc->geo.w_out;
-  const gint64 lanes = batch * ((hw + nr - 1) / nr) * nr;
-  const gint64 rows = batch * ((hw + CONVNET_ROWS_MR - 1) / CONVNET_ROWS_MR)
-                      * CONVNET_ROWS_MR;
-  const int threads = convnet_parallel_threads ();
-
-  if (!pc->kernels->gemm_rows || pc->kernels->mr != 8
-      || pc->pixels == CONVNET_PIXELS_IN_LANES)
-    return FALSE;
-  if (pc->pixels == CONVNET_PIXELS_IN_ROWS)
-    return TRUE;
-  return batch * ((hw + nr - 1) / nr) < 4 * threads && rows * 10 < lanes * 9
-         && pc->m >= 96;
+  return convnet_rows_chosen (pc->kernels, pc->pixels, batch,
+                              (gint64) pc->geo.h_out * pc->geo.w_out, pc->m,
+                              90)
+         && (pc->pixels == CONVNET_PIXELS_IN_ROWS
+             || few_pixel_panels (pc, batch));
 }
 
 void
@@ -608,7 +610,6 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
       const int groups = batch * ((hw + CONVNET_ROWS_MR - 1)
                                   / CONVNET_ROWS_MR);
 
-      job.pixel_rows = TRUE;
       job.panel_pixels = 4 * CONVNET_ROWS_MR;
       job.n_panels = (hw + job.panel_pixels - 1) / job.panel_pixels;
       job.k_blocks = (pc->k + KC - 1) / KC;
@@ -625,10 +626,9 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
       return;
     }
 
-  /* too few pixel panels to share evenly (small images): the threads
-   * first pack every panel together, then split the weights' rows, each
-   * range over every pixel panel */
-  if (pixel_items < 4 * threads)
+  /* the threads first pack every panel together, then split the weights'
+   * rows, each range over its share of the pixel panels */
+  if (few_pixel_panels (pc, batch))
     {
       job.m_splits = MIN (4 * threads, pc->m_panels);
       /* a narrow layer's few weight panels, shared by the threads alone,

@@ -282,9 +282,6 @@ typedef struct
   const float               *residual;
   int                        m_splits;    /* channel ranges per tile panel */
   int                        block_panels; /* output-channel panels a block */
-  /* the panels the ranges and blocks are whole multiples of: with the
-   * tiles in rows gemm_rows's CONVNET_ROWS_PANELS, else 1 */
-  int                        panel_unit;
   /* weight-major order: a group of tile panels from FIRST_PANEL, their
    * transformed input, and the input channel ranges a panel's transform
    * is shared out in */
@@ -365,6 +362,23 @@ multiply_block (const ForwardJob *job, const float *v, float *products,
       }
 }
 
+/* The weight panels the channel ranges and blocks are whole multiples of:
+ * with the tiles in rows gemm_rows's CONVNET_ROWS_PANELS, else 1. */
+static int
+panel_unit (const ForwardJob *job)
+{
+  return job->tile_rows ? CONVNET_ROWS_PANELS : 1;
+}
+
+/* PANELS rounded down to whole units, and at least one unit. */
+static int
+whole_units (const ForwardJob *job, int panels)
+{
+  const int unit = panel_unit (job);
+
+  return MAX (unit, panels / unit * unit);
+}
+
 /* The shape of the forward clipped to the panel from tile FIRST: with
  * the tiles in rows a panel holds fewer tiles than its NR lanes, and
  * the transforms must neither compute nor store the next panel's. */
@@ -396,7 +410,7 @@ forward_items (gpointer data, int begin, int end)
     {
       const int split = item % job->m_splits;
       const int first = item / job->m_splits * job->panel_tiles;
-      const int unit = job->panel_unit;
+      const int unit = panel_unit (job);
       const int units = (wc->m_panels + unit - 1) / unit;
       const int mp_begin = MIN (units * split / job->m_splits * unit,
                                 wc->m_panels);
@@ -481,8 +495,8 @@ convnet_winograd_conv_set_pixels (ConvnetWinogradConv *wc,
 }
 
 /* As convnet_packed_conv_pixel_rows decides for the packed product, for
- * 96 output channels or more, but only where the rows compute 15 % fewer
- * lanes: a panel of rows holds 28 tiles, and the transforms still work on
+ * CONVNET_ROWS_MIN_CHANNELS output channels or more, but only where the
+ * rows compute 15 % fewer lanes: a panel of rows holds 28 tiles, and the transforms still work on
  * 32 lanes, 4 of them empty.  Timed alternately at batch 1, fastest of
  * 60: on 49 tiles (14x14 and 13x13 maps in F(2,3)) the rows took 0.82
  * to 0.97 of the lanes' time; on 196 (28x28 in F(2,3), 56x56 in F(4,3),
@@ -490,20 +504,13 @@ convnet_winograd_conv_set_pixels (ConvnetWinogradConv *wc,
 gboolean
 convnet_winograd_conv_tile_rows (const ConvnetWinogradConv *wc, int batch)
 {
-  const int nr = wc->kernels->nr;
   const gint64 tiles = (gint64) batch
                        * ((wc->geo.h_out + wc->m - 1) / wc->m)
                        * ((wc->geo.w_out + wc->m - 1) / wc->m);
-  const gint64 lanes = (tiles + nr - 1) / nr * nr;
-  const gint64 rows = (tiles + CONVNET_ROWS_MR - 1) / CONVNET_ROWS_MR
-                      * CONVNET_ROWS_MR;
 
-  if (!wc->kernels->gemm_rows || wc->kernels->mr != 8
-      || wc->pixels == CONVNET_PIXELS_IN_LANES)
-    return FALSE;
-  if (wc->pixels == CONVNET_PIXELS_IN_ROWS)
-    return TRUE;
-  return rows * 100 < lanes * 85 && wc->geo.c_out >= 96;
+  /* the batch's tiles are numbered together, so one "sample" of them */
+  return convnet_rows_chosen (wc->kernels, wc->pixels, 1, tiles,
+                              wc->geo.c_out, 85);
 }
 
 void
@@ -535,9 +542,7 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
 
   job.tile_rows = convnet_winograd_conv_tile_rows (wc, batch);
   job.panel_tiles = job.tile_rows ? 4 * CONVNET_ROWS_MR : nr;
-  job.panel_unit = job.tile_rows ? CONVNET_ROWS_PANELS : 1;
-  job.block_panels = MAX (job.panel_unit, job.block_panels / job.panel_unit
-                                          * job.panel_unit);
+  job.block_panels = whole_units (&job, job.block_panels);
   panels = (job.shape.tiles + job.panel_tiles - 1) / job.panel_tiles;
   if (weight_major (wc, panels, threads))
     {
@@ -549,11 +554,9 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
                                1, panels);
 
       /* blocks of U within L2, and at least four for each thread */
-      job.block_panels = CLAMP ((int) (U_BLOCK_FLOATS / u_panel), 1,
-                                MAX (wc->m_panels / (4 * threads), 1));
-      job.block_panels = MAX (job.panel_unit, job.block_panels
-                                              / job.panel_unit
-                                              * job.panel_unit);
+      job.block_panels = whole_units (
+        &job, CLAMP ((int) (U_BLOCK_FLOATS / u_panel), 1,
+                     MAX (wc->m_panels / (4 * threads), 1)));
       job.v_group = convnet_thread_scratch (3, group * panel_floats);
       for (job.first_panel = 0; job.first_panel < panels;
            job.first_panel += group)
@@ -573,7 +576,7 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
    * each range transforming the same input panel again */
   if (panels < 4 * threads)
     job.m_splits = CLAMP ((4 * threads + panels - 1) / panels, 1,
-                          (wc->m_panels + job.panel_unit - 1)
-                          / job.panel_unit);
+                          (wc->m_panels + panel_unit (&job) - 1)
+                          / panel_unit (&job));
   convnet_parallel_for (panels * job.m_splits, forward_items, &job);
 }

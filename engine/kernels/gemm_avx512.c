@@ -126,7 +126,7 @@ rows_tile (int panels, int k, const float *a, gsize lda, const float *b,
            gsize ldo, int rows_used, int channels_used,
            const ConvnetEpilogue *epilogue)
 {
-  __m256 acc[CONVNET_ROWS_MR + 1][CONVNET_ROWS_PANELS];
+  __m256 acc[CONVNET_ROWS_MR][CONVNET_ROWS_PANELS];
 
 #pragma GCC unroll 8
   for (int r = 0; r < CONVNET_ROWS_MR; r++)

@@ -216,6 +216,36 @@ typedef struct
   ConvnetUnfoldRows   unfold_rows;
 } ConvnetKernels;
 
+/* Layers narrower than this many output channels keep their pixels in
+ * lanes under CONVNET_PIXELS_AUTO: their weights are the smaller operand,
+ * and the rows read the input again for every CONVNET_ROWS_PANELS weight
+ * panels (conv_gemm.c's convnet_packed_conv_pixel_rows measured it). */
+#define CONVNET_ROWS_MIN_CHANNELS 96
+
+/* Whether SAMPLES x PER_SAMPLE pixels (or tiles) of a layer of C_OUT
+ * channels go in gemm_rows's rows under ORDER, on KERNELS: forced either
+ * way where the table has gemm_rows, or with AUTO where the rows (seven
+ * at a time, each sample's apart) compute fewer than PERCENT % of the
+ * lanes that panels of NR would.  The callers add what else their AUTO
+ * needs. */
+static inline gboolean
+convnet_rows_chosen (const ConvnetKernels *kernels, ConvnetPixelOrder order,
+                     gint64 samples, gint64 per_sample, int c_out,
+                     int percent)
+{
+  const int nr = kernels->nr;
+  const gint64 lanes = samples * ((per_sample + nr - 1) / nr) * nr;
+  const gint64 rows = samples * ((per_sample + CONVNET_ROWS_MR - 1)
+                                 / CONVNET_ROWS_MR) * CONVNET_ROWS_MR;
+
+  if (!kernels->gemm_rows || kernels->mr != 8
+      || order == CONVNET_PIXELS_IN_LANES)
+    return FALSE;
+  return order == CONVNET_PIXELS_IN_ROWS
+         || (rows * 100 < lanes * percent
+             && c_out >= CONVNET_ROWS_MIN_CHANNELS);
+}
+
 /* The fully connected and pooling kernels of each table (fc_*.c,
  * pool_*.c, each compiled with its instruction set's flags). */
 #define CONVNET_DECLARE_DENSE_KERNELS(isa)                                   \
