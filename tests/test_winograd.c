@@ -217,6 +217,49 @@ test_winograd_refuses (void)
   g_assert_false (convnet_winograd_applies (&geo));
 }
 
+/* Which order of the tiles a forward picks by itself: rows where they
+ * compute 15 % fewer lanes than panels of 32, for 96 output channels or
+ * more; never on a table without gemm_rows. */
+static void
+test_winograd_tile_order_picked (void)
+{
+  static const struct
+  {
+    ConvCase c;
+    int      tile;
+    gboolean rows;
+  } picks[] = {
+    { { 256, 14, 14, 256, 1, 1, 3 }, 2, TRUE },  /* 49 tiles: 64 lanes */
+    { { 256, 14, 14, 256, 1, 2, 3 }, 2, TRUE },  /* 98: 128 lanes */
+    { { 128, 28, 28, 128, 1, 1, 3 }, 2, FALSE }, /* 196: 224, 87.5 % used */
+    { { 64, 14, 14, 64, 1, 1, 3 }, 2, FALSE },   /* too few channels */
+    { { 256, 16, 16, 256, 1, 1, 3 }, 2, FALSE }, /* 64: whole panels */
+  };
+  static const char *const isas[] = { "generic", "avx2", "avx512" };
+
+  for (guint t = 0; t < G_N_ELEMENTS (isas); t++)
+    {
+      const ConvnetKernels *kernels = convnet_kernels_for (isas[t]);
+
+      for (guint i = 0; kernels && i < G_N_ELEMENTS (picks); i++)
+        {
+          const ConvCase *c = &picks[i].c;
+          const ConvGeometry geo = geometry (c);
+          float *w = g_new0 (float, (gsize) c->c_out * c->c_in * c->k * c->k);
+          ConvnetWinogradConv *wc = convnet_winograd_conv_new (
+            kernels, &geo, w, NULL, NULL, NULL, FALSE, picks[i].tile);
+
+          g_assert_nonnull (wc);
+          if (convnet_winograd_conv_tile_rows (wc, c->batch)
+              != (picks[i].rows && kernels->gemm_rows != NULL))
+            g_error ("%s, pick %u: rows %d", kernels->isa, i,
+                     convnet_winograd_conv_tile_rows (wc, c->batch));
+          convnet_winograd_conv_free (wc);
+          g_free (w);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -225,5 +268,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/winograd/avx2", "avx2", test_winograd_isa);
   g_test_add_data_func ("/winograd/avx512", "avx512", test_winograd_isa);
   g_test_add_func ("/winograd/refuses", test_winograd_refuses);
+  g_test_add_func ("/winograd/tile-order-picked",
+                   test_winograd_tile_order_picked);
   return g_test_run ();
 }
