@@ -95,34 +95,6 @@ sole_reader (const ConvnetGraph *g, const int *readers, const int *reader,
   return reader[i] < limit ? reader[i] : -1;
 }
 
-/* Which Winograd variant a convolution takes for a plan of BATCH
- * samples, or 0 for the packed product (bench/conv_layers.c measured the
- * choices).  F(4x4,3x3) makes 4x fewer products but its tiles waste most
- * of a vector on a small image, and its filters are 4x larger; F(2x2,3x3)
- * makes 2.25x fewer, with filters 1.8x larger: on resnet18's 28x28 layer
- * at batch 1, 49 F(4,3) tiles fill two 32-lane panels badly and take
- * 0.79 ms against F(2,3)'s 0.54.  The widest layers take
- * F(2,3), which keeps vgg16's filters near 120 MB instead of 235 and its
- * peak memory within the weights + 200 MB.  A 5x5 kernel (alexnet's
- * second layer) takes F(2x2,5x5), 2.8x fewer products. */
-static int
-winograd_tile (const ConvGeometry *geo, int batch)
-{
-  const int pixels = geo->h_out * geo->w_out;
-
-  if (!convnet_winograd_applies (geo) || geo->c_in < 8)
-    return 0;
-  if (pixels < 10 * 10 && batch < 4)
-    return 0;
-  if (geo->kh == 5)
-    return 2;
-  if ((gint64) geo->c_in * geo->c_out > 256 * 256)
-    return 2;
-  if (pixels < 40 * 40 && batch < 4)
-    return 2;
-  return 4;
-}
-
 /* The packed-weights cache, while the weights are the file's that it
  * belongs to. */
 static ConvnetPackCache *
@@ -223,7 +195,7 @@ pack_conv (ConvnetGraph *g, int c, int batchnorm, gboolean relu, int batch,
 {
   ConvnetNode *conv = convnet_graph_node (g, c);
   const ConvnetKernels *kernels = convnet_kernels ();
-  const int tile = winograd_tile (&conv->conv, batch);
+  const int tile = convnet_winograd_variant (&conv->conv, batch);
   ConvnetFastNode *fast = conv->fast;
   double *scale = NULL, *shift = NULL;
 

@@ -260,6 +260,97 @@ test_winograd_tile_order_picked (void)
     }
 }
 
+/* Which variant a layer takes by itself (convnet_winograd_variant's
+ * rules, as bench/winograd_variants.c measured them). */
+static void
+test_winograd_variant_picked (void)
+{
+  static const struct
+  {
+    ConvCase c;   /* the batch is the plan's */
+    int      variant;
+  } picks[] = {
+    { { 64, 56, 56, 64, 1, 1, 3 }, 4 },
+    { { 128, 28, 28, 128, 1, 1, 3 }, 4 },  /* sides multiples of 4 */
+    { { 128, 28, 28, 192, 1, 3, 3 }, 4 },
+    { { 256, 14, 14, 256, 1, 1, 3 }, 2 },  /* 14x14: F(4,3) wastes */
+    { { 256, 13, 13, 256, 1, 1, 3 }, 2 },
+    { { 256, 14, 14, 256, 1, 8, 3 }, 4 },  /* batch 8: F(4,3) */
+    { { 16, 14, 14, 48, 1, 1, 3 }, 0 },    /* under 32 input channels */
+    { { 24, 14, 14, 64, 1, 3, 3 }, 0 },
+    { { 16, 14, 14, 48, 1, 4, 3 }, 4 },    /* but not at batch 4 */
+    { { 32, 14, 14, 64, 1, 1, 3 }, 2 },
+    { { 4, 28, 28, 64, 1, 8, 3 }, 0 },     /* under 8, at any batch */
+    { { 192, 7, 7, 384, 1, 1, 3 }, 0 },    /* 7x7 at batch 1 */
+    { { 512, 7, 7, 512, 1, 8, 3 }, 2 },    /* the widest take F(2,3) */
+    { { 512, 28, 28, 512, 1, 8, 3 }, 2 },
+    { { 64, 27, 27, 192, 2, 1, 5 }, 2 },   /* 5x5: F(2,5) */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (picks); i++)
+    {
+      const ConvGeometry geo = geometry (&picks[i].c);
+      const int variant = convnet_winograd_variant (&geo, picks[i].c.batch);
+
+      if (variant != picks[i].variant)
+        g_error ("pick %u: variant %d, not %d", i, variant,
+                 picks[i].variant);
+    }
+  {
+    ConvGeometry geo = geometry (&picks[0].c);
+
+    geo.sh = geo.sw = 2;   /* Winograd here is stride 1 only */
+    g_assert_cmpint (convnet_winograd_variant (&geo, 8), ==, 0);
+  }
+}
+
+/* Which order of the work a forward picks by itself on two threads, on
+ * AVX-512's panels: the weights' where U is 12 MB, where it is 4 MB over
+ * fewer than 8 tile panels, and over fewer than 4 panels whatever its
+ * size. */
+static void
+test_winograd_weight_order_picked (void)
+{
+  static const struct
+  {
+    ConvCase c;
+    int      tile;
+    gboolean weights;
+  } picks[] = {
+    { { 256, 14, 14, 256, 1, 1, 3 }, 2, TRUE },  /* 49 tiles: 2 panels */
+    { { 128, 28, 28, 128, 1, 1, 3 }, 4, TRUE },  /* 49 tiles in rows */
+    { { 128, 28, 28, 128, 1, 1, 3 }, 2, FALSE }, /* 196 tiles: 7 panels */
+    { { 64, 56, 56, 64, 1, 1, 3 }, 4, FALSE },   /* 196 tiles */
+    { { 128, 28, 28, 128, 1, 8, 3 }, 2, FALSE }, /* 49 panels */
+    { { 128, 28, 28, 256, 1, 1, 3 }, 2, FALSE }, /* 2 MB, 7 panels */
+    { { 256, 28, 28, 512, 1, 1, 3 }, 2, TRUE },  /* 8 MB, 7 panels */
+    { { 512, 14, 14, 512, 1, 8, 3 }, 2, TRUE },  /* U 16.8 MB */
+    { { 256, 14, 14, 256, 1, 2, 3 }, 4, TRUE },  /* 4 MB, 3 panels */
+  };
+  const ConvnetKernels *kernels = convnet_kernels_for ("avx512");
+
+  if (!kernels)
+    {
+      g_test_skip ("no AVX-512 here");
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (picks); i++)
+    {
+      const ConvCase *c = &picks[i].c;
+      const ConvGeometry geo = geometry (c);
+      float *w = g_new0 (float, (gsize) c->c_out * c->c_in * c->k * c->k);
+      ConvnetWinogradConv *wc = convnet_winograd_conv_new (
+        kernels, &geo, w, NULL, NULL, NULL, FALSE, picks[i].tile);
+
+      g_assert_nonnull (wc);
+      if (convnet_winograd_conv_weight_order (wc, c->batch, 2)
+          != picks[i].weights)
+        g_error ("pick %u: weights' order %d", i, !picks[i].weights);
+      convnet_winograd_conv_free (wc);
+      g_free (w);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -270,5 +361,8 @@ main (int argc, char **argv)
   g_test_add_func ("/winograd/refuses", test_winograd_refuses);
   g_test_add_func ("/winograd/tile-order-picked",
                    test_winograd_tile_order_picked);
+  g_test_add_func ("/winograd/variant-picked", test_winograd_variant_picked);
+  g_test_add_func ("/winograd/weight-order-picked",
+                   test_winograd_weight_order_picked);
   return g_test_run ();
 }

@@ -87,6 +87,47 @@ convnet_winograd_applies (const ConvGeometry *geo)
          && geo->w_out == geo->w_in + 2 * geo->pw - (geo->kw - 1);
 }
 
+/* Measured on each layer alone (bench/winograd_variants.c, fastest of
+ * 40-60 rounds); with weight_major's rule below, resnet18 at batch 1 went
+ * from 16.9 to 15.9 ms and googlenet from 15.8 to 14.4 (medians of 8
+ * alternating runs of each build):
+ * - F(4x4,3x3) makes 4x fewer products than the direct sum but its
+ *   filters are 4x larger and its tiles cover a map whose side is not a
+ *   multiple of 4 with wasted outputs (14x14: 16x16); F(2x2,3x3) makes
+ *   2.25x fewer, with filters 1.8x larger.  At batch 1 to 3, F(4,3) wins
+ *   on maps whose sides are multiples of 4 (28x28, 96 -> 128 channels:
+ *   0.37-0.46 ms against F(2,3)'s 0.59-0.64; 128 -> 192: 0.66-0.77
+ *   against 1.02-1.19), and loses where they are not (13x13, 14x14).
+ * - With fewer than 32 input channels at batch 1 to 3 (googlenet's
+ *   narrow 3x3 branches), the transforms cost more than the products
+ *   they save: 16 -> 48 on 14x14 takes 0.021 ms packed against F(2,3)'s
+ *   0.071.
+ * - On 7x7 maps at batch 1 to 3 the packed product wins.
+ * - The widest layers take F(2,3), which keeps vgg16's filters near
+ *   120 MB instead of 235 and its peak memory within the weights +
+ *   200 MB.
+ * - A 5x5 kernel (alexnet's second layer) takes F(2x2,5x5), 2.8x fewer
+ *   products. */
+int
+convnet_winograd_variant (const ConvGeometry *geo, int batch)
+{
+  const int pixels = geo->h_out * geo->w_out;
+  const gboolean few = batch < 4;
+
+  if (!convnet_winograd_applies (geo) || geo->c_in < 8)
+    return 0;
+  if (few && (pixels < 10 * 10 || geo->c_in < 32))
+    return 0;
+  if (geo->kh == 5)
+    return 2;
+  if ((gint64) geo->c_in * geo->c_out > 256 * 256)
+    return 2;
+  if (few && pixels < 40 * 40
+      && (geo->h_out % 4 != 0 || geo->w_out % 4 != 0))
+    return 2;
+  return 4;
+}
+
 static const WinogradTransforms *
 transforms_for (const ConvnetKernels *kernels)
 {
@@ -253,7 +294,12 @@ convnet_winograd_conv_bytes (const ConvnetWinogradConv *wc)
  * and per-node profiles): a gain when U is more than the shared cache
  * keeps between panels (512 channels: 16.8 MB), or when U is megabytes
  * and the panels too few to share out (256 channels at 14 x 14, batch
- * 1); a loss for 128 channels, and for 256 over many panels. */
+ * 1); a loss for 128 channels, and for 256 over many panels.  With fewer
+ * panels than two a thread (batch 1 on 13x13 to 28x28 maps) the tiles'
+ * order transforms each panel's input again for each range of output
+ * channels; there the weights' order took 0.25-0.36 ms against 0.33-0.46
+ * on googlenet's 14x14 layers and 0.74-1.00 against 0.94-1.29 on
+ * alexnet's 13x13 (bench/winograd_variants.c, fastest of 40-80). */
 static gboolean
 weight_major (const ConvnetWinogradConv *wc, int panels, int threads)
 {
@@ -261,7 +307,7 @@ weight_major (const ConvnetWinogradConv *wc, int panels, int threads)
 
   if (wc->order != CONVNET_WINOGRAD_ORDER_AUTO)
     return wc->order == CONVNET_WINOGRAD_ORDER_WEIGHTS;
-  return u >= WEIGHT_MAJOR_FLOATS
+  return u >= WEIGHT_MAJOR_FLOATS || panels < 2 * threads
          || (u >= FEW_PANELS_WEIGHT_MAJOR_FLOATS && panels < 4 * threads);
 }
 
@@ -513,6 +559,28 @@ convnet_winograd_conv_tile_rows (const ConvnetWinogradConv *wc, int batch)
                               wc->geo.c_out, 85);
 }
 
+/* Tiles a panel holds: the micro-kernel's lanes, or in rows four groups
+ * of its rows (multiply_block_rows). */
+static int
+panel_tiles (const ConvnetWinogradConv *wc, gboolean tile_rows)
+{
+  return tile_rows ? 4 * CONVNET_ROWS_MR : wc->kernels->nr;
+}
+
+gboolean
+convnet_winograd_conv_weight_order (const ConvnetWinogradConv *wc, int batch,
+                                    int threads)
+{
+  const gint64 tiles = (gint64) batch
+                       * ((wc->geo.h_out + wc->m - 1) / wc->m)
+                       * ((wc->geo.w_out + wc->m - 1) / wc->m);
+  const int per_panel
+    = panel_tiles (wc, convnet_winograd_conv_tile_rows (wc, batch));
+
+  return weight_major (wc, (int) ((tiles + per_panel - 1) / per_panel),
+                       threads);
+}
+
 void
 convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
                                const float *in, const float *residual,
@@ -541,7 +609,7 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
   int panels;
 
   job.tile_rows = convnet_winograd_conv_tile_rows (wc, batch);
-  job.panel_tiles = job.tile_rows ? 4 * CONVNET_ROWS_MR : nr;
+  job.panel_tiles = panel_tiles (wc, job.tile_rows);
   job.block_panels = whole_units (&job, job.block_panels);
   panels = (job.shape.tiles + job.panel_tiles - 1) / job.panel_tiles;
   if (weight_major (wc, panels, threads))

@@ -21,6 +21,11 @@ typedef struct ConvnetWinogradConv ConvnetWinogradConv;
  * size. */
 gboolean convnet_winograd_applies (const ConvGeometry *geo);
 
+/* The output tile a convolution of GEO takes in a plan of BATCH samples
+ * (2 or 4, for OUTPUT_TILE below), or 0 for the packed product
+ * (conv_gemm.h). */
+int      convnet_winograd_variant (const ConvGeometry *geo, int batch);
+
 /* Transforms WEIGHT (c_out x c_in x r x r) for KERNELS and OUTPUT_TILE
  * (3x3: 2 for F(2x2,3x3) or 4 for F(4x4,3x3); 5x5: 2).  SCALE, SHIFT and
  * BIAS as for convnet_packed_conv_new().  NULL when GEO does not apply,
@@ -73,6 +78,11 @@ void convnet_winograd_conv_set_order (ConvnetWinogradConv *conv,
  * image size, where the kernels have gemm_rows). */
 void     convnet_winograd_conv_set_pixels (ConvnetWinogradConv *conv,
                                            ConvnetPixelOrder order);
+/* Whether a forward of BATCH samples on THREADS threads passes the
+ * transformed filters over the tiles block by block (the weights' order)
+ * under CONVNET_WINOGRAD_ORDER_AUTO. */
+gboolean convnet_winograd_conv_weight_order (const ConvnetWinogradConv *conv,
+                                             int batch, int threads);
 /* Whether a forward of BATCH samples puts the tiles in rows. */
 gboolean convnet_winograd_conv_tile_rows (const ConvnetWinogradConv *conv,
                                           int batch);
