@@ -72,13 +72,21 @@ every_other (const float *row, int start, int w)
   const __m512 minus_inf = _mm512_set1_ps (-INFINITY);
   const __m512i even = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
                                           20, 22, 24, 26, 28, 30);
-  const __m512 low = _mm512_mask_loadu_ps (minus_inf,
-                                           columns_inside (start, w),
-                                           row + start);
-  const __m512 high = _mm512_mask_loadu_ps (minus_inf,
-                                            columns_inside (start + 16, w),
-                                            row + start + 16);
+  __m512 low, high;
 
+  /* inside the row, plain loads: the masks cost more than the loads */
+  if (start >= 0 && start + 32 <= w)
+    {
+      low = _mm512_loadu_ps (row + start);
+      high = _mm512_loadu_ps (row + start + 16);
+    }
+  else
+    {
+      low = _mm512_mask_loadu_ps (minus_inf, columns_inside (start, w),
+                                  row + start);
+      high = _mm512_mask_loadu_ps (minus_inf, columns_inside (start + 16, w),
+                                   row + start + 16);
+    }
   return _mm512_permutex2var_ps (low, even, high);
 }
 
