@@ -3,7 +3,8 @@
 as Markdown that the README's performance table is pasted from:
 
   - latency: `convnet bench` and ../shared/bench/peer-latency for each model
-    at each batch (224x224, T threads, median of K timed runs; random
+    at each batch, in R rounds of convnet and then the peers (224x224, T
+    threads, median of the rounds' medians of K timed runs; random
     weights), with the ratios ORT/convnet and PyTorch/convnet (>1: convnet
     is faster) and, beyond batch 1, throughput in images/s;
   - cold start: `convnet classify --top 1` of one 224x224 image as a fresh
@@ -24,8 +25,8 @@ something failed to run.  Checkpoints and the test image are cached in
 --work (default /tmp/convnet-bench) and reused by later runs.
 
 Usage: bench/compare.sh [--models "M ..."] [--batches "1 8"] [--iters K]
-                        [--runs N] [--threads T] [--build DIR] [--no-peers]
-                        [--no-cold] [--parity] [--wait-load L]"""
+                        [--rounds R] [--runs N] [--threads T] [--build DIR]
+                        [--no-peers] [--no-cold] [--parity] [--wait-load L]"""
 import argparse
 import datetime
 import os
@@ -175,17 +176,40 @@ def latency_section(args, exe, models, batch):
     say(f"## Latency, batch {batch}\n")
     load_before = load_average()
     ours, half, peers = {}, {}, {}
-    # model by model, convnet just before its peers: the shared host's
-    # speed drifts by tens of percent over minutes, and timing every model
-    # on convnet first and on the peers a few minutes later made each
-    # ratio partly a measure of that drift
+    # model by model, convnet just before its peers, and that R times
+    # over: the shared host's speed drifts by tens of percent over seconds
+    # to minutes (a neighbour on one of its cores' other hyperthread takes
+    # that core to about 60 % for a second or more), and timing each
+    # engine once made each ratio partly a measure of which engine that
+    # drift met.  Each engine's figure is the median of its rounds'
+    # medians (and the least of their minima).
+    rounds = {}
     for m in models:
-        ours[m] = convnet_bench(exe, m, batch, args.threads, args.iters)
+        for _ in range(args.rounds):
+            runs = [("convnet", convnet_bench(exe, m, batch, args.threads,
+                                              args.iters))]
+            if batch == 1 and m in HALF_TARGET:
+                runs.append(("half", convnet_bench(
+                    exe, m, batch, args.threads, args.iters, HALF_ENV)))
+            if not args.no_peers:
+                got = peer_latency([m], batch, args.threads, args.iters)
+                runs += [(e, got.get((e, m, batch)))
+                         for e in ("pytorch", "onnxruntime")]
+            for engine, got in runs:
+                if got:
+                    rounds.setdefault((engine, m), []).append(got)
+    for (engine, m), got in rounds.items():
+        fig = (statistics.median(g[0] for g in got), min(g[1] for g in got))
+        if engine == "convnet":
+            ours[m] = fig
+        elif engine == "half":
+            half[m] = fig
+        else:
+            peers[(engine, m, batch)] = fig
+    for m in models:
+        ours.setdefault(m, None)
         if batch == 1 and m in HALF_TARGET:
-            half[m] = convnet_bench(exe, m, batch, args.threads, args.iters,
-                                    HALF_ENV)
-        if not args.no_peers:
-            peers.update(peer_latency([m], batch, args.threads, args.iters))
+            half.setdefault(m, None)
     load_after = load_average()
 
     def median(engine, m):
@@ -231,10 +255,10 @@ def latency_section(args, exe, models, batch):
             f"{' '.join(f'{k}={v}' for k, v in HALF_ENV.items())}, timed "
             f"just after the model's plain run, beside the same peers' "
             f"figures.\n")
-    say(f"Medians of {args.iters} timed runs after warm-up, {args.threads} "
-        f"threads, 224x224, random weights; each model timed on convnet, "
-        f"then on the peers. Ratios above 1 mean convnet is "
-        f"faster. Load average before {fmt_load(load_before)}, after "
+    say(f"Medians of {args.rounds} rounds' medians of {args.iters} timed "
+        f"runs after warm-up, {args.threads} threads, 224x224, random "
+        f"weights; in each round a model is timed on convnet, then on the "
+        f"peers. Ratios above 1 mean convnet is faster. Load average before {fmt_load(load_before)}, after "
         f"{fmt_load(load_after)}.\n")
     say("Fastest run (min_ms): " + "; ".join(
         f"{m} " + " / ".join(
@@ -467,6 +491,10 @@ def main():
                     help="batch sizes (\"1 8\")")
     ap.add_argument("--iters", type=int, default=20,
                     help="timed runs per latency figure (20)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of each model timed on convnet and then on "
+                         "the peers; a figure is the median of its rounds' "
+                         "medians (3)")
     ap.add_argument("--runs", type=int, default=5,
                     help="fresh processes per cold-start figure (5)")
     ap.add_argument("--threads", type=int, default=2, help="threads (2)")
@@ -494,10 +522,11 @@ def main():
         batches = [int(b) for b in args.batches.replace(",", " ").split()]
     except ValueError:
         ap.error(f"--batches: whole numbers, got {args.batches!r}")
-    if args.iters < 1 or args.runs < 1 or args.threads < 1 or not models \
+    if args.iters < 1 or args.runs < 1 or args.rounds < 1 \
+            or args.threads < 1 or not models \
             or any(b < 1 for b in batches):
-        ap.error("--iters, --runs, --threads and batches must be >= 1, "
-                 "and --models not empty")
+        ap.error("--iters, --runs, --rounds, --threads and batches must be "
+                 ">= 1, and --models not empty")
     build = os.path.join(SOURCE, args.build)
     exe = os.path.join(build, "cli", "convnet")
     if not os.access(exe, os.X_OK):
