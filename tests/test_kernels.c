@@ -42,6 +42,9 @@ static const ReferenceConvCase cases[] = {
                                           rows tile */
   { 300, 7, 7, 96, 1, 1, 0, 1, 1 },    /* a 7x7 pointwise layer, K over one
                                           block: pixel rows when AUTO */
+  { 20, 2, 7, 40, 1, 1, 0, 1, 3 },     /* pointwise, whole groups of 7 and
+                                          three samples: the rows read the
+                                          input unpacked */
 };
 
 /* Runs every case through KERNELS with the pixels in ORDER (the rows
