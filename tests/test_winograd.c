@@ -217,18 +217,37 @@ test_winograd_refuses (void)
   g_assert_false (convnet_winograd_applies (&geo));
 }
 
+/* A layer and tile size, and what a forward of it should pick by itself. */
+typedef struct
+{
+  ConvCase c;
+  int      tile;
+  gboolean picked;
+} PickCase;
+
+/* PICK's layer on KERNELS, with weights of zero: only its choices are
+ * looked at. */
+static ConvnetWinogradConv *
+pick_conv (const ConvnetKernels *kernels, const PickCase *pick)
+{
+  const ConvCase *c = &pick->c;
+  const ConvGeometry geo = geometry (c);
+  float *w = g_new0 (float, (gsize) c->c_out * c->c_in * c->k * c->k);
+  ConvnetWinogradConv *wc = convnet_winograd_conv_new (
+    kernels, &geo, w, NULL, NULL, NULL, FALSE, pick->tile);
+
+  g_free (w);
+  g_assert_nonnull (wc);
+  return wc;
+}
+
 /* Which order of the tiles a forward picks by itself: rows where they
  * compute 15 % fewer lanes than panels of 32, for 96 output channels or
  * more; never on a table without gemm_rows. */
 static void
 test_winograd_tile_order_picked (void)
 {
-  static const struct
-  {
-    ConvCase c;
-    int      tile;
-    gboolean rows;
-  } picks[] = {
+  static const PickCase picks[] = {
     { { 256, 14, 14, 256, 1, 1, 3 }, 2, TRUE },  /* 49 tiles: 64 lanes */
     { { 256, 14, 14, 256, 1, 2, 3 }, 2, TRUE },  /* 98: 128 lanes */
     { { 128, 28, 28, 128, 1, 1, 3 }, 2, FALSE }, /* 196: 224, 87.5 % used */
@@ -243,19 +262,14 @@ test_winograd_tile_order_picked (void)
 
       for (guint i = 0; kernels && i < G_N_ELEMENTS (picks); i++)
         {
-          const ConvCase *c = &picks[i].c;
-          const ConvGeometry geo = geometry (c);
-          float *w = g_new0 (float, (gsize) c->c_out * c->c_in * c->k * c->k);
-          ConvnetWinogradConv *wc = convnet_winograd_conv_new (
-            kernels, &geo, w, NULL, NULL, NULL, FALSE, picks[i].tile);
+          ConvnetWinogradConv *wc = pick_conv (kernels, &picks[i]);
+          const int batch = picks[i].c.batch;
 
-          g_assert_nonnull (wc);
-          if (convnet_winograd_conv_tile_rows (wc, c->batch)
-              != (picks[i].rows && kernels->gemm_rows != NULL))
+          if (convnet_winograd_conv_tile_rows (wc, batch)
+              != (picks[i].picked && kernels->gemm_rows != NULL))
             g_error ("%s, pick %u: rows %d", kernels->isa, i,
-                     convnet_winograd_conv_tile_rows (wc, c->batch));
+                     convnet_winograd_conv_tile_rows (wc, batch));
           convnet_winograd_conv_free (wc);
-          g_free (w);
         }
     }
 }
@@ -311,12 +325,7 @@ test_winograd_variant_picked (void)
 static void
 test_winograd_weight_order_picked (void)
 {
-  static const struct
-  {
-    ConvCase c;
-    int      tile;
-    gboolean weights;
-  } picks[] = {
+  static const PickCase picks[] = {
     { { 256, 14, 14, 256, 1, 1, 3 }, 2, TRUE },  /* 49 tiles: 2 panels */
     { { 128, 28, 28, 128, 1, 1, 3 }, 4, TRUE },  /* 49 tiles in rows */
     { { 128, 28, 28, 128, 1, 1, 3 }, 2, FALSE }, /* 196 tiles: 7 panels */
@@ -336,18 +345,12 @@ test_winograd_weight_order_picked (void)
     }
   for (guint i = 0; i < G_N_ELEMENTS (picks); i++)
     {
-      const ConvCase *c = &picks[i].c;
-      const ConvGeometry geo = geometry (c);
-      float *w = g_new0 (float, (gsize) c->c_out * c->c_in * c->k * c->k);
-      ConvnetWinogradConv *wc = convnet_winograd_conv_new (
-        kernels, &geo, w, NULL, NULL, NULL, FALSE, picks[i].tile);
+      ConvnetWinogradConv *wc = pick_conv (kernels, &picks[i]);
 
-      g_assert_nonnull (wc);
-      if (convnet_winograd_conv_weight_order (wc, c->batch, 2)
-          != picks[i].weights)
-        g_error ("pick %u: weights' order %d", i, !picks[i].weights);
+      if (convnet_winograd_conv_weight_order (wc, picks[i].c.batch, 2)
+          != picks[i].picked)
+        g_error ("pick %u: weights' order %d", i, !picks[i].picked);
       convnet_winograd_conv_free (wc);
-      g_free (w);
     }
 }
 
