@@ -479,7 +479,7 @@ forward_rows_items (gpointer data, int begin, int end)
   const int per_sample = (hw + CONVNET_ROWS_MR - 1) / CONVNET_ROWS_MR;
   const int groups = job->batch * per_sample;
   const gsize tile_floats = CONVNET_ROWS_MR * CONVNET_ROWS_NR;
-  const gsize in_sample = (gsize) pc->geo.c_in * hw;
+  const gsize in_sample = (gsize) pc->geo.c_in * pc->geo.h_in * pc->geo.w_in;
 
   for (int item = begin; item < end; item++)
     {

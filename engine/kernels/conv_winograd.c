@@ -100,8 +100,8 @@ convnet_winograd_applies (const ConvGeometry *geo)
  *   against 1.02-1.19), and loses where they are not (13x13, 14x14).
  * - With fewer than 32 input channels at batch 1 to 3 (googlenet's
  *   narrow 3x3 branches), the transforms cost more than the products
- *   they save: 16 -> 48 on 14x14 takes 0.021 ms packed against F(2,3)'s
- *   0.071.
+ *   they save: 16 -> 48 on 14x14 took 0.021-0.023 ms packed against
+ *   F(2,3)'s 0.026-0.071.
  * - On 7x7 maps at batch 1 to 3 the packed product wins.
  * - The widest layers take F(2,3), which keeps vgg16's filters near
  *   120 MB instead of 235 and its peak memory within the weights +
@@ -540,23 +540,27 @@ convnet_winograd_conv_set_pixels (ConvnetWinogradConv *wc,
   wc->pixels = order;
 }
 
+/* The tiles of a forward of BATCH samples, all numbered together. */
+static gint64
+batch_tiles (const ConvnetWinogradConv *wc, int batch)
+{
+  return (gint64) batch * ((wc->geo.h_out + wc->m - 1) / wc->m)
+         * ((wc->geo.w_out + wc->m - 1) / wc->m);
+}
+
 /* As convnet_packed_conv_pixel_rows decides for the packed product, for
  * CONVNET_ROWS_MIN_CHANNELS output channels or more, but only where the
- * rows compute 15 % fewer lanes: a panel of rows holds 28 tiles, and the transforms still work on
- * 32 lanes, 4 of them empty.  Timed alternately at batch 1, fastest of
+ * rows compute 15 % fewer lanes: a panel of rows holds 28 tiles, and the
+ * transforms still work on 32 lanes, 4 of them empty.  Timed alternately at batch 1, fastest of
  * 60: on 49 tiles (14x14 and 13x13 maps in F(2,3)) the rows took 0.82
  * to 0.97 of the lanes' time; on 196 (28x28 in F(2,3), 56x56 in F(4,3),
  * 87.5 % of the lanes used) 0.85 to 1.08, and at batch 2 1.02 to 1.07. */
 gboolean
 convnet_winograd_conv_tile_rows (const ConvnetWinogradConv *wc, int batch)
 {
-  const gint64 tiles = (gint64) batch
-                       * ((wc->geo.h_out + wc->m - 1) / wc->m)
-                       * ((wc->geo.w_out + wc->m - 1) / wc->m);
-
   /* the batch's tiles are numbered together, so one "sample" of them */
-  return convnet_rows_chosen (wc->kernels, wc->pixels, 1, tiles,
-                              wc->geo.c_out, 85);
+  return convnet_rows_chosen (wc->kernels, wc->pixels, 1,
+                              batch_tiles (wc, batch), wc->geo.c_out, 85);
 }
 
 /* Tiles a panel holds: the micro-kernel's lanes, or in rows four groups
@@ -567,18 +571,22 @@ panel_tiles (const ConvnetWinogradConv *wc, gboolean tile_rows)
   return tile_rows ? 4 * CONVNET_ROWS_MR : wc->kernels->nr;
 }
 
+/* The panels of tiles a forward of BATCH samples works through. */
+static int
+tile_panels (const ConvnetWinogradConv *wc, int batch, gboolean tile_rows)
+{
+  const int per_panel = panel_tiles (wc, tile_rows);
+
+  return (int) ((batch_tiles (wc, batch) + per_panel - 1) / per_panel);
+}
+
 gboolean
 convnet_winograd_conv_weight_order (const ConvnetWinogradConv *wc, int batch,
                                     int threads)
 {
-  const gint64 tiles = (gint64) batch
-                       * ((wc->geo.h_out + wc->m - 1) / wc->m)
-                       * ((wc->geo.w_out + wc->m - 1) / wc->m);
-  const int per_panel
-    = panel_tiles (wc, convnet_winograd_conv_tile_rows (wc, batch));
-
-  return weight_major (wc, (int) ((tiles + per_panel - 1) / per_panel),
-                       threads);
+  return weight_major (
+    wc, tile_panels (wc, batch, convnet_winograd_conv_tile_rows (wc, batch)),
+    threads);
 }
 
 void
@@ -611,7 +619,7 @@ convnet_winograd_conv_forward (const ConvnetWinogradConv *wc, float *out,
   job.tile_rows = convnet_winograd_conv_tile_rows (wc, batch);
   job.panel_tiles = panel_tiles (wc, job.tile_rows);
   job.block_panels = whole_units (&job, job.block_panels);
-  panels = (job.shape.tiles + job.panel_tiles - 1) / job.panel_tiles;
+  panels = tile_panels (wc, batch, job.tile_rows);
   if (weight_major (wc, panels, threads))
     {
       const gsize panel_floats = (gsize) wc->positions * geo->c_in * nr;
