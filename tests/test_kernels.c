@@ -6,6 +6,7 @@
  * kernel, K deeper than one K block, strides, dilation and batches. */
 #include "convnet.h"
 #include "kernels/conv_gemm.h"
+#include "kernels/conv_unfold.h"
 #include "kernels/kernels.h"
 #include "ops/blas.h"
 
@@ -23,19 +24,22 @@ static const ReferenceConvCase cases[] = {
   { 4, 5, 4, 6, 3, 1, 4, 1, 1 },       /* padding larger than the kernel */
   { 40, 7, 7, 17, 3, 1, 1, 1, 1 },     /* K = 360 > one K block */
   { 33, 13, 13, 70, 1, 1, 0, 1, 3 },   /* 1x1, odd channels, batch 3 */
-  { 3, 23, 21, 12, 7, 2, 3, 1, 2 },    /* a stem: 7x7 stride 2 */
+  { 3, 23, 21, 12, 7, 2, 3, 1, 2 },    /* a stem, 7x7 stride 2: split into
+                                          phases */
   { 8, 10, 12, 16, 3, 2, 1, 1, 1 },    /* 3x3 stride 2 */
   { 5, 12, 12, 8, 3, 1, 2, 2, 1 },     /* dilation 2 */
   { 16, 15, 15, 24, 5, 1, 2, 1, 1 },   /* 5x5 */
   { 64, 28, 28, 64, 3, 1, 1, 1, 2 },   /* many pixel panels, two samples */
   { 2, 9, 40, 4, 5, 1, 2, 1, 1 },      /* rows wider than a pixel panel */
-  { 3, 31, 29, 10, 11, 4, 2, 1, 1 },   /* alexnet's stem: 11x11 stride 4 */
+  { 3, 31, 29, 10, 11, 4, 2, 1, 1 },   /* alexnet's stem, 11x11 stride 4:
+                                          split into phases */
   { 2, 14, 13, 5, 12, 1, 6, 1, 1 },    /* 144 window positions: unfolded
                                           run by run, not by masked loads */
   { 9, 15, 15, 11, 1, 2, 0, 1, 2 },    /* a downsample: 1x1 stride 2 */
-  { 2, 5, 70, 3, 3, 2, 1, 1, 1 },      /* stride 2, rows wider than a panel */
-  { 4, 11, 13, 5, 3, 3, 1, 1, 1 },     /* stride 3: a float at a time */
-  { 2, 16, 27, 3, 5, 5, 2, 1, 1 },     /* stride 5: run by run */
+  { 5, 5, 70, 3, 3, 2, 1, 1, 1 },      /* stride 2, rows wider than a panel */
+  { 5, 11, 13, 5, 3, 3, 1, 1, 1 },     /* stride 3: a float at a time */
+  { 5, 16, 27, 3, 5, 5, 2, 1, 1 },     /* stride 5: run by run */
+  { 5, 19, 17, 3, 5, 4, 2, 1, 1 },     /* stride 4 by masked loads */
   { 20, 5, 6, 50, 3, 1, 1, 1, 2 },     /* 30 pixels, not whole groups of 7;
                                           50 channels, a part weight panel
                                           and two of three in the last
@@ -45,6 +49,13 @@ static const ReferenceConvCase cases[] = {
   { 20, 2, 7, 40, 1, 1, 0, 1, 3 },     /* pointwise, whole groups of 7 and
                                           three samples: the rows read the
                                           input unpacked */
+  { 2, 9, 9, 3, 1, 2, 0, 1, 2 },       /* split into phases, a kernel
+                                          smaller than the stride */
+  { 1, 6, 7, 4, 3, 2, 4, 1, 1 },       /* split into phases, padding larger
+                                          than the kernel */
+  { 4, 11, 13, 5, 3, 3, 1, 1, 1 },     /* split into phases: stride 3 */
+  { 2, 5, 70, 3, 3, 2, 1, 1, 1 },      /* split into phases, rows wider
+                                          than a panel */
 };
 
 /* Runs every case through KERNELS with the pixels in ORDER (the rows
@@ -210,6 +221,37 @@ test_conv_pixel_order_picked (void)
 
   check_picks (picks, G_N_ELEMENTS (picks), convnet_packed_conv_pixel_rows,
                has_gemm_rows);
+}
+
+/* How the unfolded input is read: the stems (an image's few channels at
+ * a stride) split it into phases first; wider layers and dilated ones
+ * load their strided windows as they are, and windows of more than 128
+ * positions or strides over 4 go run by run. */
+static void
+test_conv_unfold_way_picked (void)
+{
+  static const struct
+  {
+    ReferenceConvCase geometry;
+    ConvnetUnfoldWay  way;
+  } picks[] = {
+    { { 3, 224, 224, 64, 7, 2, 3, 1, 1 }, CONVNET_UNFOLD_PHASES },
+    { { 3, 224, 224, 64, 11, 4, 2, 1, 1 }, CONVNET_UNFOLD_PHASES },
+    { { 64, 56, 56, 128, 3, 2, 1, 1, 1 }, CONVNET_UNFOLD_LOADS },
+    { { 3, 56, 56, 8, 3, 2, 2, 2, 1 }, CONVNET_UNFOLD_LOADS },
+    { { 3, 56, 56, 8, 3, 1, 1, 1, 1 }, CONVNET_UNFOLD_LOADS },
+    { { 5, 16, 27, 3, 5, 5, 2, 1, 1 }, CONVNET_UNFOLD_RUNS },
+    { { 2, 14, 13, 5, 12, 1, 6, 1, 1 }, CONVNET_UNFOLD_RUNS },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (picks); i++)
+    {
+      const ConvGeometry geo = reference_conv_geometry (&picks[i].geometry);
+
+      if (convnet_unfold_way (&geo) != picks[i].way)
+        g_error ("pick %u: way %d, not %d", i, convnet_unfold_way (&geo),
+                 picks[i].way);
+    }
 }
 
 /* A groups > 1 convolution is not packed (the graph keeps the reference
@@ -429,6 +471,8 @@ main (int argc, char **argv)
                    test_conv_pixel_order_picked);
   g_test_add_func ("/kernels/conv/streaming-picked",
                    test_conv_streaming_picked);
+  g_test_add_func ("/kernels/conv/unfold-way-picked",
+                   test_conv_unfold_way_picked);
   g_test_add_func ("/kernels/parallel-for", test_parallel_for_each_item_once);
   g_test_add_func ("/kernels/parallel-for/back-to-back",
                    test_parallel_for_back_to_back);

@@ -184,7 +184,10 @@ typedef struct
 {
   const ConvnetPackedConv *pc;
   float                   *out;
-  const float             *in;
+  const float             *in;         /* with CONVNET_UNFOLD_PHASES split
+                                           into phases */
+  gsize                    in_sample;   /* floats from one sample's IN to
+                                           the next */
   const float             *residual;
   gsize                    out_sample;  /* floats from one sample's output
                                            (and residual) to the next */
@@ -224,7 +227,6 @@ pack_items (gpointer data, int begin, int end)
   const ConvGeometry *geo = &pc->geo;
   const int nr = pc->kernels->nr;
   const int hw = geo->h_out * geo->w_out;
-  const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
   ConvnetUnfoldWindows windows;
 
   for (int item = begin; item < end; item++)
@@ -236,11 +238,13 @@ pack_items (gpointer data, int begin, int end)
       const int p0 = p * job->panel_pixels;
       const int nr_used = MIN (job->panel_pixels, hw - p0);
 
-      if (job->way == CONVNET_UNFOLD_LOADS)
-        convnet_unfold_describe (&windows, geo, p0, nr_used, in_sample);
+      if (job->way != CONVNET_UNFOLD_RUNS)
+        convnet_unfold_describe (&windows, geo, job->way, p0, nr_used,
+                                 job->in_sample);
       convnet_unfold_panel (shared_panel (job, n, p) + (gsize) k0 * nr,
                             pc->kernels, geo, job->way, &windows,
-                            job->in + n * in_sample, k0, kc, p0, nr_used);
+                            job->in + n * job->in_sample, k0, kc, p0,
+                            nr_used);
     }
 }
 
@@ -340,7 +344,7 @@ forward_items (gpointer data, int begin, int end)
   const ConvGeometry *geo = &pc->geo;
   const int nr = pc->kernels->nr, mr = pc->kernels->mr;
   const gsize hw = (gsize) geo->h_out * geo->w_out;
-  const gsize in_sample = (gsize) geo->c_in * geo->h_in * geo->w_in;
+  const gsize in_sample = job->in_sample;
   const gsize out_sample = job->out_sample;
   const gsize pixels = job->across_samples ? job->batch * hw : hw;
   float panel[KC * MAX_NR] __attribute__ ((aligned (64)));
@@ -365,8 +369,9 @@ forward_items (gpointer data, int begin, int end)
                                                        * mr * nr)
                           : NULL;
 
-      if (job->way == CONVNET_UNFOLD_LOADS)
-        convnet_unfold_describe (&windows, geo, p0, nr_used, in_sample);
+      if (job->way != CONVNET_UNFOLD_RUNS)
+        convnet_unfold_describe (&windows, geo, job->way, p0, nr_used,
+                                 in_sample);
       for (int k0 = 0; k0 < pc->k; k0 += KC)
         {
           const int kc = MIN (KC, pc->k - k0);
@@ -479,7 +484,6 @@ forward_rows_items (gpointer data, int begin, int end)
   const int per_sample = (hw + CONVNET_ROWS_MR - 1) / CONVNET_ROWS_MR;
   const int groups = job->batch * per_sample;
   const gsize tile_floats = CONVNET_ROWS_MR * CONVNET_ROWS_NR;
-  const gsize in_sample = (gsize) pc->geo.c_in * pc->geo.h_in * pc->geo.w_in;
 
   for (int item = begin; item < end; item++)
     {
@@ -507,7 +511,8 @@ forward_rows_items (gpointer data, int begin, int end)
               const float *a = job->shared
                                ? shared_panel (job, n, q / 4)
                                  + (gsize) k0 * nr + q % 4 * CONVNET_ROWS_MR
-                               : job->in + n * in_sample + (gsize) k0 * hw
+                               : job->in + n * job->in_sample
+                                 + (gsize) k0 * hw
                                  + p0;
               const gsize at = n * job->out_sample + (gsize) mr * mp * hw
                                + p0;
@@ -619,11 +624,21 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
     .out_sample = out_sample ? out_sample : (gsize) pc->m * hw,
     .n_panels = (hw + nr - 1) / nr,
     .panel_pixels = nr,
+    .in_sample = (gsize) pc->geo.c_in * pc->geo.h_in * pc->geo.w_in,
     .batch = batch,
     .way = convnet_unfold_way (&pc->geo),
   };
   const int pixel_items = batch * job.n_panels;
-  const gsize in_sample = (gsize) pc->geo.c_in * pc->geo.h_in * pc->geo.w_in;
+
+  if (job.way == CONVNET_UNFOLD_PHASES)
+    {
+      float *split;
+
+      job.in_sample = convnet_unfold_phases_floats (&pc->geo);
+      split = convnet_thread_scratch (3, batch * job.in_sample);
+      convnet_unfold_split_phases (&pc->geo, split, in, batch);
+      job.in = split;
+    }
 
   if (convnet_packed_conv_pixel_rows (pc, batch))
     {
@@ -674,7 +689,7 @@ convnet_packed_conv_forward (const ConvnetPackedConv *pc, float *out,
    * 32-bit */
   job.across_samples = job.way == CONVNET_UNFOLD_LOADS && batch > 1 && hw >= nr
                        && hw % nr != 0
-                       && (gint64) batch * in_sample < G_MAXINT32 / 2;
+                       && (gint64) batch * job.in_sample < G_MAXINT32 / 2;
   if (job.across_samples)
     convnet_parallel_for (((gsize) batch * hw + nr - 1) / nr, forward_items,
                           &job);
