@@ -102,7 +102,14 @@ convnet_winograd_applies (const ConvGeometry *geo)
  *   narrow 3x3 branches), the transforms cost more than the products
  *   they save: 16 -> 48 on 14x14 took 0.021-0.023 ms packed against
  *   F(2,3)'s 0.026-0.071.
- * - On 7x7 maps at batch 1 to 3 the packed product wins.
+ * - On 7x7 maps at batch 1 the packed product wins or ties: 512 -> 512
+ *   took 1.19-1.36 ms against F(2,3)'s 1.12-1.26 alone, but F(2,3)'s
+ *   16.8 MB of filters against 9.4 leave it behind when they come from
+ *   memory; 192 -> 384 0.37-0.46 against 0.30-0.54.  At batch 2 and 3
+ *   their tiles fill F(2,3)'s products: 512 -> 512 took 1.79-1.87 ms
+ *   against the packed product's 2.44-2.72 at batch 2 and 4.30-4.36
+ *   against 6.43-6.50 at batch 3, googlenet's 160 -> 320 0.32-0.54
+ *   against 0.53-0.87 at batch 2.
  * - The widest layers take F(2,3), which keeps vgg16's filters near
  *   120 MB instead of 235 and its peak memory within the weights +
  *   200 MB.
@@ -116,8 +123,10 @@ convnet_winograd_variant (const ConvGeometry *geo, int batch)
 
   if (!convnet_winograd_applies (geo) || geo->c_in < 8)
     return 0;
-  if (few && (pixels < 10 * 10 || geo->c_in < 32))
+  if (few && (geo->c_in < 32 || (pixels < 10 * 10 && batch == 1)))
     return 0;
+  if (few && pixels < 10 * 10)
+    return 2;
   if (geo->kh == 5)
     return 2;
   if ((gint64) geo->c_in * geo->c_out > 256 * 256)
