@@ -109,7 +109,8 @@ convnet_winograd_applies (const ConvGeometry *geo)
  *   their tiles fill F(2,3)'s products: 512 -> 512 took 1.79-1.87 ms
  *   against the packed product's 2.44-2.72 at batch 2 and 4.30-4.36
  *   against 6.43-6.50 at batch 3, googlenet's 160 -> 320 0.32-0.54
- *   against 0.53-0.87 at batch 2.
+ *   against 0.53-0.87 at batch 2.  Smaller maps were not measured
+ *   and keep the packed product.
  * - The widest layers take F(2,3), which keeps vgg16's filters near
  *   120 MB instead of 235 and its peak memory within the weights +
  *   200 MB.
@@ -123,10 +124,10 @@ convnet_winograd_variant (const ConvGeometry *geo, int batch)
 
   if (!convnet_winograd_applies (geo) || geo->c_in < 8)
     return 0;
-  if (few && (geo->c_in < 32 || (pixels < 10 * 10 && batch == 1)))
+  if (few && geo->c_in < 32)
     return 0;
   if (few && pixels < 10 * 10)
-    return 2;
+    return batch > 1 && pixels >= 7 * 7 ? 2 : 0;
   if (geo->kh == 5)
     return 2;
   if ((gint64) geo->c_in * geo->c_out > 256 * 256)
