@@ -106,11 +106,11 @@ convnet_winograd_applies (const ConvGeometry *geo)
  *   took 1.19-1.36 ms against F(2,3)'s 1.12-1.26 alone, but F(2,3)'s
  *   16.8 MB of filters against 9.4 leave it behind when they come from
  *   memory; 192 -> 384 0.37-0.46 against 0.30-0.54.  At batch 2 and 3
- *   their tiles fill F(2,3)'s products: 512 -> 512 took 1.79-1.87 ms
- *   against the packed product's 2.44-2.72 at batch 2 and 4.30-4.36
- *   against 6.43-6.50 at batch 3, googlenet's 160 -> 320 0.32-0.54
- *   against 0.53-0.87 at batch 2.  Smaller maps were not measured
- *   and keep the packed product.
+ *   their tiles fill F(2,3)'s products (four sweeps): 512 -> 512 took
+ *   1.86-1.98 ms against the packed product's 2.44-2.72 at batch 2 and
+ *   2.42-4.53 against 3.49-6.85 at batch 3, googlenet's 160 -> 320
+ *   0.39-0.57 against 0.53-0.87 at batch 2.  Smaller maps were not
+ *   measured and keep the packed product.
  * - The widest layers take F(2,3), which keeps vgg16's filters near
  *   120 MB instead of 235 and its peak memory within the weights +
  *   200 MB.
