@@ -5,6 +5,27 @@
 
 #include <string.h>
 
+/* TO[t] = SRC[FIRST + t STRIDE] for t < COUNT, and 0 where that column
+ * lies outside the row's WIDTH floats (the padding): a run of a panel's
+ * row, or a row of a phase plane. */
+static void
+copy_strided_run (float *restrict to, const float *restrict src, int first,
+                  int stride, int count, int width)
+{
+  /* the first and one past the last t whose column lies inside the row */
+  const int lo = first >= 0 ? 0 : MIN ((-first + stride - 1) / stride, count);
+  const int hi = first >= width ? lo
+                 : CLAMP ((width - first + stride - 1) / stride, lo, count);
+
+  memset (to, 0, sizeof (float) * lo);
+  if (stride == 1)
+    memcpy (to + lo, src + first + lo, sizeof (float) * (hi - lo));
+  else
+    for (int t = lo; t < hi; t++)
+      to[t] = src[first + t * stride];
+  memset (to + hi, 0, sizeof (float) * (count - hi));
+}
+
 /* Writes rows K0 .. K0+KC of the unfolded input for output pixels
  * P0 .. P0+NR_USED into DST (KC x NR, zero past NR_USED), a run of
  * pixels along an output row at a time: for column strides above
@@ -38,38 +59,9 @@ unfold_panel_by_runs (float *dst, int nr, const float *in,
             memset (row + j, 0, sizeof (float) * run);
           else
             {
-              const float *src = plane + (gsize) iy * geo->w_in;
-              const int ix0 = ox * geo->sw - geo->pw + kx * geo->dw;
-
-              if (geo->sw == 1)
-                {
-                  /* the run's columns inside the image: [lo, hi) */
-                  const int lo = CLAMP (-ix0, 0, run);
-                  const int hi = CLAMP (geo->w_in - ix0, lo, run);
-                  memset (row + j, 0, sizeof (float) * lo);
-                  memcpy (row + j + lo, src + ix0 + lo,
-                          sizeof (float) * (hi - lo));
-                  memset (row + j + hi, 0, sizeof (float) * (run - hi));
-                }
-              else
-                {
-                  /* the first and one past the last t whose column
-                   * ix0 + t sw lies inside the image */
-                  const int sw = geo->sw;
-                  const int lo = ix0 >= 0 ? 0 : MIN ((-ix0 + sw - 1) / sw, run);
-                  const int hi = ix0 >= geo->w_in ? lo
-                                 : CLAMP ((geo->w_in - ix0 + sw - 1) / sw, lo,
-                                          run);
-                  const float *restrict from = src + ix0;
-                  float *restrict to = row + j;
-
-                  for (int t = 0; t < lo; t++)
-                    to[t] = 0.0f;
-                  for (int t = lo; t < hi; t++)
-                    to[t] = from[t * sw];
-                  for (int t = hi; t < run; t++)
-                    to[t] = 0.0f;
-                }
+              copy_strided_run (row + j, plane + (gsize) iy * geo->w_in,
+                                ox * geo->sw - geo->pw + kx * geo->dw,
+                                geo->sw, run, geo->w_in);
             }
           j += run;
           ox = 0;
@@ -142,31 +134,17 @@ split_phase_items (gpointer data, int begin, int end)
         {
           float *plane = job->dst + ((gsize) plane_of * s * s + a * s + b)
                                     * h * w;
-          /* the columns x whose s x + b - pw lies inside the image */
-          const int first = b - geo->pw;
-          const int lo = first >= 0 ? 0 : MIN ((-first + s - 1) / s, w);
-          const int hi = first >= geo->w_in ? lo
-                         : CLAMP ((geo->w_in - first + s - 1) / s, lo, w);
 
           for (int y = 0; y < h; y++)
             {
               const int iy = s * y + a - geo->ph;
-              float *restrict to = plane + (gsize) y * w;
+              float *to = plane + (gsize) y * w;
 
               if (iy < 0 || iy >= geo->h_in)
-                {
-                  memset (to, 0, sizeof (float) * w);
-                  continue;
-                }
-              {
-                const float *restrict from = channel + (gsize) iy * geo->w_in
-                                             + first;
-
-                memset (to, 0, sizeof (float) * lo);
-                for (int x = lo; x < hi; x++)
-                  to[x] = from[x * s];
-                memset (to + hi, 0, sizeof (float) * (w - hi));
-              }
+                memset (to, 0, sizeof (float) * w);
+              else
+                copy_strided_run (to, channel + (gsize) iy * geo->w_in,
+                                  b - geo->pw, s, w, geo->w_in);
             }
         }
     }
@@ -241,17 +219,21 @@ convnet_unfold_describe (ConvnetUnfoldWindows *windows,
           last_n = n;
         }
       windows->span_end[span] = origin + 1;
-      for (int ky = 0; ky < geo->kh && !phases; ky++)
+      /* the split input holds the padding's zeros: every pixel is inside */
+      if (!phases)
         {
-          const int iy = iy0 + ky * geo->dh;
-          if (iy >= 0 && iy < geo->h_in)
-            row_inside[ky] |= 1u << j;
-        }
-      for (int kx = 0; kx < geo->kw && !phases; kx++)
-        {
-          const int ix = ix0 + kx * geo->dw;
-          if (ix >= 0 && ix < geo->w_in)
-            column_inside[kx] |= 1u << j;
+          for (int ky = 0; ky < geo->kh; ky++)
+            {
+              const int iy = iy0 + ky * geo->dh;
+              if (iy >= 0 && iy < geo->h_in)
+                row_inside[ky] |= 1u << j;
+            }
+          for (int kx = 0; kx < geo->kw; kx++)
+            {
+              const int ix = ix0 + kx * geo->dw;
+              if (ix >= 0 && ix < geo->w_in)
+                column_inside[kx] |= 1u << j;
+            }
         }
       if (++ox == geo->w_out)
         {
@@ -271,7 +253,6 @@ convnet_unfold_describe (ConvnetUnfoldWindows *windows,
 
         if (phases)
           {
-            /* the split input holds the padding's zeros */
             windows->tap_offset[t] = ((ky % s * s + kx % s) * phase_h
                                       + ky / s) * phase_w + kx / s;
             windows->inside[t] = nr_used < 32 ? (1u << nr_used) - 1
