@@ -355,6 +355,48 @@ test_parallel_for_back_to_back (void)
   g_assert_cmpint (late, ==, 0);
 }
 
+typedef struct
+{
+  GThread       *caller;
+  volatile gint  other_first;   /* the first item another thread ran, + 1 */
+} ShareJob;
+
+static void
+note_first_other (gpointer data, int begin, G_GNUC_UNUSED int end)
+{
+  ShareJob *job = data;
+
+  if (g_thread_self () != job->caller)
+    {
+      g_atomic_int_compare_and_exchange (&job->other_first, 0, begin + 1);
+      return;
+    }
+  /* the caller holds its first chunk until another thread has claimed
+   * one (or 5 s have gone by), so that it cannot take the worker's share
+   * before the worker has started */
+  for (gint64 give_up = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+       !g_atomic_int_get (&job->other_first)
+       && g_get_monotonic_time () < give_up;)
+    g_thread_yield ();
+}
+
+/* With two threads, the worker starts on the second half of the items,
+ * its own share, and not where the caller is: the same thread then does
+ * the same part of every layer, in the caches it left it in. */
+static void
+test_parallel_for_own_share_first (void)
+{
+  convnet_parallel_set_threads (2);
+  for (int round = 0; round < 3; round++)
+    {
+      ShareJob job = { g_thread_self (), 0 };
+
+      convnet_parallel_for (64, note_first_other, &job);
+      g_assert_cmpint (job.other_first, ==, 32 + 1);
+      g_usleep (round == 1 ? 20000 : 0);   /* and once the worker slept */
+    }
+}
+
 /* Threads of this process named like its main thread, the main one left
  * out: OpenBLAS's workers, since GLib and the kernels' pool name theirs. */
 static int
@@ -474,6 +516,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/conv/unfold-way-picked",
                    test_conv_unfold_way_picked);
   g_test_add_func ("/kernels/parallel-for", test_parallel_for_each_item_once);
+  g_test_add_func ("/kernels/parallel-for/own-share-first",
+                   test_parallel_for_own_share_first);
   g_test_add_func ("/kernels/parallel-for/back-to-back",
                    test_parallel_for_back_to_back);
   g_test_add_func ("/kernels/chosen-isa", test_chosen_isa_runs_here);

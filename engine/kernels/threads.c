@@ -4,12 +4,19 @@
  * microsecond: the workers spin on a generation counter for a while after
  * each job and only then sleep on a condition variable.
  *
- * Items are claimed in small chunks from a shared counter rather than
- * split in fixed shares: on a machine busy with other work a worker may
- * not run for milliseconds, and the calling thread (which always takes
- * part) then does the items itself instead of waiting for it.  The
- * counter carries the job's generation, so a worker waking late can never
- * claim items of a job that has ended. */
+ * A job's items are cut into one share a thread, and each thread claims
+ * small chunks of its own share first, then of the others' once its own
+ * is done.  So the same thread does the same part of every layer in
+ * every forward, and finds in its own caches the pixels it wrote the
+ * layer before and the weights it read the forward before: with the
+ * threads alternating in blocks of 10 forwards, resnet50 went from 53.5
+ * to 51.7 ms at batch 1 (faster in 30 blocks of 40) and from 354 to 343
+ * at batch 8, googlenet at batch 8 from 122 to 115, against one shared
+ * counter that handed out chunks in turn.  And on a machine busy with
+ * other work a worker may not run for milliseconds: the calling thread
+ * (which always takes part) then does its items instead of waiting.
+ * Each share's counter carries the job's generation, so a worker waking
+ * late can never claim items of a job that has ended. */
 #include "kernels.h"
 
 #include <sched.h>
@@ -26,11 +33,27 @@
  * the single-threaded ops between two convolutions. */
 #define SPIN_MICROSECONDS 2000
 #define MAX_THREADS 64
-/* chunks per thread: small enough to balance, large enough that the
- * shared counter is rarely contended */
+/* chunks per thread: small enough to balance when a thread is slow and
+ * the others take over its share, large enough that few are claimed */
 #define CHUNKS_PER_THREAD 8
 /* the claim counter's next item once a job has ended: past any job */
 #define CLAIM_CLOSED ((uint32_t) G_MAXINT)
+
+/* One thread's share of a job's items: claimed from the front by that
+ * thread, and by the others once theirs is done.  On its own cache line,
+ * so that a thread claiming from its own share does not take the line
+ * from the other cores. */
+typedef struct
+{
+  _Alignas (64) _Atomic uint64_t claim;  /* generation << 32 | next item */
+  atomic_int                     end;    /* past the share's last item */
+} Share;
+
+/* items a thread has finished in the current job, on its own line */
+typedef struct
+{
+  _Alignas (64) atomic_int done;
+} Finished;
 
 typedef struct
 {
@@ -38,15 +61,16 @@ typedef struct
   GCond               wake;
   atomic_uint         generation;
   atomic_int          sleepers;
-  _Atomic uint64_t    claim;       /* generation << 32 | next item */
-  atomic_int          done;        /* items finished */
   int                 n_workers;   /* started, besides the caller */
   int                 threads;     /* wanted, caller included; 0: all */
-  /* the current job, written before its claim counter is published */
+  /* the current job, written before its shares' claim counters are
+   * published */
   ConvnetParallelFunc fn;
   gpointer            ctx;
-  atomic_int          n_items;
+  atomic_int          n_shares;
   atomic_int          chunk;
+  Share               shares[MAX_THREADS];
+  Finished            finished[MAX_THREADS];  /* 0: the caller */
 } Pool;
 
 static Pool pool;
@@ -55,36 +79,56 @@ static GMutex pool_setup_lock;
  * the same time runs its job alone rather than wait */
 static GMutex pool_job_lock;
 
-/* Claims and runs chunks of job GENERATION until none is left. */
-static void
-run_chunks (unsigned int generation)
+/* Claims and runs chunks of share S of job GENERATION for thread SELF
+ * until none is left; FALSE if the job has ended. */
+static gboolean
+run_share (unsigned int generation, int s, int self)
 {
+  Share *share = &pool.shares[s];
+
   for (;;)
     {
-      uint64_t state = atomic_load (&pool.claim);
-      const int n_items = atomic_load (&pool.n_items);
+      uint64_t state = atomic_load (&share->claim);
       const int chunk = atomic_load (&pool.chunk);
       int next, end;
 
       if ((unsigned int) (state >> 32) != generation)
-        return;
+        return FALSE;
       next = (int) (state & 0xffffffffu);
-      if (next >= n_items)
-        return;
-      end = MIN (next + chunk, n_items);
-      if (!atomic_compare_exchange_weak (&pool.claim, &state,
+      end = atomic_load (&share->end);
+      if (next >= end)
+        return TRUE;
+      end = MIN (next + chunk, end);
+      if (!atomic_compare_exchange_weak (&share->claim, &state,
                                          ((uint64_t) generation << 32)
                                          | (uint32_t) end))
         continue;
       pool.fn (pool.ctx, next, end);
-      atomic_fetch_add (&pool.done, end - next);
+      atomic_fetch_add_explicit (&pool.finished[self].done, end - next,
+                                 memory_order_release);
     }
 }
+
+/* Runs thread SELF's share of job GENERATION, then what is left of the
+ * others'. */
+static void
+run_chunks (unsigned int generation, int self)
+{
+  const int n_shares = atomic_load (&pool.n_shares);
+
+  for (int i = 0; i < n_shares; i++)
+    if (!run_share (generation, (self + i) % n_shares, self))
+      return;
+}
+
+/* the generation each worker was started in, by its number (1 on) */
+static unsigned int worker_first_seen[MAX_THREADS];
 
 static gpointer
 worker_main (gpointer data)
 {
-  unsigned int seen = GPOINTER_TO_UINT (data);
+  const int self = GPOINTER_TO_INT (data);
+  unsigned int seen = worker_first_seen[self];
 
   for (;;)
     {
@@ -107,7 +151,7 @@ worker_main (gpointer data)
             }
         }
       seen = now;
-      run_chunks (seen);
+      run_chunks (seen, self);
     }
   return NULL;
 }
@@ -201,10 +245,13 @@ start_workers (int wanted)
     {
       /* the worker may first run after the next job was posted: it must
        * not take that job for one it has already seen */
-      GThread *t = g_thread_new ("convnet-kernels", worker_main,
-                                 GUINT_TO_POINTER (atomic_load (&pool.generation)));
-      g_thread_unref (t);
+      GThread *t;
+
       pool.n_workers++;
+      worker_first_seen[pool.n_workers] = atomic_load (&pool.generation);
+      t = g_thread_new ("convnet-kernels", worker_main,
+                        GINT_TO_POINTER (pool.n_workers));
+      g_thread_unref (t);
     }
   g_mutex_unlock (&pool_setup_lock);
 }
@@ -225,21 +272,34 @@ convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
   if (pool.n_workers < threads - 1)
     start_workers (threads - 1);
 
-  /* Close the last job before changing any of its fields: a worker that
-   * read its claim counter just before it ran out may read the new job's
-   * item count next, and would otherwise claim items of the old
+  /* Close the last job's shares before changing any of its fields: a
+   * worker that read a claim counter just before it ran out may read the
+   * new job's fields next, and would otherwise claim items of the old
    * generation that do not exist, run them with the new job's function,
    * and count them as done in the new job, which then ends early. */
   generation = atomic_load (&pool.generation);
-  atomic_store (&pool.claim, ((uint64_t) generation << 32) | CLAIM_CLOSED);
+  for (int s = 0; s < atomic_load (&pool.n_shares); s++)
+    atomic_store (&pool.shares[s].claim,
+                  ((uint64_t) generation << 32) | CLAIM_CLOSED);
   pool.fn = fn;
   pool.ctx = ctx;
-  atomic_store (&pool.n_items, n_items);
+  atomic_store (&pool.n_shares, threads);
   atomic_store (&pool.chunk,
                 MAX (1, n_items / (threads * CHUNKS_PER_THREAD)));
-  atomic_store (&pool.done, 0);
+  for (int r = 0; r <= pool.n_workers; r++)
+    atomic_store (&pool.finished[r].done, 0);
   generation++;
-  atomic_store (&pool.claim, (uint64_t) generation << 32);
+  /* share S is items [n S / T, n (S + 1) / T): the same thread takes the
+   * same part of every job, and so of every layer, and finds in its own
+   * caches the weights and pixels it used the forward before */
+  for (int s = 0; s < threads; s++)
+    {
+      atomic_store (&pool.shares[s].end,
+                    (int) ((gint64) n_items * (s + 1) / threads));
+      atomic_store (&pool.shares[s].claim,
+                    ((uint64_t) generation << 32)
+                    | (uint32_t) ((gint64) n_items * s / threads));
+    }
   atomic_store (&pool.generation, generation);
   if (atomic_load (&pool.sleepers) > 0)
     {
@@ -247,11 +307,18 @@ convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
       g_cond_broadcast (&pool.wake);
       g_mutex_unlock (&pool.lock);
     }
-  run_chunks (generation);
+  run_chunks (generation, 0);
   /* only chunks a worker has claimed are left: wait for them, yielding
    * the core if that worker is not running */
-  while (atomic_load (&pool.done) < n_items)
+  for (;;)
     {
+      int done = 0;
+
+      for (int r = 0; r <= pool.n_workers; r++)
+        done += atomic_load_explicit (&pool.finished[r].done,
+                                      memory_order_acquire);
+      if (done >= n_items)
+        break;
       if (++waits < 4096)
         cpu_relax ();
       else
