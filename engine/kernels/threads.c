@@ -262,7 +262,7 @@ convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
 {
   const int threads = MIN (convnet_parallel_threads (), n_items);
   unsigned int generation;
-  int waits = 0;
+  int last_shares, waits = 0;
 
   if (threads <= 1 || !g_mutex_trylock (&pool_job_lock))
     {
@@ -279,7 +279,8 @@ convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
    * generation that do not exist, run them with the new job's function,
    * and count them as done in the new job, which then ends early. */
   generation = atomic_load (&pool.generation);
-  for (int s = 0; s < atomic_load (&pool.n_shares); s++)
+  last_shares = atomic_load (&pool.n_shares);
+  for (int s = 0; s < last_shares; s++)
     atomic_store (&pool.shares[s].claim,
                   ((uint64_t) generation << 32) | CLAIM_CLOSED);
   pool.fn = fn;
@@ -290,9 +291,8 @@ convnet_parallel_for (int n_items, ConvnetParallelFunc fn, gpointer ctx)
   for (int r = 0; r <= pool.n_workers; r++)
     atomic_store (&pool.finished[r].done, 0);
   generation++;
-  /* share S is items [n S / T, n (S + 1) / T): the same thread takes the
-   * same part of every job, and so of every layer, and finds in its own
-   * caches the weights and pixels it used the forward before */
+  /* share S is items [n S / T, n (S + 1) / T), thread S's (see the
+   * head of this file) */
   for (int s = 0; s < threads; s++)
     {
       atomic_store (&pool.shares[s].end,
