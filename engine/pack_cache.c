@@ -21,6 +21,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utime.h>
+
+/* What the folder's cache files may hold in all: a file is written for
+ * each weights file's path, and paths come and go (a test's temporary
+ * checkpoints, a fine-tuned model saved again), so without a bound the
+ * folder only grows (70 GB of 982 files was found here).  4 GB holds the
+ * packings of all the classic networks at once. */
+#define FOLDER_MAX_BYTES ((guint64) 4 << 30)
 
 #define MAGIC "CNVPACK1"
 /* The packings' layout, which a valid file's header must name.  Bump it
@@ -211,7 +219,10 @@ read_file (ConvnetPackCache *cache)
   close (fd);
   if (!base)
     return;
-  if (!valid_file (cache, base, st.st_size))
+  if (valid_file (cache, base, st.st_size))
+    /* used now: the last to go when the folder is pruned */
+    g_utime (cache->path, NULL);
+  else
     {
       g_debug ("%s: not a packed-weights cache of this weights file; "
                "packing anew", cache->path);
@@ -451,6 +462,9 @@ convnet_pack_cache_save (ConvnetPackCache *cache, GError **error)
   g_ptr_array_set_size (cache->added, 0);
   if (!ok)
     return FALSE;
+  folder = g_path_get_dirname (cache->path);
+  convnet_pack_cache_prune (folder, cache->path, FOLDER_MAX_BYTES);
+  g_free (folder);
   /* the new file holds everything: a later lookup (a plan at another
    * batch) reads it, keeping the older readings whose entries packings
    * may still use; reading it now would copy, in memory, the packings
@@ -476,4 +490,70 @@ const char *
 convnet_pack_cache_path (const ConvnetPackCache *cache)
 {
   return cache ? cache->path : NULL;
+}
+
+typedef struct
+{
+  char   *path;
+  gint64  mtime_ns;
+  guint64 bytes;
+} FolderFile;
+
+static gint
+older_first (gconstpointer a, gconstpointer b)
+{
+  const FolderFile *x = a, *y = b;
+
+  return (x->mtime_ns > y->mtime_ns) - (x->mtime_ns < y->mtime_ns);
+}
+
+guint
+convnet_pack_cache_prune (const char *folder, const char *keep,
+                          guint64 max_bytes)
+{
+  GDir *dir = g_dir_open (folder, 0, NULL);
+  GArray *files = g_array_new (FALSE, FALSE, sizeof (FolderFile));
+  guint64 total = 0;
+  guint removed = 0;
+  const char *name;
+
+  if (!dir)
+    {
+      g_array_unref (files);
+      return 0;
+    }
+  while ((name = g_dir_read_name (dir)))
+    {
+      FolderFile f = { g_build_filename (folder, name, NULL), 0, 0 };
+      GStatBuf st;
+
+      if (!g_str_has_suffix (name, ".pack") || g_lstat (f.path, &st) != 0
+          || !S_ISREG (st.st_mode))
+        {
+          g_free (f.path);
+          continue;
+        }
+      f.mtime_ns = nanoseconds (&st.st_mtim);
+      f.bytes = st.st_size;
+      total += f.bytes;
+      if (keep && strcmp (f.path, keep) == 0)
+        g_free (f.path);
+      else
+        g_array_append_val (files, f);
+    }
+  g_dir_close (dir);
+  g_array_sort (files, older_first);
+  for (guint i = 0; i < files->len; i++)
+    {
+      FolderFile *f = &g_array_index (files, FolderFile, i);
+
+      if (total > max_bytes && g_unlink (f->path) == 0)
+        {
+          total -= f->bytes;
+          removed++;
+        }
+      g_free (f->path);
+    }
+  g_array_unref (files);
+  return removed;
 }

@@ -49,5 +49,12 @@ void              convnet_pack_cache_discard (ConvnetPackCache *cache);
 guint             convnet_pack_cache_hits   (const ConvnetPackCache *cache);
 /* The cache file's path. */
 const char       *convnet_pack_cache_path   (const ConvnetPackCache *cache);
+/* Removes the least recently used cache files (*.pack) of FOLDER, never
+ * KEEP, until those left hold at most MAX_BYTES; how many it removed.
+ * A save calls it on its folder, and a lookup that reads a file marks
+ * it used. */
+guint             convnet_pack_cache_prune  (const char *folder,
+                                             const char *keep,
+                                             guint64 max_bytes);
 
 #endif

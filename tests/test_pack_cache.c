@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 /* resnet18_small at 28x28 has Winograd F(4,3) and F(2,3) layers,
  * packed-product ones (the 7x7 and 4x4 maps at batch 1, the strided and
@@ -457,6 +459,89 @@ test_large_entries (Fixture *f, G_GNUC_UNUSED gconstpointer data)
   g_rand_free (rand);
 }
 
+/* A file of BYTES bytes in FOLDER, last modified AGE seconds ago. */
+static char *
+folder_file (const char *folder, const char *name, gsize bytes, int age)
+{
+  char *path = g_build_filename (folder, name, NULL);
+  char *zeros = g_malloc0 (bytes);
+  struct utimbuf when;
+
+  g_assert_true (g_file_set_contents (path, zeros, bytes, NULL));
+  when.actime = when.modtime = time (NULL) - age;
+  g_assert_cmpint (g_utime (path, &when), ==, 0);
+  g_free (zeros);
+  return path;
+}
+
+/* The folder is pruned from its least recently used cache file on, down
+ * to the bound, never touching the file being kept or what is not a
+ * cache file. */
+static void
+test_prune (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  char *kept = folder_file (f->cache_dir, "kept.pack", 1000, 400);
+  char *old = folder_file (f->cache_dir, "old.pack", 1000, 300);
+  char *middle = folder_file (f->cache_dir, "middle.pack", 1000, 200);
+  char *recent = folder_file (f->cache_dir, "recent.pack", 1000, 100);
+  char *other = folder_file (f->cache_dir, "notes.txt", 5000, 500);
+
+  /* 4000 bytes of cache files: the two oldest but the kept one go */
+  g_assert_cmpuint (convnet_pack_cache_prune (f->cache_dir, kept, 2500), ==,
+                    2);
+  g_assert_true (g_file_test (kept, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (old, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (middle, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (recent, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+  /* within the bound: nothing more */
+  g_assert_cmpuint (convnet_pack_cache_prune (f->cache_dir, kept, 2500), ==,
+                    0);
+  g_free (kept);
+  g_free (old);
+  g_free (middle);
+  g_free (recent);
+  g_free (other);
+}
+
+/* A lookup that reads a cache file marks it used, so that a prune takes
+ * an unread file modified after it first. */
+static void
+test_read_marks_used (Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+  static const guint8 blob[100] = { 1, 2, 3 };
+  GError *error = NULL;
+  int fd = g_open (f->weights, O_RDONLY, 0);
+  ConvnetPackCache *cache;
+  struct utimbuf when;
+  GStatBuf st;
+  char *unread, *read;
+
+  g_assert_cmpint (fd, >=, 0);
+  cache = convnet_pack_cache_open (f->weights, fd, ARCH, "test");
+  convnet_pack_cache_add (cache, "entry", blob, sizeof blob);
+  g_assert_true (convnet_pack_cache_save (cache, &error));
+  g_assert_no_error (error);
+  read = g_strdup (convnet_pack_cache_path (cache));
+  convnet_pack_cache_free (cache);
+  when.actime = when.modtime = time (NULL) - 300;
+  g_assert_cmpint (g_utime (read, &when), ==, 0);
+  unread = folder_file (f->cache_dir, "unread.pack", 100, 200);
+
+  cache = convnet_pack_cache_open (f->weights, fd, ARCH, "test");
+  g_assert_nonnull (convnet_pack_cache_lookup (cache, "entry", sizeof blob));
+  convnet_pack_cache_free (cache);
+  /* room for one of the two: the one read stays */
+  g_assert_cmpint (g_stat (read, &st), ==, 0);
+  g_assert_cmpuint (convnet_pack_cache_prune (f->cache_dir, NULL,
+                                              st.st_size), ==, 1);
+  g_assert_true (g_file_test (read, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (unread, G_FILE_TEST_EXISTS));
+  close (fd);
+  g_free (read);
+  g_free (unread);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -472,6 +557,8 @@ main (int argc, char **argv)
   ADD ("unwritable-folder", test_unwritable_folder);
   ADD ("off", test_off);
   ADD ("large-entries", test_large_entries);
+  ADD ("prune", test_prune);
+  ADD ("read-marks-used", test_read_marks_used);
 #undef ADD
   return g_test_run ();
 }
